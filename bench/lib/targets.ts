@@ -1,0 +1,227 @@
+/** Starts each system under test in its own process (backend, infergate, bare undici loop, http-proxy, nginx) and stops them. */
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { spawnChild, waitForPortLine, type Child } from './children.ts';
+import { freePort, waitForStatus } from './net.ts';
+
+export type TargetName = 'direct' | 'infergate' | 'undici' | 'http-proxy' | 'nginx';
+export const ALL_TARGETS: readonly TargetName[] = ['direct', 'infergate', 'undici', 'http-proxy', 'nginx'];
+export const TARGET_LABELS: Record<TargetName, string> = {
+  direct: 'backend direct',
+  infergate: 'infergate',
+  undici: 'bare undici loop',
+  'http-proxy': 'http-proxy (naive)',
+  nginx: 'nginx (1 worker)',
+};
+
+export interface Running {
+  readonly name: TargetName;
+  /** Base URL, no trailing slash. */
+  readonly url: string;
+  /** The process that does the proxying (absent for `direct`), e.g. for RSS sampling. */
+  readonly pid: number | undefined;
+  stop(): Promise<void>;
+}
+
+export interface Skipped {
+  readonly name: TargetName;
+  readonly skipped: string;
+}
+
+const BENCH_DIR = dirname(dirname(fileURLToPath(import.meta.url)));
+const REPO_DIR = dirname(BENCH_DIR);
+export const INFERGATE_CLI = process.env.INFERGATE_CLI ?? join(REPO_DIR, 'dist', 'cli.js');
+
+function nodeServer(name: string, script: string, args: readonly string[]): Child {
+  return spawnChild(name, process.execPath, ['--no-warnings', join(BENCH_DIR, 'servers', script), ...args]);
+}
+
+export async function startBackend(): Promise<Running & { port: number }> {
+  const child = nodeServer('backend', 'backend.ts', []);
+  const port = await waitForPortLine(child);
+  return { name: 'direct', url: `http://127.0.0.1:${port}`, port, pid: child.pid, stop: () => child.stop() };
+}
+
+/** Targets filtered by BENCH_TARGETS (comma list), keeping the given order. */
+export function selectTargets(wanted: readonly TargetName[]): TargetName[] {
+  const filter = process.env.BENCH_TARGETS;
+  if (filter === undefined || filter.trim() === '') return [...wanted];
+  const allowed = new Set(filter.split(',').map((s) => s.trim()));
+  return wanted.filter((name) => allowed.has(name));
+}
+
+export async function startTarget(name: TargetName, backend: Running & { port: number }): Promise<Running | Skipped> {
+  switch (name) {
+    case 'direct':
+      return { name, url: backend.url, pid: undefined, stop: async () => {} };
+    case 'undici':
+      return startNodeProxy(name, 'undici-loop.ts', backend.url);
+    case 'http-proxy':
+      return startNodeProxy(name, 'http-proxy.ts', backend.url);
+    case 'infergate':
+      return startInfergate(backend.port);
+    case 'nginx':
+      return startNginx(backend.port);
+    default: {
+      const unknown: never = name;
+      throw new Error(`unknown target ${String(unknown)}`);
+    }
+  }
+}
+
+async function startNodeProxy(name: TargetName, script: string, backendUrl: string): Promise<Running> {
+  const child = nodeServer(name, script, [backendUrl]);
+  const port = await waitForPortLine(child);
+  return { name, url: `http://127.0.0.1:${port}`, pid: child.pid, stop: () => child.stop() };
+}
+
+async function withTempDir<T>(prefix: string, use: (dir: string) => Promise<T>): Promise<T> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  try {
+    return await use(dir);
+  } catch (error) {
+    await rm(dir, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+async function startInfergate(backendPort: number): Promise<Running | Skipped> {
+  if (!existsSync(INFERGATE_CLI)) return { name: 'infergate', skipped: `${INFERGATE_CLI} not found (run npm run build)` };
+  return withTempDir('infergate-bench-', async (dir) => {
+    const port = await freePort();
+    const adminPort = await freePort();
+    const config = join(dir, 'infergate.yaml');
+    await writeFile(
+      config,
+      [
+        `listen: 127.0.0.1:${port}`,
+        `admin: { listen: 127.0.0.1:${adminPort} }`,
+        'log: { level: warn, accessLog: false }',
+        'pools:',
+        '  bench:',
+        '    balance: round-robin',
+        '    health: { readiness: { path: /health, interval: 1s } }',
+        `    backends: [http://127.0.0.1:${backendPort}]`,
+        '',
+      ].join('\n'),
+    );
+    const child = spawnChild('infergate', process.execPath, [INFERGATE_CLI, '--config', config]);
+    const stop = async (): Promise<void> => {
+      await child.stop();
+      await rm(dir, { recursive: true, force: true });
+    };
+    try {
+      // Backends start LOADING until their first passing check; load before that would only measure queueing.
+      await waitForStatus(`http://127.0.0.1:${adminPort}/readyz`, 200, 10_000);
+    } catch (error) {
+      await stop();
+      throw new Error(`infergate not ready: ${error instanceof Error ? error.message : String(error)}\n${child.tail()}`);
+    }
+    return { name: 'infergate', url: `http://127.0.0.1:${port}`, pid: child.pid, stop };
+  });
+}
+
+export function nginxVersion(): string | undefined {
+  try {
+    // `nginx -v` prints to stderr
+    return execFileSync('nginx', ['-v'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim() || undefined;
+  } catch (error) {
+    const stderr = (error as { stderr?: unknown }).stderr;
+    return typeof stderr === 'string' && stderr.includes('nginx') ? stderr.trim() : undefined;
+  }
+}
+
+function nginxBinary(): string | undefined {
+  for (const candidate of ['/usr/sbin/nginx', '/usr/local/sbin/nginx', '/usr/local/nginx/sbin/nginx', '/usr/bin/nginx']) {
+    if (existsSync(candidate)) return candidate;
+  }
+  try {
+    return execFileSync('sh', ['-c', 'command -v nginx'], { encoding: 'utf8' }).trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** nginx as a typical reverse proxy in front of one backend: one worker, upstream keep-alive, default buffering. */
+export function nginxConfig(dir: string, port: number, backendPort: number): string {
+  const asRoot = process.getuid?.() === 0;
+  return `# generated by bench/lib/targets.ts
+${asRoot ? 'user root;' : ''}
+worker_processes 1;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/client_body;
+  proxy_temp_path ${dir}/proxy;
+  fastcgi_temp_path ${dir}/fastcgi;
+  uwsgi_temp_path ${dir}/uwsgi;
+  scgi_temp_path ${dir}/scgi;
+  client_max_body_size 0;
+  upstream bench_backend {
+    server 127.0.0.1:${backendPort};
+    keepalive 64;
+  }
+  server {
+    listen 127.0.0.1:${port};
+    location / {
+      proxy_pass http://bench_backend;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+    }
+  }
+}
+`;
+}
+
+async function startNginx(backendPort: number): Promise<Running | Skipped> {
+  const binary = nginxBinary();
+  if (binary === undefined) return { name: 'nginx', skipped: 'nginx not installed (apt-get install -y nginx)' };
+  return withTempDir('nginx-bench-', async (dir) => {
+    const port = await freePort();
+    await mkdir(join(dir, 'logs'));
+    const config = join(dir, 'nginx.conf');
+    await writeFile(config, nginxConfig(dir, port, backendPort));
+    const child = spawnChild('nginx', binary, ['-p', dir, '-c', config, '-e', join(dir, 'error.log'), '-g', 'daemon off;']);
+    const stop = async (): Promise<void> => {
+      await child.stop();
+      await rm(dir, { recursive: true, force: true });
+    };
+    try {
+      await waitForStatus(`http://127.0.0.1:${port}/health`, 200, 10_000);
+    } catch (error) {
+      await stop();
+      throw new Error(`nginx not ready: ${error instanceof Error ? error.message : String(error)}\n${child.tail()}`);
+    }
+    return { name: 'nginx', url: `http://127.0.0.1:${port}`, pid: child.pid, stop };
+  });
+}
+
+/** Starts the wanted targets; a target that cannot start becomes a skipped row rather than failing the run. */
+export async function startTargets(names: readonly TargetName[], backend: Running & { port: number }): Promise<{
+  running: Running[];
+  skipped: Skipped[];
+}> {
+  const running: Running[] = [];
+  const skipped: Skipped[] = [];
+  for (const name of names) {
+    try {
+      const result = await startTarget(name, backend);
+      if ('skipped' in result) skipped.push(result);
+      else running.push(result);
+    } catch (error) {
+      skipped.push({ name, skipped: error instanceof Error ? error.message.split('\n')[0] ?? 'failed' : String(error) });
+      process.stderr.write(`[bench] ${name} failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
+    }
+  }
+  return { running, skipped };
+}
+
+export async function stopTargets(running: readonly Running[]): Promise<void> {
+  await Promise.allSettled(running.map((target) => target.stop()));
+}

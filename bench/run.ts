@@ -1,0 +1,37 @@
+/** Entry point of `npm run bench`: runs the selected scenarios (default all) and guarantees every child process is stopped. */
+import { stopAll } from './lib/children.ts';
+import { runLargeBody } from './scenarios/large-body.ts';
+import { runSmall } from './scenarios/small.ts';
+import { runStreaming } from './scenarios/streaming.ts';
+
+const SCENARIOS: Record<string, () => Promise<void>> = {
+  small: runSmall,
+  streaming: runStreaming,
+  'large-body': runLargeBody,
+};
+
+const wanted = process.argv.slice(2);
+const unknown = wanted.filter((name) => !(name in SCENARIOS));
+if (unknown.length > 0) {
+  console.error(`unknown scenario(s): ${unknown.join(', ')}; choose from ${Object.keys(SCENARIOS).join(', ')}`);
+  process.exit(2);
+}
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    process.stderr.write(`\n[bench] ${signal}: stopping child processes\n`);
+    void stopAll().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+  });
+}
+
+try {
+  for (const name of wanted.length > 0 ? wanted : Object.keys(SCENARIOS)) {
+    const run = SCENARIOS[name];
+    if (run !== undefined) await run();
+  }
+} catch (error) {
+  console.error(error instanceof Error ? (error.stack ?? error.message) : error);
+  process.exitCode = 1;
+} finally {
+  await stopAll();
+}

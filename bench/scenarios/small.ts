@@ -1,0 +1,131 @@
+/** Small-response throughput: one fixed-concurrency workload against every target, interleaved in rounds, best round kept. */
+import { runLoad, type LoadResult } from '../lib/load.ts';
+import { machineInfo } from '../lib/machine.ts';
+import { envNumber, fixed, markdownTable, round, writeReport } from '../lib/report.ts';
+import {
+  ALL_TARGETS,
+  TARGET_LABELS,
+  selectTargets,
+  startBackend,
+  startTargets,
+  stopTargets,
+  type Skipped,
+  type TargetName,
+} from '../lib/targets.ts';
+
+interface TargetResult {
+  target: TargetName;
+  label: string;
+  /** The round with the highest requests/s; its latencies are reported alongside. */
+  best: LoadResult;
+  rounds: LoadResult[];
+}
+
+interface Ratio {
+  name: string;
+  value: number | null;
+  goal: string;
+  pass: boolean | null;
+}
+
+const METHOD =
+  'All targets run at once, each in its own process, against one shared backend process; autocannon runs in the bench process. ' +
+  'Targets are measured one after another, interleaved in rounds (A B C D E, A B C D E, ...), each run preceded by a warm-up run ' +
+  'that is discarded. Per target the round with the highest requests/s is kept (noise on a shared machine only ever slows a run ' +
+  'down), and its latencies are reported. Latency is measured per response in microseconds from autocannon response events.';
+
+export async function runSmall(): Promise<void> {
+  const connections = envNumber('BENCH_CONNECTIONS', 50);
+  const durationSec = envNumber('BENCH_DURATION', 10);
+  const warmupSec = envNumber('BENCH_WARMUP', 2);
+  const rounds = Math.round(envNumber('BENCH_ROUNDS', 2));
+  const startedAt = new Date().toISOString();
+  const machine = machineInfo();
+  const perTarget = new Map<TargetName, LoadResult[]>();
+  let skipped: Skipped[] = [];
+
+  const backend = await startBackend();
+  try {
+    const started = await startTargets(selectTargets(ALL_TARGETS), backend);
+    skipped = started.skipped;
+    try {
+      for (let r = 1; r <= rounds; r += 1) {
+        for (const target of started.running) {
+          const url = `${target.url}/predictions/bench`;
+          process.stderr.write(`[bench] small round ${r}/${rounds}: ${target.name} (warm-up ${warmupSec}s, run ${durationSec}s)\n`);
+          await runLoad(url, { connections, durationSec: warmupSec });
+          const result = await runLoad(url, { connections, durationSec });
+          perTarget.set(target.name, [...(perTarget.get(target.name) ?? []), result]);
+        }
+      }
+    } finally {
+      await stopTargets(started.running);
+    }
+  } finally {
+    await backend.stop();
+  }
+
+  const results: TargetResult[] = [];
+  for (const [target, runs] of perTarget) {
+    const best = runs.reduce((a, b) => (b.requestsPerSec > a.requestsPerSec ? b : a));
+    results.push({ target, label: TARGET_LABELS[target], best, rounds: runs });
+  }
+  const byName = (name: TargetName): LoadResult | undefined => results.find((r) => r.target === name)?.best;
+  const direct = byName('direct');
+  const infergate = byName('infergate');
+  const ratio = (name: string, other: TargetName, goal: number): Ratio => {
+    const base = byName(other);
+    const value = infergate !== undefined && base !== undefined ? infergate.requestsPerSec / base.requestsPerSec : null;
+    return { name, value: value === null ? null : round(value), goal: `>= ${goal}x`, pass: value === null ? null : value >= goal };
+  };
+  const ratios: Ratio[] = [
+    ratio('infergate / http-proxy (req/s)', 'http-proxy', 2),
+    ratio('infergate / bare undici (req/s)', 'undici', 0.85),
+    ratio('infergate / nginx (req/s)', 'nginx', 0.3),
+  ];
+  const addedP50 = (r: LoadResult): number | null => (direct === undefined ? null : r.p50Ms - direct.p50Ms);
+
+  const rows = results.map(({ target, label, best, rounds: runs }) => {
+    const added = target === 'direct' ? null : addedP50(best);
+    return [
+      label,
+      fixed(best.requestsPerSec, 0),
+      fixed(best.p50Ms),
+      fixed(best.p99Ms),
+      String(best.errors + best.timeouts + best.non2xx),
+      added === null ? '-' : `${added >= 0 ? '+' : ''}${fixed(added)}`,
+      runs.map((run) => fixed(run.requestsPerSec, 0)).join(' / '),
+    ];
+  });
+  for (const s of skipped) rows.push([TARGET_LABELS[s.name], 'skipped', '-', '-', '-', '-', s.skipped]);
+
+  const notes = skipped.map((s) => `${s.name} skipped: ${s.skipped}`);
+  console.log(`\n### small responses: ${connections} connections, ${durationSec}s per run, ${rounds} round(s), best round shown\n`);
+  console.log(
+    markdownTable(['target', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'added p50 ms vs direct', 'req/s per round'], rows),
+  );
+  console.log('');
+  console.log(
+    markdownTable(
+      ['ratio', 'value', 'goal', 'result'],
+      ratios.map((r) => [r.name, r.value === null ? 'n/a' : `${fixed(r.value)}x`, r.goal, r.pass === null ? 'n/a' : r.pass ? 'pass' : 'MISS']),
+    ),
+  );
+  for (const note of notes) console.log(`\n> ${note}`);
+
+  const path = await writeReport({
+    scenario: 'small',
+    startedAt,
+    finishedAt: new Date().toISOString(),
+    machine,
+    parameters: { connections, durationSec, warmupSec, rounds, path: '/predictions/bench', pipelining: 1, pick: 'best round by req/s' },
+    method: METHOD,
+    results: {
+      targets: results.map((r) => ({ ...r, addedP50Ms: r.target === 'direct' ? null : addedP50(r.best) })),
+      skipped,
+      ratios,
+    },
+    notes,
+  });
+  console.log(`\nJSON: ${path}`);
+}

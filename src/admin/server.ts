@@ -1,0 +1,77 @@
+// The admin listener: /healthz, /readyz, /metrics, /admin/backends (loopback by default, token when set).
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import { timingSafeEqual } from 'node:crypto';
+import type { Backend } from '../backends/backend.js';
+import type { BackendPool } from '../backends/pool.js';
+import type { Metrics } from '../observe/metrics.js';
+import { backendView } from './backends-view.js';
+
+export interface AdminDeps {
+  metrics: Metrics;
+  token: string | null;
+  now: () => number;
+  pools(): Iterable<BackendPool>;
+  /** True once shutdown began: /readyz turns 503 so the balancer is taken out of rotation. */
+  draining(): boolean;
+}
+
+export function createAdminServer(deps: AdminDeps): http.Server {
+  return http.createServer((req, res) => {
+    handle(deps, req, res).catch((err: Error) => json(res, 500, { error: 'internal-error', message: err.message }));
+  });
+}
+
+async function handle(deps: AdminDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const path = (req.url ?? '/').split('?')[0] ?? '/';
+  if (path.startsWith('/admin/') && !authorised(deps.token, req)) {
+    res.setHeader('www-authenticate', 'Bearer');
+    json(res, 401, { error: 'unauthorised', message: 'admin token required (Authorization: Bearer <token>)' });
+    return;
+  }
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    json(res, 405, { error: 'method-not-allowed' });
+    return;
+  }
+  switch (path) {
+    case '/healthz':
+      json(res, 200, { status: 'ok' });
+      return;
+    case '/readyz': {
+      const notReady: string[] = [];
+      for (const p of deps.pools()) if (!p.hasReady()) notReady.push(p.name);
+      if (deps.draining()) json(res, 503, { status: 'draining' });
+      else if (notReady.length > 0) json(res, 503, { status: 'not-ready', poolsWithoutReadyBackend: notReady });
+      else json(res, 200, { status: 'ready' });
+      return;
+    }
+    case '/metrics': {
+      const text = await deps.metrics.registry.metrics();
+      res.writeHead(200, { 'content-type': deps.metrics.registry.contentType });
+      res.end(text);
+      return;
+    }
+    case '/admin/backends': {
+      const now = deps.now();
+      const backends: Backend[] = [];
+      for (const p of deps.pools()) backends.push(...p.backends);
+      json(res, 200, { backends: backends.map((b) => backendView(b, now)) });
+      return;
+    }
+    default:
+      json(res, 404, { error: 'not-found' });
+  }
+}
+
+function authorised(token: string | null, req: IncomingMessage): boolean {
+  if (token === null) return true;
+  const header = req.headers.authorization ?? '';
+  const given = Buffer.from(header.startsWith('Bearer ') ? header.slice(7) : '');
+  const want = Buffer.from(token);
+  return given.length === want.length && timingSafeEqual(given, want);
+}
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
+  res.end(text);
+}

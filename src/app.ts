@@ -1,0 +1,248 @@
+// Composition root: turns a Config plus real dependencies (clock, random, logs, metrics) into a running app.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { DestinationStream } from 'pino';
+import { Agent } from 'undici';
+import { createAdminServer } from './admin/server.js';
+import { Backend, type StateChange } from './backends/backend.js';
+import { BackendPool, type Group } from './backends/pool.js';
+import { createBalancer } from './balancer/index.js';
+import { systemClock, type Clock } from './clock.js';
+import type { Config, PoolConfig } from './config/types.js';
+import { Prober } from './health/prober.js';
+import { createLoggers, type Loggers } from './observe/log.js';
+import { Metrics } from './observe/metrics.js';
+import { handleRequest, type RequestContext } from './proxy/phases.js';
+import { onClientError } from './proxy/strict.js';
+import { WebSocketProxy } from './proxy/websocket.js';
+import { Router, type CompiledRoute } from './routing/routes.js';
+import { VERSION } from './version.js';
+
+export interface AppDeps {
+  clock: Clock;
+  random: () => number;
+  /** Where logs go (tests inject a stream and parse the JSON lines). */
+  logDestination?: DestinationStream;
+  /** Collect Node's default process metrics (off in tests to keep them quiet). */
+  defaultMetrics?: boolean;
+}
+
+/** Everything derived from one configuration; swapped whole on reload. */
+interface Runtime {
+  readonly config: Config;
+  readonly pools: Map<string, BackendPool>;
+  readonly router: Router<BackendPool>;
+  readonly byId: Map<string, Backend>;
+  readonly probers: Prober[];
+}
+
+export interface Listening {
+  port: number;
+  adminPort: number;
+}
+
+export class App {
+  readonly metrics: Metrics;
+  readonly loggers: Loggers;
+  readonly #deps: AppDeps;
+  #runtime: Runtime;
+  readonly #server: http.Server;
+  readonly #admin: http.Server;
+  readonly #ws: WebSocketProxy;
+  readonly #probeAgent = new Agent({ connections: 4, pipelining: 1 });
+  #draining = false;
+  #shutdown: Promise<void> | null = null;
+
+  constructor(config: Config, deps: Partial<AppDeps> = {}) {
+    this.#deps = { clock: deps.clock ?? systemClock, random: deps.random ?? Math.random, ...deps };
+    this.loggers = createLoggers(config.log, deps.logDestination);
+    this.metrics = new Metrics(VERSION, { defaultMetrics: deps.defaultMetrics ?? true });
+    this.#runtime = this.#build(config, null);
+    this.metrics.setBackendSource(() => this.#runtime.byId.values());
+    this.metrics.configLastReloadSuccess.set(1);
+    this.metrics.configLastReloadSeconds.set(Date.now() / 1000);
+
+    const ctx: RequestContext = {
+      clock: this.#deps.clock,
+      metrics: this.metrics,
+      access: this.loggers.access,
+      log: this.loggers.log,
+      draining: () => this.#draining,
+      router: () => this.#runtime.router,
+    };
+    const s = config.server;
+    this.#server = http.createServer(
+      {
+        keepAliveTimeout: s.keepAliveTimeoutMs,
+        headersTimeout: s.headersTimeoutMs,
+        requestTimeout: s.requestTimeoutMs,
+        maxHeaderSize: s.maxHeaderBytes,
+        insecureHTTPParser: false,
+        joinDuplicateHeaders: false,
+        requireHostHeader: true,
+      },
+      (req, res) => handleRequest(ctx, req, res),
+    );
+    this.#server.on('clientError', onClientError);
+    this.#ws = new WebSocketProxy({ metrics: this.metrics, log: this.loggers.log, router: () => this.#runtime.router });
+    this.#server.on('upgrade', (req, socket, head) => this.#ws.handleUpgrade(req, socket, head));
+    this.#admin = createAdminServer({
+      metrics: this.metrics,
+      token: config.admin.token,
+      now: () => this.#deps.clock.now(),
+      pools: () => this.#runtime.pools.values(),
+      draining: () => this.#draining,
+    });
+  }
+
+  get config(): Config {
+    return this.#runtime.config;
+  }
+
+  pools(): Iterable<BackendPool> {
+    return this.#runtime.pools.values();
+  }
+
+  backend(id: string): Backend | undefined {
+    return this.#runtime.byId.get(id);
+  }
+
+  async start(): Promise<Listening> {
+    const { listen, admin } = this.#runtime.config;
+    await listenOn(this.#admin, admin.listen.host, admin.listen.port);
+    await listenOn(this.#server, listen.host, listen.port);
+    for (const p of this.#runtime.probers) p.start();
+    this.loggers.log.info({ listen: `${listen.host}:${port(this.#server)}`, admin: `${admin.listen.host}:${port(this.#admin)}`, pools: [...this.#runtime.pools.keys()] }, 'infergate started');
+    return { port: port(this.#server), adminPort: port(this.#admin) };
+  }
+
+  /** Swap in a new (already validated) configuration; health state of backends kept by id. */
+  reload(config: Config): void {
+    const old = this.#runtime;
+    const next = this.#build(config, old);
+    this.#runtime = next;
+    for (const p of old.probers) p.stop();
+    for (const p of next.probers) p.start();
+    for (const b of old.byId.values()) void b.close();
+    this.metrics.configReloads.inc({ result: 'success' });
+    this.metrics.configLastReloadSuccess.set(1);
+    this.metrics.configLastReloadSeconds.set(Date.now() / 1000);
+    this.loggers.log.info({ pools: [...next.pools.keys()], backends: next.byId.size }, 'configuration reloaded');
+    if (listenChanged(old.config, config)) this.loggers.log.warn('listen addresses changed in the new configuration: restart infergate to apply them');
+  }
+
+  /** Record a reload that failed validation: the old configuration keeps serving. */
+  reloadFailed(message: string): void {
+    this.metrics.configReloads.inc({ result: 'failure' });
+    this.metrics.configLastReloadSuccess.set(0);
+    this.loggers.log.error({ errors: message }, 'configuration reload failed; keeping the previous configuration');
+  }
+
+  /**
+   * Graceful shutdown: /readyz turns 503, the listener stops accepting, idle keep-alive connections
+   * close, in-flight requests (streams included) finish up to shutdown.drainTimeout, then everything closes.
+   */
+  shutdown(): Promise<void> {
+    this.#shutdown ??= this.#doShutdown();
+    return this.#shutdown;
+  }
+
+  async #doShutdown(): Promise<void> {
+    this.#draining = true;
+    const log = this.loggers.log;
+    const drainMs = this.#runtime.config.shutdown.drainTimeoutMs;
+    log.info({ drainTimeoutMs: drainMs }, 'shutting down: draining in-flight requests');
+    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    this.#server.closeIdleConnections();
+    this.#ws.closeAll();
+    let timedOut = false;
+    const timer = this.#deps.clock.setTimer(drainMs, () => {
+      timedOut = true;
+      this.#server.closeAllConnections();
+    });
+    await closed;
+    timer.cancel();
+    if (timedOut) log.warn('drain timeout reached: remaining connections were closed');
+    await this.close();
+    log.info('infergate stopped');
+  }
+
+  /** Immediate stop of everything (tests, and the end of shutdown). */
+  async close(): Promise<void> {
+    this.#draining = true;
+    for (const p of this.#runtime.probers) p.stop();
+    this.#server.closeAllConnections();
+    await Promise.all([
+      new Promise<void>((r) => (this.#server.listening ? this.#server.close(() => r()) : r())),
+      new Promise<void>((r) => {
+        if (!this.#admin.listening) return r();
+        this.#admin.close(() => r());
+        this.#admin.closeAllConnections();
+      }),
+    ]);
+    this.#ws.closeAll();
+    await Promise.all([...this.#runtime.byId.values()].map((b) => b.close()));
+    await this.#probeAgent.close().catch(() => undefined);
+    this.loggers.log.flush();
+  }
+
+  #build(config: Config, previous: Runtime | null): Runtime {
+    const pools = new Map<string, BackendPool>();
+    const byId = new Map<string, Backend>();
+    const probers: Prober[] = [];
+    const onChange = (c: StateChange): void => this.#onStateChange(c);
+    for (const pc of config.pools.values()) {
+      const groups: Group[] = pc.groups.map((g) => ({
+        name: g.name,
+        weight: g.weight,
+        backends: g.backends.map((bc) => {
+          const b = new Backend(bc, pc, g.name, { stats: this.metrics.bindBackend(pc.name, g.name, bc.id), now: () => this.#deps.clock.now(), onChange });
+          const old = previous?.byId.get(bc.id);
+          if (old) b.adoptHealth(old);
+          byId.set(b.id, b);
+          probers.push(this.#prober(b, pc));
+          return b;
+        }),
+      }));
+      const balancer = createBalancer<Backend>(pc.balance, { random: this.#deps.random });
+      pools.set(pc.name, new BackendPool(pc, groups, { balancer, random: this.#deps.random, stats: this.metrics.bindPool(pc.name) }));
+    }
+    const routes: CompiledRoute<BackendPool>[] = config.routes.map((r) => ({ config: r, pool: pools.get(r.pool)! }));
+    const only = config.routes.length === 0 && pools.size === 1 ? [...pools.values()][0]! : null;
+    return { config, pools, router: new Router(routes, only), byId, probers };
+  }
+
+  #prober(b: Backend, pc: PoolConfig): Prober {
+    return new Prober(b, pc.health, { clock: this.#deps.clock, random: this.#deps.random, dispatcher: this.#probeAgent });
+  }
+
+  #onStateChange(c: StateChange): void {
+    const b = c.backend;
+    this.metrics.transitions.inc({ pool: b.pool, group: b.group, backend: b.id, from: c.from, to: c.to });
+    const entry = { backend: b.id, pool: b.pool, group: b.group, from: c.from, to: c.to, reason: c.reason };
+    if (c.to === 'READY') this.loggers.log.info(entry, 'backend state changed');
+    else this.loggers.log.warn(entry, 'backend state changed');
+  }
+}
+
+function listenOn(server: http.Server, host: string, portNumber: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(portNumber, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+function port(server: http.Server): number {
+  return (server.address() as AddressInfo).port;
+}
+
+function listenChanged(a: Config, b: Config): boolean {
+  return a.listen.host !== b.listen.host || a.listen.port !== b.listen.port || a.admin.listen.host !== b.admin.listen.host || a.admin.listen.port !== b.admin.listen.port;
+}
+
+export function createApp(config: Config, deps: Partial<AppDeps> = {}): App {
+  return new App(config, deps);
+}

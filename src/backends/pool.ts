@@ -1,0 +1,82 @@
+// A pool at run time: its groups of backends, the balancer that picks among them, and its retry budget.
+import type { Balancer } from '../balancer/balancer.js';
+import type { PoolConfig } from '../config/types.js';
+import type { PoolStats } from '../observe/metrics.js';
+import type { Backend } from './backend.js';
+
+export interface Group {
+  readonly name: string;
+  weight: number;
+  readonly backends: Backend[];
+}
+
+const isRoutable = (b: Backend): boolean => b.routable();
+
+export class BackendPool {
+  readonly name: string;
+  readonly config: PoolConfig;
+  readonly groups: Group[];
+  readonly backends: Backend[];
+  readonly stats: PoolStats;
+  readonly #balancer: Balancer<Backend>;
+  readonly #random: () => number;
+  /** Requests in flight and retries in flight, for the retry budget. */
+  active = 0;
+  activeRetries = 0;
+
+  constructor(config: PoolConfig, groups: Group[], deps: { balancer: Balancer<Backend>; random: () => number; stats: PoolStats }) {
+    this.name = config.name;
+    this.config = config;
+    this.groups = groups;
+    this.backends = groups.flatMap((g) => g.backends);
+    this.stats = deps.stats;
+    this.#balancer = deps.balancer;
+    this.#random = deps.random;
+  }
+
+  hasReady(): boolean {
+    for (const b of this.backends) if (b.routable()) return true;
+    return false;
+  }
+
+  /** Pick a READY backend, never one in `exclude` (backends this request already tried). */
+  pick(exclude: readonly Backend[] | null): Backend | undefined {
+    const group = this.#pickGroup(exclude);
+    if (!group) return undefined;
+    if (exclude === null || exclude.length === 0) return this.#balancer.pick(group.backends, isRoutable);
+    return this.#balancer.pick(group.backends, (b) => b.routable() && !exclude.includes(b));
+  }
+
+  /** Weighted choice among groups that have an eligible backend; with one group, no work at all. */
+  #pickGroup(exclude: readonly Backend[] | null): Group | undefined {
+    const groups = this.groups;
+    if (groups.length === 1) return groups[0];
+    let total = 0;
+    let fallback: Group | undefined;
+    for (const g of groups) {
+      if (!hasEligible(g, exclude)) continue;
+      fallback ??= g;
+      total += g.weight;
+    }
+    if (total <= 0) return fallback;
+    let r = this.#random() * total;
+    for (const g of groups) {
+      if (g.weight <= 0 || !hasEligible(g, exclude)) continue;
+      r -= g.weight;
+      if (r < 0) return g;
+    }
+    return fallback;
+  }
+
+  /** Envoy-style retry budget: retries in flight stay under a share of requests in flight. */
+  retryAllowed(): boolean {
+    const r = this.config.retry;
+    const budget = Math.max(r.minRetryConcurrency, (this.active * r.budgetPercent) / 100);
+    return this.activeRetries < budget;
+  }
+}
+
+function hasEligible(g: Group, exclude: readonly Backend[] | null): boolean {
+  for (const b of g.backends) if (b.routable() && (exclude === null || !exclude.includes(b))) return true;
+  return false;
+}

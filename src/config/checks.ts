@@ -1,0 +1,108 @@
+// Cross-field checks on the raw (interpolated) tree, run even when other values are invalid so every error shows at once.
+
+import { didYouMean, formatPath, type PathIssue } from './errors.js';
+import { formatListen, isLoopback, listenersClash, parseBackendUrl, parseListen } from './units.js';
+import type { ListenAddress } from './types.js';
+
+type Raw = Record<string, unknown>;
+
+function isRecord(v: unknown): v is Raw {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function backendUrlOf(entry: unknown): string | null {
+  if (typeof entry === 'string') return entry;
+  if (isRecord(entry) && typeof entry.url === 'string') return entry.url;
+  return null;
+}
+
+function listenOf(value: unknown, fallback: string): ListenAddress | null {
+  const v = value === undefined ? fallback : value;
+  if (typeof v !== 'string' && typeof v !== 'number') return null;
+  const r = parseListen(v);
+  return r.ok ? r.value : null;
+}
+
+function checkPool(name: string, pool: Raw, out: PathIssue[]): void {
+  const at = ['pools', name];
+  const hasBackends = pool.backends !== undefined;
+  const hasGroups = pool.groups !== undefined;
+  if (hasBackends && hasGroups) {
+    out.push({ path: [...at, 'groups'], atKey: true, label: at, message: 'set either backends or groups, not both' });
+    return;
+  }
+  if (!hasBackends && !hasGroups) {
+    out.push({ path: at, atKey: true, message: 'needs backends (or groups)' });
+    return;
+  }
+  // Every backend list of the pool, with its path: direct backends are the implicit group "default".
+  const lists: Array<[PropertyKey[], unknown]> = [];
+  if (hasBackends) lists.push([[...at, 'backends'], pool.backends]);
+  else if (isRecord(pool.groups)) {
+    for (const [g, group] of Object.entries(pool.groups)) {
+      if (isRecord(group)) lists.push([[...at, 'groups', g, 'backends'], group.backends]);
+    }
+  } else return; // the schema reports the wrong type
+  let total = 0;
+  const seen = new Map<string, PropertyKey[]>();
+  for (const [path, list] of lists) {
+    if (!Array.isArray(list)) continue;
+    list.forEach((entry, i) => {
+      total++;
+      const text = backendUrlOf(entry);
+      const parsed = text === null ? null : parseBackendUrl(text);
+      if (!parsed?.ok) return;
+      const here = typeof entry === 'string' ? [...path, i] : [...path, i, 'url'];
+      const first = seen.get(parsed.value.origin);
+      if (first) out.push({ path: here, message: `duplicate backend ${parsed.value.origin} (already at ${formatPath(first)})` });
+      else seen.set(parsed.value.origin, here);
+    });
+  }
+  const allLists = lists.every(([, l]) => Array.isArray(l));
+  if (total === 0 && allLists) {
+    out.push({ path: hasBackends ? [...at, 'backends'] : [...at, 'groups'], message: 'pool has no backends' });
+  }
+}
+
+export function crossChecks(raw: unknown): PathIssue[] {
+  const out: PathIssue[] = [];
+  if (!isRecord(raw)) return out;
+  const pools = isRecord(raw.pools) ? raw.pools : null;
+  const poolNames = pools ? Object.keys(pools) : [];
+
+  if (pools) {
+    if (poolNames.length === 0) out.push({ path: ['pools'], message: 'define at least one pool' });
+    for (const [name, pool] of Object.entries(pools)) if (isRecord(pool)) checkPool(name, pool, out);
+  }
+
+  const routes = raw.routes;
+  if (Array.isArray(routes)) {
+    routes.forEach((route, i) => {
+      if (!pools || !isRecord(route) || typeof route.pool !== 'string') return;
+      if (!Object.hasOwn(pools, route.pool)) {
+        out.push({ path: ['routes', i, 'pool'], message: `unknown pool '${route.pool}'${didYouMean(route.pool, poolNames) || ` (pools: ${poolNames.join(', ')})`}` });
+      }
+    });
+  }
+  const noRoutes = routes === undefined || routes === null || (Array.isArray(routes) && routes.length === 0);
+  if (noRoutes && poolNames.length > 1) {
+    out.push({ path: ['pools'], atKey: true, message: `${poolNames.length} pools but no routes: add routes or keep one pool` });
+  }
+
+  const admin = isRecord(raw.admin) ? raw.admin : {};
+  const proxyAt = listenOf(raw.listen, '127.0.0.1:8080');
+  const adminAt = listenOf(admin.listen, '127.0.0.1:9901');
+  const adminPath = admin.listen === undefined ? (raw.admin === undefined ? [] : ['admin']) : ['admin', 'listen'];
+  if (proxyAt && adminAt && listenersClash(proxyAt, adminAt)) {
+    out.push({ path: adminPath, label: ['admin', 'listen'], message: `${formatListen(adminAt)} clashes with listen ${formatListen(proxyAt)}; use another port` });
+  }
+  const token = admin.token;
+  if (adminAt && !isLoopback(adminAt.host) && (token === undefined || token === null || token === '')) {
+    out.push({
+      path: adminPath,
+      label: ['admin', 'listen'],
+      message: `${formatListen(adminAt)} is not loopback: set admin.token (e.g. token: \${INFERGATE_ADMIN_TOKEN})`,
+    });
+  }
+  return out;
+}

@@ -1,0 +1,89 @@
+// Flattens zod issues into path-addressed problems: one per unknown key, unions resolved to the branch that fits.
+
+import * as z from 'zod';
+import { didYouMean, type PathIssue } from './errors.js';
+
+function unwrap(node: z.ZodType): z.ZodType {
+  let n = node;
+  for (;;) {
+    if (n instanceof z.ZodOptional || n instanceof z.ZodNullable || n instanceof z.ZodDefault || n instanceof z.ZodPrefault) n = n.unwrap() as z.ZodType;
+    else if (n instanceof z.ZodPipe) n = n.in as z.ZodType;
+    else return n;
+  }
+}
+
+/** For a key written at the wrong level: the nearest nested section that has it, e.g. "health.readiness" for "interval". */
+export function whereKeyBelongs(schema: z.ZodType, path: readonly PropertyKey[], key: string): string | null {
+  const start = objectAt(schema, path);
+  let frontier: Array<[string, z.ZodObject]> = start ? [['', start]] : [];
+  for (let depth = 0; depth < 3 && frontier.length > 0; depth++) {
+    const next: Array<[string, z.ZodObject]> = [];
+    for (const [prefix, obj] of frontier) {
+      for (const [k, child] of Object.entries(obj.shape as Record<string, z.ZodType>)) {
+        const inner = unwrap(child);
+        if (!(inner instanceof z.ZodObject)) continue;
+        const here = `${prefix}${k}`;
+        if (Object.hasOwn(inner.shape, key)) return here;
+        next.push([`${here}.`, inner]);
+      }
+    }
+    frontier = next;
+  }
+  return null;
+}
+
+function objectAt(schema: z.ZodType, path: readonly PropertyKey[]): z.ZodObject | null {
+  let node: z.ZodType | undefined = schema;
+  let i = 0;
+  while (node) {
+    node = unwrap(node);
+    if (node instanceof z.ZodUnion) node = (node.options as z.ZodType[]).find((o) => o instanceof z.ZodObject);
+    else if (i === path.length) return node instanceof z.ZodObject ? node : null;
+    else if (node instanceof z.ZodObject) node = (node.shape as Record<string, z.ZodType>)[String(path[i++])];
+    else if (node instanceof z.ZodRecord || node instanceof z.ZodArray) {
+      node = (node instanceof z.ZodRecord ? node.valueType : node.element) as z.ZodType;
+      i++;
+    } else return null;
+  }
+  return null;
+}
+
+/** Keys the schema allows for the object found at `path`, or [] when that is not an object. */
+export function knownKeysAt(schema: z.ZodType, path: readonly PropertyKey[]): string[] {
+  const obj = objectAt(schema, path);
+  return obj ? Object.keys(obj.shape) : [];
+}
+
+function unknownKeyMessage(schema: z.ZodType, path: readonly PropertyKey[], key: string): string {
+  const hint = didYouMean(key, knownKeysAt(schema, path));
+  if (hint !== '') return `unknown key '${key}'${hint}`;
+  const home = whereKeyBelongs(schema, path, key);
+  return home === null ? `unknown key '${key}'` : `unknown key '${key}' (it belongs under ${home})`;
+}
+
+/** True when the branch failed only because the value had the wrong type altogether. */
+function isTypeMismatch(branch: readonly z.core.$ZodIssue[]): boolean {
+  return branch.every((i) => i.path.length === 0 && i.code === 'invalid_type');
+}
+
+export function flattenIssues(schema: z.ZodType, issues: readonly z.core.$ZodIssue[], base: PropertyKey[] = []): PathIssue[] {
+  const out: PathIssue[] = [];
+  for (const issue of issues) {
+    const path = [...base, ...issue.path];
+    if (issue.code === 'unrecognized_keys') {
+      for (const key of issue.keys) {
+        out.push({ path: [...path, key], label: path, atKey: true, message: unknownKeyMessage(schema, path, key) });
+      }
+    } else if (issue.code === 'invalid_union') {
+      const fitting = issue.errors.filter((b) => !isTypeMismatch(b));
+      const only = fitting[0];
+      if (fitting.length === 1 && only) out.push(...flattenIssues(schema, only, path));
+      else out.push({ path, message: issue.message });
+    } else if (issue.code === 'invalid_key' && issue.origin === 'record') {
+      out.push({ path, atKey: true, message: issue.issues[0]?.message ?? issue.message });
+    } else {
+      out.push({ path, message: issue.message });
+    }
+  }
+  return out;
+}

@@ -1,0 +1,134 @@
+// The normalised configuration every other module reads: durations in ms, sizes in bytes, URLs parsed.
+
+export type BalanceAlgorithm = 'round-robin' | 'random' | 'least-request';
+export type HealthPreset = 'http' | 'torchserve' | 'kserve-v2' | 'triton' | 'vllm' | 'tgi';
+
+export interface ListenAddress {
+  host: string;
+  port: number;
+}
+
+export interface ProbeConfig {
+  path: string;
+  method: string;
+  intervalMs: number;
+  timeoutMs: number;
+  healthyThreshold: number;
+  unhealthyThreshold: number;
+  /** Status codes that count as a pass; default 200-299. */
+  expectStatus: number[] | null;
+  /** Substring the body must contain, or null. */
+  expectBody: string | null;
+  headers: Record<string, string>;
+}
+
+export interface HealthConfig {
+  preset: HealthPreset;
+  readiness: ProbeConfig;
+  /** Fraction of the interval used as random jitter (0.1 = +-10%). */
+  jitter: number;
+}
+
+export interface BackendConfig {
+  /** Stable id: `${pool}.${group}.${host}:${port}` (see DESIGN.md). */
+  id: string;
+  url: URL;
+  /** Origin used by undici, e.g. `http://127.0.0.1:9101`. */
+  origin: string;
+  weight: number;
+}
+
+export interface GroupConfig {
+  name: string;
+  weight: number;
+  backends: BackendConfig[];
+}
+
+export interface TimeoutsConfig {
+  connectMs: number;
+  /** Request fully sent -> response headers. */
+  firstByteMs: number;
+  /** Longest gap between two body chunks (either direction). */
+  idleMs: number;
+  /** Whole exchange; 0 = no limit. */
+  totalMs: number;
+}
+
+export interface UpstreamConfig {
+  /** Connection limit per backend. */
+  connections: number;
+  /** Keep-alive for idle pooled sockets; keep it shorter than the backend's own. */
+  keepAliveMs: number;
+  pipelining: number;
+}
+
+export interface RetryConfig {
+  /** Total tries including the first (1 = no retry). */
+  attempts: number;
+  /** Upper-case methods that may be retried. */
+  methods: Set<string>;
+  /** Retries allowed as a share of requests in flight + recent, percent (Envoy-style budget). */
+  budgetPercent: number;
+  /** Retries in flight always allowed regardless of the budget (Envoy's min_retry_concurrency). */
+  minRetryConcurrency: number;
+  /** Largest request body kept in memory so that it can be replayed. */
+  bufferBodyBytes: number;
+}
+
+export interface PoolConfig {
+  name: string;
+  balance: BalanceAlgorithm;
+  /** Replace the Host header sent upstream; null keeps the client's. */
+  hostHeader: string | null;
+  groups: GroupConfig[];
+  timeouts: TimeoutsConfig;
+  upstream: UpstreamConfig;
+  retry: RetryConfig;
+  health: HealthConfig;
+  /** Largest request body accepted (413 above); 0 = unlimited. */
+  maxBodyBytes: number;
+}
+
+export interface RouteMatch {
+  pathPrefix: string | null;
+  path: string | null;
+  /** Lower-case host without port. */
+  host: string | null;
+  /** Lower-case header name -> exact value. */
+  headers: Array<[string, string]>;
+  methods: Set<string> | null;
+}
+
+export interface RouteConfig {
+  match: RouteMatch;
+  pool: string;
+}
+
+export interface ServerConfig {
+  keepAliveTimeoutMs: number;
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+  maxHeaderBytes: number;
+}
+
+export interface AdminConfig {
+  listen: ListenAddress;
+  token: string | null;
+}
+
+export interface LogConfig {
+  level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
+  accessLog: boolean;
+}
+
+export interface Config {
+  /** File the config came from (for messages). */
+  source: string;
+  listen: ListenAddress;
+  admin: AdminConfig;
+  server: ServerConfig;
+  shutdown: { drainTimeoutMs: number };
+  log: LogConfig;
+  routes: RouteConfig[];
+  pools: Map<string, PoolConfig>;
+}

@@ -1,0 +1,125 @@
+// Prometheus metrics on an own registry (never the global one); children bound once per backend.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { BackendState } from '../backends/state.js';
+
+const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
+const STATES: readonly BackendState[] = ['LOADING', 'WARMING', 'READY', 'UNREADY', 'EJECTED', 'MISMATCH', 'DRAINING'];
+const CODE_CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'] as const;
+
+/** A backend as metrics see it at scrape time. */
+export interface BackendGaugeSource {
+  readonly id: string;
+  readonly pool: string;
+  readonly group: string;
+  readonly inflight: number;
+  state(): BackendState;
+}
+
+/** The label children of one backend, bound once when the backend is created. */
+export interface BackendStats {
+  /** Index by Math.floor(status / 100) - 1. */
+  readonly requests: readonly Counter.Internal[];
+  readonly upstreamSeconds: Histogram.Internal<string>;
+  readonly probeOk: Counter.Internal;
+  readonly probeFail: Counter.Internal;
+}
+
+export interface PoolStats {
+  readonly requestSeconds: Histogram.Internal<string>;
+  /** Requests answered without a backend (503 no ready backend, 413, ...), by status class. */
+  readonly requestsNoBackend: readonly Counter.Internal[];
+}
+
+export class Metrics {
+  readonly registry = new Registry();
+  readonly requests: Counter<'pool' | 'group' | 'backend' | 'code'>;
+  readonly requestDuration: Histogram<'pool'>;
+  readonly upstreamDuration: Histogram<'pool' | 'group' | 'backend'>;
+  readonly healthChecks: Counter<'pool' | 'group' | 'backend' | 'result'>;
+  readonly transitions: Counter<'pool' | 'group' | 'backend' | 'from' | 'to'>;
+  readonly retries: Counter<'pool' | 'reason'>;
+  readonly retryBudgetExhausted: Counter<'pool'>;
+  readonly errors: Counter<'pool' | 'kind'>;
+  readonly noRoute: Counter;
+  readonly rejected: Counter<'reason'>;
+  readonly websocketUpgrades: Counter<'pool' | 'result'>;
+  readonly websocketOpen: Gauge;
+  readonly configReloads: Counter<'result'>;
+  readonly configLastReloadSuccess: Gauge;
+  readonly configLastReloadSeconds: Gauge;
+  #backends: () => Iterable<BackendGaugeSource> = () => [];
+
+  constructor(version: string, opts: { defaultMetrics?: boolean } = {}) {
+    const r = this.registry;
+    if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: r, prefix: 'infergate_' });
+    new Gauge({ name: 'infergate_build_info', help: 'Build information.', labelNames: ['version', 'node'], registers: [r] })
+      .set({ version, node: process.versions.node }, 1);
+    this.requests = new Counter({ name: 'infergate_requests_total', help: 'Requests answered, by pool, group, backend and status class.', labelNames: ['pool', 'group', 'backend', 'code'], registers: [r] });
+    this.requestDuration = new Histogram({ name: 'infergate_request_duration_seconds', help: 'Time from request received to response finished, per pool.', labelNames: ['pool'], buckets: LATENCY_BUCKETS, registers: [r] });
+    this.upstreamDuration = new Histogram({ name: 'infergate_upstream_duration_seconds', help: 'Time from request sent upstream to response headers, per backend.', labelNames: ['pool', 'group', 'backend'], buckets: LATENCY_BUCKETS, registers: [r] });
+    this.healthChecks = new Counter({ name: 'infergate_health_checks_total', help: 'Active health checks by result.', labelNames: ['pool', 'group', 'backend', 'result'], registers: [r] });
+    this.transitions = new Counter({ name: 'infergate_backend_state_transitions_total', help: 'Backend state transitions.', labelNames: ['pool', 'group', 'backend', 'from', 'to'], registers: [r] });
+    this.retries = new Counter({ name: 'infergate_retries_total', help: 'Requests retried, by reason.', labelNames: ['pool', 'reason'], registers: [r] });
+    this.retryBudgetExhausted = new Counter({ name: 'infergate_retry_budget_exhausted_total', help: 'Retries refused because the retry budget was spent.', labelNames: ['pool'], registers: [r] });
+    this.errors = new Counter({ name: 'infergate_errors_total', help: 'Failed requests by kind (the code of the JSON error body).', labelNames: ['pool', 'kind'], registers: [r] });
+    this.noRoute = new Counter({ name: 'infergate_no_route_total', help: 'Requests that matched no route (404).', registers: [r] });
+    this.rejected = new Counter({ name: 'infergate_rejected_requests_total', help: 'Malformed requests rejected before routing, by reason.', labelNames: ['reason'], registers: [r] });
+    this.websocketUpgrades = new Counter({ name: 'infergate_websocket_upgrades_total', help: 'WebSocket upgrade attempts by result.', labelNames: ['pool', 'result'], registers: [r] });
+    this.websocketOpen = new Gauge({ name: 'infergate_websocket_connections', help: 'WebSocket connections open now.', registers: [r] });
+    this.configReloads = new Counter({ name: 'infergate_config_reloads_total', help: 'Configuration reloads by result.', labelNames: ['result'], registers: [r] });
+    this.configLastReloadSuccess = new Gauge({ name: 'infergate_config_last_reload_success', help: '1 when the last configuration load succeeded.', registers: [r] });
+    this.configLastReloadSeconds = new Gauge({ name: 'infergate_config_last_reload_success_timestamp_seconds', help: 'Time of the last successful configuration load.', registers: [r] });
+
+    const backends = (): Iterable<BackendGaugeSource> => this.#backends();
+    new Gauge({
+      name: 'infergate_backend_inflight', help: 'Requests in flight per backend.', labelNames: ['pool', 'group', 'backend'], registers: [r],
+      collect() {
+        this.reset();
+        for (const b of backends()) this.set({ pool: b.pool, group: b.group, backend: b.id }, b.inflight);
+      },
+    });
+    new Gauge({
+      name: 'infergate_backend_up', help: '1 when the backend takes new requests (READY).', labelNames: ['pool', 'group', 'backend'], registers: [r],
+      collect() {
+        this.reset();
+        for (const b of backends()) this.set({ pool: b.pool, group: b.group, backend: b.id }, b.state() === 'READY' ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'infergate_backend_state', help: 'Backend state: 1 for the current state, 0 for the others.', labelNames: ['pool', 'group', 'backend', 'state'], registers: [r],
+      collect() {
+        this.reset();
+        for (const b of backends()) {
+          const current = b.state();
+          for (const s of STATES) this.set({ pool: b.pool, group: b.group, backend: b.id, state: s }, s === current ? 1 : 0);
+        }
+      },
+    });
+  }
+
+  /** Where the backend gauges read from at scrape time (changes on reload). */
+  setBackendSource(source: () => Iterable<BackendGaugeSource>): void {
+    this.#backends = source;
+  }
+
+  bindBackend(pool: string, group: string, backend: string): BackendStats {
+    return {
+      requests: CODE_CLASSES.map((code) => this.requests.labels({ pool, group, backend, code })),
+      upstreamSeconds: this.upstreamDuration.labels({ pool, group, backend }),
+      probeOk: this.healthChecks.labels({ pool, group, backend, result: 'pass' }),
+      probeFail: this.healthChecks.labels({ pool, group, backend, result: 'fail' }),
+    };
+  }
+
+  bindPool(pool: string): PoolStats {
+    return {
+      requestSeconds: this.requestDuration.labels({ pool }),
+      requestsNoBackend: CODE_CLASSES.map((code) => this.requests.labels({ pool, group: '', backend: '', code })),
+    };
+  }
+}
+
+export function codeClassIndex(status: number): number {
+  const i = Math.floor(status / 100) - 1;
+  return i < 0 ? 0 : i > 4 ? 4 : i;
+}

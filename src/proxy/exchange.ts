@@ -1,0 +1,331 @@
+// One client request forwarded upstream: the undici dispatch handler, retries, streaming and accounting.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Dispatcher } from 'undici';
+import type { Backend } from '../backends/backend.js';
+import type { BackendPool } from '../backends/pool.js';
+import type { Clock, Timer } from '../clock.js';
+import type { AccessRecord, Logger } from '../observe/log.js';
+import { codeClassIndex, type Metrics } from '../observe/metrics.js';
+import { Failures, classifyUpstreamError, failureBody, type FailureKind } from './failures.js';
+import { cleanResponseHeaders, upstreamRequestHeaders } from './headers.js';
+
+/** What every exchange shares: long-lived, built once per app. */
+export interface ExchangeContext {
+  readonly clock: Clock;
+  readonly metrics: Metrics;
+  readonly access: Logger | null;
+  readonly log: Logger;
+  /** True once shutdown began: responses then carry `Connection: close`. */
+  draining(): boolean;
+}
+
+class TotalTimeoutError extends Error {
+  readonly code = 'INFERGATE_TOTAL_TIMEOUT';
+}
+class ClientClosedError extends Error {
+  readonly code = 'INFERGATE_CLIENT_CLOSED';
+}
+
+const RETRY_AFTER_SECONDS = '1';
+
+export class Exchange implements Dispatcher.DispatchHandler {
+  readonly #ctx: ExchangeContext;
+  readonly #req: IncomingMessage;
+  readonly #res: ServerResponse;
+  readonly #pool: BackendPool;
+  readonly requestId: string;
+  readonly #startedAt: number;
+  #headers: string[] | null = null;
+  /** Null (no body), a kept Buffer (replayable) or the client stream (not replayable). */
+  #body: Buffer | IncomingMessage | null = null;
+  #backend: Backend | null = null;
+  /** Whether this exchange currently counts in #backend's in-flight. */
+  #holding = false;
+  /** Backends already tried by this request, so retries go elsewhere. */
+  #tried: Backend[] | null = null;
+  #attempts = 0;
+  #retrying = false;
+  #freshConnectionRetryUsed = false;
+  #controller: Dispatcher.DispatchController | null = null;
+  #upstreamStartedAt = 0;
+  #upstreamMs = -1;
+  #responseStarted = false;
+  #status = 0;
+  #bytesIn = 0;
+  #bytesOut = 0;
+  #done = false;
+  #clientGone = false;
+  #failure: FailureKind | null = null;
+  #totalTimer: Timer | null = null;
+
+  constructor(ctx: ExchangeContext, req: IncomingMessage, res: ServerResponse, pool: BackendPool, requestId: string) {
+    this.#ctx = ctx;
+    this.#req = req;
+    this.#res = res;
+    this.#pool = pool;
+    this.requestId = requestId;
+    this.#startedAt = ctx.clock.now();
+  }
+
+  /** Phase: body policy, then the first upstream attempt (see phases.ts for the whole order). */
+  start(): void {
+    const req = this.#req;
+    const pool = this.#pool;
+    pool.active++;
+    this.#res.once('close', this.#onClientClose);
+    const cfg = pool.config;
+    const cl = req.headers['content-length'];
+    const length = cl === undefined ? -1 : Number(cl);
+    const chunked = req.headers['transfer-encoding'] !== undefined;
+    if (cfg.maxBodyBytes > 0 && length > cfg.maxBodyBytes) {
+      this.#fail(Failures.bodyTooLarge, true);
+      return;
+    }
+    if (cfg.timeouts.totalMs > 0) this.#totalTimer = this.#ctx.clock.setTimer(cfg.timeouts.totalMs, this.#onTotalTimeout);
+    this.#headers = upstreamRequestHeaders(req, { requestId: this.requestId, hostOverride: cfg.hostHeader });
+    if (length <= 0 && !chunked) {
+      this.#body = null;
+      this.#attempt();
+      return;
+    }
+    const retryable = cfg.retry.attempts > 1 && cfg.retry.methods.has(req.method ?? '');
+    if (retryable && !chunked && length <= cfg.retry.bufferBodyBytes) {
+      this.#bufferBody(length);
+      return;
+    }
+    this.#body = req;
+    this.#attempt();
+  }
+
+  /** Small bodies are kept so that a failed attempt can be replayed on another backend. */
+  #bufferBody(length: number): void {
+    const chunks: Buffer[] = [];
+    const req = this.#req;
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.once('end', () => {
+      const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, length);
+      this.#body = body;
+      if (!this.#clientGone) this.#attempt();
+    });
+    req.once('error', () => this.#fail(Failures.clientBodyError, true));
+  }
+
+  #attempt(): void {
+    if (this.#clientGone || this.#done) return;
+    const backend = this.#pool.pick(this.#tried);
+    if (backend === undefined) {
+      this.#fail(this.#failure ?? Failures.noReadyBackend, false);
+      return;
+    }
+    this.#backend = backend;
+    this.#holding = true;
+    this.#attempts++;
+    backend.inflight++;
+    backend.requests++;
+    this.#upstreamStartedAt = this.#ctx.clock.now();
+    const req = this.#req;
+    backend.dispatcher.dispatch(
+      {
+        path: req.url ?? '/',
+        method: req.method ?? 'GET',
+        headers: this.#headers,
+        body: this.#body,
+        // GET/HEAD are idempotent to undici; other methods must not be pipelined behind one another.
+        idempotent: req.method === 'GET' || req.method === 'HEAD',
+        blocking: req.method !== 'HEAD',
+      },
+      this,
+    );
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.#controller = controller;
+    if (this.#clientGone) controller.abort(new ClientClosedError('client closed the connection'));
+  }
+
+  onBodySent(chunk: Buffer): void {
+    this.#bytesIn += chunk.length;
+  }
+
+  onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>, statusMessage?: string): void {
+    if (statusCode < 200) return; // 1xx: undici handles 100-continue; informational responses are not forwarded
+    this.#responseStarted = true;
+    this.#status = statusCode;
+    const now = this.#ctx.clock.now();
+    this.#upstreamMs = now - this.#upstreamStartedAt;
+    const backend = this.#backend!;
+    backend.observeLatency(this.#upstreamMs);
+    backend.stats.upstreamSeconds.observe(this.#upstreamMs / 1000);
+    const res = this.#res;
+    if (this.#clientGone) {
+      controller.abort(new ClientClosedError('client closed the connection'));
+      return;
+    }
+    cleanResponseHeaders(headers);
+    headers['x-request-id'] = this.requestId;
+    if (this.#ctx.draining()) headers.connection = 'close';
+    res.writeHead(statusCode, statusMessage || undefined, headers);
+    // Flush headers now: a token stream's first event must not wait for the second.
+    if (headers['content-length'] === undefined) res.flushHeaders();
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.#bytesOut += chunk.length;
+    if (!this.#res.write(chunk)) {
+      controller.pause();
+      this.#res.once('drain', this.#resumeUpstream);
+    }
+  }
+
+  onResponseEnd(): void {
+    this.#releaseBackend(null);
+    this.#res.end();
+    this.#finish();
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
+    const backend = this.#backend;
+    if (this.#clientGone || error instanceof ClientClosedError) {
+      this.#releaseBackend(null);
+      this.#failure = Failures.clientClosed;
+      if (!this.#responseStarted) this.#status = 499;
+      this.#finish();
+      return;
+    }
+    const failure = error instanceof TotalTimeoutError ? Failures.totalTimeout : classifyUpstreamError(error);
+    this.#releaseBackend(failure);
+    this.#failure = failure;
+    if (this.#responseStarted) {
+      // Bytes already reached the client: the only honest signal left is to cut the connection.
+      this.#ctx.log.warn({ requestId: this.requestId, backend: backend?.id, error: failure.code, detail: error.message }, 'upstream failed mid-response');
+      this.#res.destroy();
+      this.#finish();
+      return;
+    }
+    if (this.#shouldRetry(failure)) return;
+    this.#fail(failure, false);
+  }
+
+  #shouldRetry(failure: FailureKind): boolean {
+    const pool = this.#pool;
+    const retry = pool.config.retry;
+    const replayable = this.#body === null || Buffer.isBuffer(this.#body);
+    if (!failure.retryable || !replayable || !retry.methods.has(this.#req.method ?? '')) return false;
+    // Keep-alive race: a pooled socket closed by the backend as we reused it. One fresh try, same backend.
+    if (failure === Failures.upstreamReset && !this.#freshConnectionRetryUsed) {
+      this.#freshConnectionRetryUsed = true;
+      this.#ctx.metrics.retries.inc({ pool: pool.name, reason: 'reused-connection' });
+      this.#attempt();
+      return true;
+    }
+    if (this.#attempts >= retry.attempts) return false;
+    if (!pool.retryAllowed()) {
+      this.#ctx.metrics.retryBudgetExhausted.inc({ pool: pool.name });
+      return false;
+    }
+    (this.#tried ??= []).push(this.#backend!);
+    if (!this.#retrying) {
+      this.#retrying = true;
+      pool.activeRetries++;
+    }
+    this.#ctx.metrics.retries.inc({ pool: pool.name, reason: failure.code });
+    this.#attempt();
+    return true;
+  }
+
+  #releaseBackend(failure: FailureKind | null): void {
+    const backend = this.#backend;
+    if (backend === null || !this.#holding) return;
+    this.#holding = false;
+    backend.inflight--;
+    if (failure !== null) {
+      backend.errors++;
+      if (failure.gatewayError) backend.observeFailure();
+    }
+    this.#controller = null;
+  }
+
+  /** Answer with a JSON error (only possible before any response byte was sent). */
+  #fail(failure: FailureKind, closeConnection: boolean): void {
+    if (this.#done) return;
+    this.#failure = failure;
+    this.#status = failure.status;
+    const res = this.#res;
+    if (!res.headersSent && !this.#clientGone) {
+      const body = failureBody(failure, this.requestId);
+      const headers: Record<string, string> = {
+        'content-type': 'application/json',
+        'content-length': String(Buffer.byteLength(body)),
+        'x-request-id': this.requestId,
+      };
+      if (failure.status === 503) headers['retry-after'] = RETRY_AFTER_SECONDS;
+      if (closeConnection || this.#ctx.draining()) headers.connection = 'close';
+      res.writeHead(failure.status, headers);
+      res.end(body);
+    }
+    this.#finish();
+  }
+
+  readonly #resumeUpstream = (): void => {
+    this.#controller?.resume();
+  };
+
+  readonly #onClientClose = (): void => {
+    if (this.#done || this.#res.writableFinished) return;
+    this.#clientGone = true;
+    const controller = this.#controller;
+    if (controller !== null) controller.abort(new ClientClosedError('client closed the connection'));
+    else if (!this.#holding) {
+      // Not upstream yet (buffering the body or waiting): nothing to abort, account now.
+      this.#failure = Failures.clientClosed;
+      this.#status = 499;
+      this.#finish();
+    }
+  };
+
+  readonly #onTotalTimeout = (): void => {
+    this.#totalTimer = null;
+    if (this.#done) return;
+    const controller = this.#controller;
+    if (controller !== null) controller.abort(new TotalTimeoutError('total timeout'));
+    else this.#fail(Failures.totalTimeout, false);
+  };
+
+  /** Phase: accounting, exactly once per client request. */
+  #finish(): void {
+    if (this.#done) return;
+    this.#done = true;
+    this.#totalTimer?.cancel();
+    const pool = this.#pool;
+    pool.active--;
+    if (this.#retrying) pool.activeRetries--;
+    const ctx = this.#ctx;
+    const totalMs = ctx.clock.now() - this.#startedAt;
+    const status = this.#status;
+    const backend = this.#backend;
+    const failure = this.#failure;
+    if (this.#responseStarted && backend !== null) backend.stats.requests[codeClassIndex(status)]!.inc();
+    else pool.stats.requestsNoBackend[codeClassIndex(status)]!.inc();
+    pool.stats.requestSeconds.observe(totalMs / 1000);
+    if (failure !== null) ctx.metrics.errors.inc({ pool: pool.name, kind: failure.code });
+    const access = ctx.access;
+    if (access !== null) {
+      const rec: AccessRecord = {
+        requestId: this.requestId,
+        method: this.#req.method ?? '',
+        path: this.#req.url ?? '',
+        status,
+        pool: pool.name,
+        group: backend?.group ?? '',
+        backend: backend?.id ?? '',
+        attempts: this.#attempts,
+        upstreamMs: Math.round(this.#upstreamMs * 1000) / 1000,
+        totalMs: Math.round(totalMs * 1000) / 1000,
+        bytesIn: this.#bytesIn,
+        bytesOut: this.#bytesOut,
+      };
+      if (failure !== null) rec.error = failure.code;
+      access.info(rec);
+    }
+  }
+}

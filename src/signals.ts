@@ -1,0 +1,24 @@
+// Process signals: SIGHUP reloads the configuration, SIGTERM / SIGINT drain and stop.
+import type { App } from './app.js';
+import { formatErrors, loadConfigFile } from './config/load.js';
+
+/** Installs the reload and drain signal handlers; resolves with the exit code after a drain. */
+export function waitForSignals(app: App, file: string | null): Promise<number> {
+  return new Promise((resolve) => {
+    if (file !== null) {
+      process.on('SIGHUP', () => {
+        void loadConfigFile(file).then((next) => {
+          if (next.ok) app.reload(next.config);
+          else app.reloadFailed(formatErrors(next.errors));
+        });
+      });
+    }
+    const stop = (signal: string): void => {
+      app.loggers.log.info({ signal }, 'signal received');
+      void app.shutdown().then(() => resolve(0));
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+}
+

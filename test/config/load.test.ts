@@ -1,0 +1,133 @@
+// parseConfig on valid input: the full example's normalised values and the defaults of a minimal file.
+
+import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { ok, onePool, yaml } from './helpers.js';
+
+describe('parseConfig defaults', () => {
+  it('fills every default from a minimal file', () => {
+    const c = ok(onePool);
+    expect(c.source).toBe('test.yaml');
+    expect(c.listen).toEqual({ host: '127.0.0.1', port: 8080 });
+    expect(c.admin).toEqual({ listen: { host: '127.0.0.1', port: 9901 }, token: null });
+    expect(c.server).toEqual({ keepAliveTimeoutMs: 5000, headersTimeoutMs: 10000, requestTimeoutMs: 300000, maxHeaderBytes: 16384 });
+    expect(c.shutdown).toEqual({ drainTimeoutMs: 30000 });
+    expect(c.log).toEqual({ level: 'info', accessLog: true });
+    const p = c.pools.get('p');
+    expect(p).toBeDefined();
+    expect(p?.balance).toBe('least-request');
+    expect(p?.hostHeader).toBeNull();
+    expect(p?.maxBodyBytes).toBe(0);
+    expect(p?.timeouts).toEqual({ connectMs: 5000, firstByteMs: 120000, idleMs: 60000, totalMs: 0 });
+    expect(p?.upstream).toEqual({ connections: 64, keepAliveMs: 4000, pipelining: 1 });
+    expect(p?.retry).toEqual({
+      attempts: 2,
+      methods: new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE']),
+      budgetPercent: 20,
+      minRetryConcurrency: 3,
+      bufferBodyBytes: 65536,
+    });
+    expect(p?.health).toEqual({
+      preset: 'http',
+      jitter: 0.1,
+      readiness: {
+        path: '/health',
+        method: 'GET',
+        intervalMs: 2000,
+        timeoutMs: 1000,
+        healthyThreshold: 2,
+        unhealthyThreshold: 3,
+        expectStatus: null,
+        expectBody: null,
+        headers: {},
+      },
+    });
+  });
+
+  it('turns direct backends into one group "default" with stable ids', () => {
+    const c = ok(yaml('pools:', '  p:', '    backends: [http://127.0.0.1:9101, { url: "http://LOCALHOST", weight: 5 }, https://example.test]'));
+    const groups = c.pools.get('p')?.groups ?? [];
+    expect(groups.map((g) => [g.name, g.weight])).toEqual([['default', 100]]);
+    const b = groups[0]?.backends ?? [];
+    expect(b.map((x) => [x.id, x.origin, x.weight])).toEqual([
+      ['p.default.127.0.0.1:9101', 'http://127.0.0.1:9101', 1],
+      ['p.default.localhost:80', 'http://localhost', 5],
+      ['p.default.example.test:443', 'https://example.test', 1],
+    ]);
+    expect(b[0]?.url).toBeInstanceOf(URL);
+  });
+
+  it('routes everything to the only pool when routes are omitted', () => {
+    const c = ok(onePool);
+    expect(c.routes).toEqual([{ pool: 'p', match: { pathPrefix: null, path: null, host: null, headers: [], methods: null } }]);
+  });
+
+  it('reads listen as host:port, :port, a bare port, or [v6]:port', () => {
+    expect(ok(`listen: ":8081"\n${onePool}`).listen).toEqual({ host: '0.0.0.0', port: 8081 });
+    expect(ok(`listen: 8082\n${onePool}`).listen).toEqual({ host: '0.0.0.0', port: 8082 });
+    expect(ok(`listen: "[::1]:8083"\n${onePool}`).listen).toEqual({ host: '::1', port: 8083 });
+    expect(ok(`listen: localhost:8084\n${onePool}`).listen).toEqual({ host: 'localhost', port: 8084 });
+  });
+
+  it('accepts a non-loopback admin listener when a token is set, and turns an empty token into null', () => {
+    expect(ok(`admin: { listen: "0.0.0.0:9901", token: s3cret }\n${onePool}`).admin.token).toBe('s3cret');
+    expect(ok(`admin: { token: "" }\n${onePool}`).admin.token).toBeNull();
+  });
+});
+
+describe('parseConfig on the full example', () => {
+  const c = ok(readFileSync(new URL('../../config/infergate.yaml', import.meta.url), 'utf8'));
+
+  it('keeps pools in file order', () => {
+    expect([...c.pools.keys()]).toEqual(['llm', 'mlp']);
+  });
+
+  it('normalises routes', () => {
+    expect(c.routes).toEqual([
+      { pool: 'mlp', match: { pathPrefix: '/predictions/', path: null, host: null, headers: [], methods: new Set(['POST']) } },
+      { pool: 'llm', match: { pathPrefix: null, path: '/v1/models', host: 'api.example.com', headers: [['x-model', 'llama']], methods: null } },
+      { pool: 'llm', match: { pathPrefix: null, path: null, host: null, headers: [], methods: null } },
+    ]);
+  });
+
+  it('normalises groups, weights and probe settings', () => {
+    const mlp = c.pools.get('mlp');
+    expect(mlp?.balance).toBe('round-robin');
+    expect(mlp?.hostHeader).toBe('models.internal');
+    expect(mlp?.maxBodyBytes).toBe(1048576);
+    expect(mlp?.groups.map((g) => [g.name, g.weight, g.backends.map((b) => b.id)])).toEqual([
+      ['stable', 90, ['mlp.stable.127.0.0.1:9103', 'mlp.stable.127.0.0.1:9104']],
+      ['canary', 10, ['mlp.canary.127.0.0.1:9105']],
+    ]);
+    expect(mlp?.health.preset).toBe('torchserve');
+    expect(mlp?.health.readiness).toMatchObject({ path: '/ping', intervalMs: 1000, timeoutMs: 500, healthyThreshold: 1, unhealthyThreshold: 2, expectStatus: [200] });
+    const llm = c.pools.get('llm');
+    expect(llm?.groups[0]?.backends.map((b) => [b.id, b.weight])).toEqual([
+      ['llm.default.127.0.0.1:9101', 1],
+      ['llm.default.127.0.0.1:9102', 2],
+    ]);
+  });
+});
+
+describe('route normalisation', () => {
+  it('lower-cases host (dropping its port) and header names, upper-cases methods', () => {
+    const c = ok(yaml(
+      'routes:',
+      '  - match: { host: "API.Example.com:8443", headers: { X-Model: Llama }, methods: [get, Post] }',
+      '    pool: p',
+      onePool,
+    ));
+    expect(c.routes[0]?.match).toEqual({
+      pathPrefix: null,
+      path: null,
+      host: 'api.example.com',
+      headers: [['x-model', 'Llama']],
+      methods: new Set(['GET', 'POST']),
+    });
+  });
+
+  it('upper-cases retry methods', () => {
+    const c = ok(yaml('pools:', '  p:', '    retry: { methods: [get, post] }', '    backends: [http://127.0.0.1:9101]'));
+    expect(c.pools.get('p')?.retry.methods).toEqual(new Set(['GET', 'POST']));
+  });
+});
