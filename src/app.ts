@@ -13,7 +13,7 @@ import { Prober } from './health/prober.js';
 import { createLoggers, type Loggers } from './observe/log.js';
 import { Metrics } from './observe/metrics.js';
 import { handleRequest, type RequestContext } from './proxy/phases.js';
-import { onClientError } from './proxy/strict.js';
+import { onClientError, onConnect } from './proxy/strict.js';
 import { WebSocketProxy } from './proxy/websocket.js';
 import { Router, type CompiledRoute } from './routing/routes.js';
 import { VERSION } from './version.js';
@@ -79,11 +79,13 @@ export class App {
         maxHeaderSize: s.maxHeaderBytes,
         insecureHTTPParser: false,
         joinDuplicateHeaders: false,
-        requireHostHeader: true,
+        // strict.ts answers a missing Host itself, with the JSON body, metric and request id.
+        requireHostHeader: false,
       },
       (req, res) => handleRequest(ctx, req, res),
     );
     this.#server.on('clientError', onClientError);
+    this.#server.on('connect', onConnect);
     this.#ws = new WebSocketProxy({ metrics: this.metrics, log: this.loggers.log, router: () => this.#runtime.router });
     this.#server.on('upgrade', (req, socket, head) => this.#ws.handleUpgrade(req, socket, head));
     this.#admin = createAdminServer({

@@ -40,6 +40,8 @@ interface RssSummary {
   peakUploadMB: number;
   peakDownloadMB: number;
   peakOverBaselineMB: number;
+  /** Highest RSS in the second half of the transfers minus the highest in the first half: ~0 when memory is bounded. */
+  lateGrowthMB: number;
   limitMB: number;
   pass: boolean;
   samples: RssSample[];
@@ -131,7 +133,10 @@ async function measure(target: Running, size: number, limitMB: number): Promise<
     const peakUploadMB = Math.max(...inPhase('upload'));
     const peakDownloadMB = Math.max(...inPhase('download'));
     const peakOverBaselineMB = round(Math.max(peakUploadMB, peakDownloadMB) - baselineMB, 1);
-    rss = { baselineMB, peakUploadMB, peakDownloadMB, peakOverBaselineMB, limitMB, pass: peakOverBaselineMB < limitMB, samples };
+    const busy = samples.filter((s) => s.phase === 'upload' || s.phase === 'download').map((s) => s.rssMB);
+    const half = Math.floor(busy.length / 2);
+    const lateGrowthMB = round(Math.max(...busy.slice(half)) - Math.max(...busy.slice(0, half)), 1);
+    rss = { baselineMB, peakUploadMB, peakDownloadMB, peakOverBaselineMB, lateGrowthMB, limitMB, pass: peakOverBaselineMB < limitMB, samples };
   }
   return { target: target.name, label: TARGET_LABELS[target.name], transfers: [up, down], rss };
 }
@@ -148,7 +153,7 @@ export async function runLargeBody(): Promise<void> {
 
   const backend = await startBackend();
   try {
-    const started = await startTargets(selectTargets(['direct', 'infergate']), backend);
+    const started = await startTargets(selectTargets(['direct', 'infergate', 'undici']), backend);
     skipped = started.skipped;
     try {
       for (const target of started.running) {
@@ -167,22 +172,28 @@ export async function runLargeBody(): Promise<void> {
     for (const t of r.transfers) {
       const rssCells =
         r.rss === null
-          ? ['-', '-', '-']
-          : [fixed(r.rss.baselineMB, 1), fixed(t.direction === 'upload' ? r.rss.peakUploadMB : r.rss.peakDownloadMB, 1), fixed(r.rss.peakOverBaselineMB, 1)];
+          ? ['-', '-', '-', '-']
+          : [
+              fixed(r.rss.baselineMB, 1),
+              fixed(t.direction === 'upload' ? r.rss.peakUploadMB : r.rss.peakDownloadMB, 1),
+              fixed(r.rss.peakOverBaselineMB, 1),
+              fixed(r.rss.lateGrowthMB, 1),
+            ];
       rows.push([r.label, t.direction, t.complete ? 'yes' : `NO (${t.bytes} B)`, fixed(t.ms / 1000), fixed(t.mbPerSec, 0), ...rssCells]);
     }
   }
-  for (const s of skipped) rows.push([TARGET_LABELS[s.name], 'skipped', '-', '-', '-', '-', '-', s.skipped]);
+  for (const s of skipped) rows.push([TARGET_LABELS[s.name], 'skipped', '-', '-', '-', '-', '-', '-', s.skipped]);
   const infergate = results.find((r) => r.target === 'infergate');
   const notes = skipped.map((s) => `${s.name} skipped: ${s.skipped}`);
   if (infergate?.rss != null) {
     notes.unshift(
-      `infergate peak RSS over baseline: ${fixed(infergate.rss.peakOverBaselineMB, 1)} MB (goal < ${limitMB} MB): ${infergate.rss.pass ? 'pass' : 'MISS'}`,
+      `infergate peak RSS over baseline: ${fixed(infergate.rss.peakOverBaselineMB, 1)} MB (goal < ${limitMB} MB): ` +
+        `${infergate.rss.pass ? 'pass' : 'MISS'}; growth in the second half of the transfers: ${fixed(infergate.rss.lateGrowthMB, 1)} MB`,
     );
   }
   console.log(`\n### large bodies: ${bytes.format(size)} streamed upload and download, RSS of the proxy sampled every 100 ms\n`);
   console.log(
-    markdownTable(['target', 'direction', 'complete', 'seconds', 'MiB/s', 'RSS baseline MB', 'RSS peak MB', 'peak - baseline MB'], rows),
+    markdownTable(['target', 'direction', 'complete', 'seconds', 'MiB/s', 'RSS baseline MB', 'RSS peak MB', 'peak - baseline MB (both)', 'late growth MB'], rows),
   );
   for (const note of notes) console.log(`\n> ${note}`);
 
@@ -195,7 +206,9 @@ export async function runLargeBody(): Promise<void> {
     method:
       'One upload (POST, content-length, body generated from one reused 64 KiB chunk as the socket drains) then one download ' +
       '(backend streams from one reused chunk) per target, after three small warm-up transfers. The proxy process RSS comes from ' +
-      '/proc/<pid>/status VmRSS every 100 ms; baseline is the median over 500 ms idle just before the upload.',
+      '/proc/<pid>/status VmRSS every 100 ms; baseline is the median over 500 ms idle just before the upload; "late growth" is ' +
+      'the highest RSS in the second half of the transfer samples minus the highest in the first half (a body held in memory ' +
+      'grows with size; a bounded stream plateaus once the heap has grown to its working size).',
     results: { targets: results, skipped },
     notes,
   });

@@ -38,7 +38,7 @@ export async function runSmall(): Promise<void> {
   const connections = envNumber('BENCH_CONNECTIONS', 50);
   const durationSec = envNumber('BENCH_DURATION', 10);
   const warmupSec = envNumber('BENCH_WARMUP', 2);
-  const rounds = Math.round(envNumber('BENCH_ROUNDS', 2));
+  const rounds = Math.round(envNumber('BENCH_ROUNDS', 3));
   const startedAt = new Date().toISOString();
   const machine = machineInfo();
   const perTarget = new Map<TargetName, LoadResult[]>();

@@ -109,7 +109,7 @@ export async function runStreaming(): Promise<void> {
 
   const backend = await startBackend();
   try {
-    const started = await startTargets(selectTargets(['direct', 'infergate', 'nginx']), backend);
+    const started = await startTargets(selectTargets(['direct', 'infergate', 'nginx', 'nginx-default']), backend);
     skipped = started.skipped;
     try {
       for (const target of started.running) {

@@ -1,5 +1,7 @@
 // Cross-field checks on the raw (interpolated) tree, run even when other values are invalid so every error shows at once.
 
+import { existsSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { didYouMean, formatPath, type PathIssue } from './errors.js';
 import { formatListen, isLoopback, listenersClash, parseBackendUrl, parseListen } from './units.js';
 import type { ListenAddress } from './types.js';
@@ -21,6 +23,19 @@ function listenOf(value: unknown, fallback: string): ListenAddress | null {
   if (typeof v !== 'string' && typeof v !== 'number') return null;
   const r = parseListen(v);
   return r.ok ? r.value : null;
+}
+
+function checkWarmup(name: string, pool: Raw, baseDir: string, out: PathIssue[]): void {
+  const w = pool.warmup;
+  if (!isRecord(w)) return;
+  const at = ['pools', name, 'warmup'];
+  if (w.body !== undefined && w.bodyFile !== undefined) out.push({ path: [...at, 'bodyFile'], atKey: true, message: 'set either body or bodyFile, not both' });
+  if (typeof w.bodyFile === 'string' && !existsSync(resolve(baseDir, w.bodyFile))) {
+    out.push({ path: [...at, 'bodyFile'], message: `file not found: ${resolve(baseDir, w.bodyFile)}` });
+  }
+  if (w.slowStart !== undefined && pool.slowStart !== undefined) {
+    out.push({ path: [...at, 'slowStart'], atKey: true, message: 'slowStart is set on the pool too: set it once' });
+  }
 }
 
 function checkPool(name: string, pool: Raw, out: PathIssue[]): void {
@@ -64,7 +79,8 @@ function checkPool(name: string, pool: Raw, out: PathIssue[]): void {
   }
 }
 
-export function crossChecks(raw: unknown): PathIssue[] {
+export function crossChecks(raw: unknown, file: string): PathIssue[] {
+  const baseDir = dirname(file);
   const out: PathIssue[] = [];
   if (!isRecord(raw)) return out;
   const pools = isRecord(raw.pools) ? raw.pools : null;
@@ -72,7 +88,11 @@ export function crossChecks(raw: unknown): PathIssue[] {
 
   if (pools) {
     if (poolNames.length === 0) out.push({ path: ['pools'], message: 'define at least one pool' });
-    for (const [name, pool] of Object.entries(pools)) if (isRecord(pool)) checkPool(name, pool, out);
+    for (const [name, pool] of Object.entries(pools)) {
+      if (!isRecord(pool)) continue;
+      checkPool(name, pool, out);
+      checkWarmup(name, pool, baseDir, out);
+    }
   }
 
   const routes = raw.routes;

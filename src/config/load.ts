@@ -34,7 +34,8 @@ function syntaxErrors(found: readonly YAMLError[], text: string, lines: LineCoun
       const source = text.split('\n')[line - 1] ?? '';
       // `{` and `}` are flow indicators, so an unquoted ${VAR} inside { } or [ ] breaks the YAML itself.
       const hint = source.includes('${') ? ' (quote values containing ${...} inside { } or [ ])' : '';
-      return { file, line, col, message: `YAML: ${e.message.split('\n')[0] ?? e.message}${hint}` };
+      const what = e.code === 'MULTIPLE_DOCS' ? 'the file must hold a single YAML document (remove the extra ---)' : (e.message.split('\n')[0] ?? e.message);
+      return { file, line, col, message: `YAML: ${what}${hint}` };
     }),
   );
 }
@@ -46,10 +47,16 @@ export function parseConfig(text: string, file: string, env: Env = process.env):
 
   const issues: PathIssue[] = interpolateDocument(doc, env);
   // An empty file is an empty mapping: the schema then says what is missing.
-  const raw: unknown = doc.toJS() ?? {};
+  let raw: unknown;
+  try {
+    raw = doc.toJS() ?? {};
+  } catch (err) {
+    // Only alias bombs get here: the YAML itself parsed.
+    return { ok: false, errors: [{ file, line: 1, col: 1, message: `YAML: ${(err as Error).message}` }] };
+  }
   const result = configSchema.safeParse(raw, { error: issueMessage });
   const later = result.success ? [] : flattenIssues(configSchema, result.error.issues);
-  later.push(...crossChecks(raw));
+  later.push(...crossChecks(raw, file));
   // A value whose ${VAR} failed is still the raw text: say only why the substitution failed.
   const failed = new Set(issues.map((i) => formatPath(i.path)));
   issues.push(...later.filter((i) => !failed.has(formatPath(i.path))));

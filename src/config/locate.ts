@@ -4,6 +4,8 @@ import { isCollection, isMap, isScalar, type Document, type LineCounter, type No
 import { formatPath, type ConfigError, type PathIssue } from './errors.js';
 
 function nodeStart(node: unknown): number | null {
+  // An empty value (`key:` and nothing after it) has an empty range at the line's end: not useful.
+  if (isScalar(node) && node.value === null && node.range && node.range[0] === node.range[1]) return null;
   if (node && typeof node === 'object' && 'range' in node) {
     const range = (node as Node).range;
     if (range) return range[0];
@@ -28,7 +30,7 @@ export function offsetOf(doc: Document, path: readonly PropertyKey[], atKey = fa
   for (let n = path.length; n > 0; n--) {
     const sub = path.slice(0, n);
     const node = doc.getIn(sub, true);
-    // A missing value (`key:` with nothing after it) has no useful range of its own: point at the key.
+    // A missing or empty value: point at its key.
     const at = nodeStart(node) ?? nodeStart(keyNode(doc, sub));
     if (at !== null) return at;
   }

@@ -1,28 +1,86 @@
 // Turns the validated YAML shape into the normalised `Config` (ms, bytes, parsed URLs, ids, Maps and Sets).
 
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import type { ParsedConfig, ParsedPool } from './schema.js';
-import type { BackendConfig, Config, GroupConfig, PoolConfig, RouteConfig } from './types.js';
+import type { BackendConfig, BodyExpectation, Config, GroupConfig, HealthSpec, PoolConfig, ProbeSpec, RouteConfig, WarmupConfig } from './types.js';
 import { effectivePort } from './units.js';
 
 type ParsedBackends = NonNullable<ParsedPool['backends']>;
 
-function backends(pool: string, group: string, list: ParsedBackends): BackendConfig[] {
+function backends(pool: string, group: string, list: ParsedBackends, poolMax: number): BackendConfig[] {
   return list.map((entry) => {
-    const { url: text, weight } = typeof entry === 'string' ? { url: entry, weight: 1 } : entry;
-    const url = new URL(text);
-    return { id: `${pool}.${group}.${url.hostname}:${effectivePort(url)}`, url, origin: url.origin, weight };
+    const e = typeof entry === 'string' ? { url: entry, weight: 1, maxConcurrent: undefined } : entry;
+    const url = new URL(e.url);
+    return { id: `${pool}.${group}.${url.hostname}:${effectivePort(url)}`, url, origin: url.origin, weight: e.weight, maxConcurrent: e.maxConcurrent ?? poolMax };
   });
 }
 
 function groups(pool: string, p: ParsedPool): GroupConfig[] {
-  if (p.backends) return [{ name: 'default', weight: 100, backends: backends(pool, 'default', p.backends) }];
-  return Object.entries(p.groups ?? {}).map(([name, g]) => ({ name, weight: g.weight, backends: backends(pool, name, g.backends) }));
+  if (p.backends) return [{ name: 'default', weight: 100, backends: backends(pool, 'default', p.backends, p.maxConcurrent) }];
+  return Object.entries(p.groups ?? {}).map(([name, g]) => ({ name, weight: g.weight, backends: backends(pool, name, g.backends, p.maxConcurrent) }));
+}
+
+type ParsedHealth = ParsedPool['health'];
+type ParsedProbe = ParsedHealth['readiness'];
+type ParsedBody = ParsedProbe['expectBody'];
+
+function bodyExpectation(b: ParsedBody): BodyExpectation | null | undefined {
+  if (b === undefined || b === null) return b;
+  return typeof b === 'string' ? { kind: 'substring', text: b } : { kind: 'json', pointer: b.json, equals: b.equals };
+}
+
+function probeSpec(p: ParsedProbe): ProbeSpec {
+  const spec: ProbeSpec = {
+    intervalMs: p.interval,
+    timeoutMs: p.timeout,
+    healthyThreshold: p.healthyThreshold,
+    unhealthyThreshold: p.unhealthyThreshold,
+    headers: p.headers,
+  };
+  if (p.path !== undefined) spec.path = p.path;
+  if (p.method !== undefined) spec.method = p.method.toUpperCase();
+  if (p.expectStatus !== undefined) spec.expectStatus = p.expectStatus;
+  const body = bodyExpectation(p.expectBody);
+  if (body !== undefined) spec.expectBody = body;
+  return spec;
+}
+
+function healthSpec(h: ParsedHealth): HealthSpec {
+  const optional = (p: ParsedProbe | false | undefined): ProbeSpec | false | null => (p === undefined ? null : p === false ? false : probeSpec(p));
+  const m = h.model;
+  return {
+    preset: h.preset,
+    jitter: h.jitter,
+    startup: optional(h.startup),
+    readiness: probeSpec(h.readiness),
+    liveness: optional(h.liveness),
+    startupTimeoutMs: h.startupTimeout,
+    model: m === undefined ? null : {
+      name: m.name ?? null,
+      version: m.version ?? null,
+      md5: m.md5?.toLowerCase() ?? null,
+      metadataPath: m.metadataPath ?? null,
+      namePointer: m.namePointer ?? null,
+      versionPointer: m.versionPointer ?? null,
+      checksumPointer: m.checksumPointer ?? null,
+    },
+    managementPort: h.managementPort,
+  };
+}
+
+function warmup(w: ParsedPool['warmup'], source: string): WarmupConfig | null {
+  if (w === undefined) return null;
+  // checks.ts has already verified that the file exists and that body/bodyFile are not both set.
+  const body = w.bodyFile !== undefined ? readFileSync(resolve(dirname(source), w.bodyFile)) : w.body !== undefined ? Buffer.from(w.body) : null;
+  return { requests: w.requests, method: w.method.toUpperCase(), path: w.path, headers: w.headers, body, timeoutMs: w.timeout, concurrency: w.concurrency };
 }
 
 const upper = (methods: readonly string[]): Set<string> => new Set(methods.map((m) => m.toUpperCase()));
 
-function pool(name: string, p: ParsedPool): PoolConfig {
+function pool(name: string, p: ParsedPool, source: string): PoolConfig {
   const r = p.health.readiness;
+  const body = bodyExpectation(r.expectBody);
   return {
     name,
     balance: p.balance,
@@ -41,17 +99,21 @@ function pool(name: string, p: ParsedPool): PoolConfig {
       preset: p.health.preset,
       jitter: p.health.jitter,
       readiness: {
-        path: r.path,
-        method: r.method.toUpperCase(),
+        path: r.path ?? '/health',
+        method: (r.method ?? 'GET').toUpperCase(),
         intervalMs: r.interval,
         timeoutMs: r.timeout,
         healthyThreshold: r.healthyThreshold,
         unhealthyThreshold: r.unhealthyThreshold,
-        expectStatus: r.expectStatus,
-        expectBody: r.expectBody,
+        expectStatus: r.expectStatus ?? null,
+        expectBody: body?.kind === 'substring' ? body.text : null,
         headers: r.headers,
       },
     },
+    healthSpec: healthSpec(p.health),
+    warmup: warmup(p.warmup, source),
+    slowStartMs: p.slowStart ?? p.warmup?.slowStart ?? 0,
+    queue: p.queue === false ? null : { max: p.queue.max, timeoutMs: p.queue.timeout },
     maxBodyBytes: p.maxBodySize,
   };
 }
@@ -96,6 +158,6 @@ export function normalise(parsed: ParsedConfig, source: string): Config {
     shutdown: { drainTimeoutMs: parsed.shutdown.drainTimeout },
     log: { level: parsed.log.level, accessLog: parsed.log.accessLog },
     routes: routes(parsed),
-    pools: new Map(Object.entries(parsed.pools).map(([name, p]) => [name, pool(name, p)])),
+    pools: new Map(Object.entries(parsed.pools).map(([name, p]) => [name, pool(name, p, source)])),
   };
 }

@@ -30,7 +30,7 @@ export function size(description: string) {
 
 function listen(description: string) {
   return z
-    .union([z.int().min(1).max(65535), z.string()], { error: (iss) => `invalid listen address ${JSON.stringify(iss.input)} (use host:port, :port or a port 1-65535)` })
+    .union([z.int().min(0).max(65535), z.string()], { error: (iss) => `invalid listen address ${JSON.stringify(iss.input)} (use host:port, :port or a port 0-65535; 0 = any free port)` })
     .transform(fromParsed(parseListen))
     .describe(`${description} "host:port", ":port" (all interfaces) or a port number.`);
 }
@@ -56,11 +56,12 @@ const backend = z
       z.strictObject({
         url: backendUrl.describe('Backend origin, e.g. http://127.0.0.1:9101.'),
         weight: z.int().min(0).max(1000).default(1).describe('Relative share within its group (0 = no new traffic).'),
+        maxConcurrent: count(0).optional().describe('Overrides the pool\'s maxConcurrent for this backend.'),
       }),
     ],
-    { error: 'a backend is a URL string or { url, weight }' },
+    { error: 'a backend is a URL string or { url, weight, maxConcurrent }' },
   )
-  .describe('A backend origin (http://host:port) or { url, weight }.');
+  .describe('A backend origin (http://host:port) or { url, weight, maxConcurrent }.');
 
 const backendList = z.array(backend).describe('Backends of this pool or group.');
 
@@ -71,35 +72,102 @@ const group = z
   })
   .describe('A set of backends serving one model version.');
 
-const probe = z
+/** A substring, or `{ json: <JSON pointer>, equals: <value> }` checked against the parsed JSON body. */
+const bodyExpectation = z
+  .union(
+    [
+      z.string(),
+      z.strictObject({
+        json: z.string().regex(/^(\/.*)?$/, { error: 'a JSON pointer starts with / (e.g. /status)' }).describe('JSON pointer (RFC 6901) into the body.'),
+        equals: z.union([z.string(), z.number(), z.boolean()]).describe('Value the pointer must hold.'),
+      }),
+    ],
+    { error: 'expectBody is a substring or { json: /pointer, equals: value }' },
+  )
+  .nullable();
+
+/**
+ * A probe as written. path/method/expectStatus/expectBody left out take the preset's value, so
+ * `preset: torchserve` with only `interval` set still probes TorchServe's own endpoint.
+ */
+function probeSchema(role: string, defaults: { interval: string; timeout: string; healthy: number; unhealthy: number }) {
+  return z
+    .strictObject({
+      path: urlPath.optional().describe('Path probed on each backend; default from the preset (http: /health).'),
+      method: httpMethod.optional().describe('HTTP method of the probe (default GET).'),
+      interval: duration('Time between probes.').prefault(defaults.interval),
+      timeout: duration('Probe timeout.').prefault(defaults.timeout),
+      healthyThreshold: count(1).default(defaults.healthy).describe('Consecutive passes needed to count as passing.'),
+      unhealthyThreshold: count(1).default(defaults.unhealthy).describe('Consecutive failures needed to count as failing.'),
+      expectStatus: z
+        .array(z.int().min(100).max(599))
+        .min(1)
+        .nullable()
+        .optional()
+        .describe('Status codes that pass; null means any 2xx; default from the preset.'),
+      expectBody: bodyExpectation.optional().describe('Substring, or { json, equals }, the body must satisfy; default from the preset.'),
+      headers: stringMap.default({}).describe('Extra request headers sent with each probe.'),
+    })
+    .describe(role);
+}
+
+const readinessProbe = probeSchema('Readiness probe: READY <-> UNREADY with hysteresis; only READY backends take traffic.', { interval: '2s', timeout: '1s', healthy: 2, unhealthy: 3 });
+const startupProbe = probeSchema('Startup probe: the backend stays LOADING until it passes.', { interval: '1s', timeout: '1s', healthy: 1, unhealthy: 1 });
+const livenessProbe = probeSchema('Liveness probe: failing it takes the backend out at once (infergate cannot restart it).', { interval: '5s', timeout: '2s', healthy: 1, unhealthy: 3 });
+
+const jsonPointer = z.string().regex(/^(\/.*)?$/, { error: 'a JSON pointer starts with / (e.g. /version)' });
+
+const model = z
   .strictObject({
-    path: urlPath.default('/health').describe('Path probed on each backend.'),
-    method: httpMethod.default('GET').describe('HTTP method of the probe.'),
-    interval: duration('Time between probes.').prefault('2s'),
-    timeout: duration('Probe timeout.').prefault('1s'),
-    healthyThreshold: count(1).default(2).describe('Consecutive passes before a backend becomes ready.'),
-    unhealthyThreshold: count(1).default(3).describe('Consecutive failures before a ready backend is taken out.'),
-    expectStatus: z
-      .array(z.int().min(100).max(599))
-      .min(1)
-      .nullable()
-      .default(null)
-      .describe('Status codes that pass; null or omitted means any 2xx.'),
-    expectBody: z.string().nullable().default(null).describe('Substring the probe body must contain, or null.'),
-    headers: stringMap.default({}).describe('Extra request headers sent with each probe.'),
+    name: z.string().min(1).optional().describe('Model name the backend must serve (also selects per-model endpoints of the preset).'),
+    version: z.union([z.string(), z.number()]).transform(String).optional().describe('Model version the backend must report.'),
+    md5: z.string().regex(/^[0-9a-fA-F]{32}$/, { error: 'md5 is 32 hex digits' }).optional().describe('Checksum of the model artifact the backend must report.'),
+    metadataPath: urlPath.optional().describe('Where the backend reports its model metadata (JSON); default from the preset.'),
+    namePointer: jsonPointer.optional().describe('JSON pointer to the model name in the metadata.'),
+    versionPointer: jsonPointer.optional().describe('JSON pointer to the model version in the metadata.'),
+    checksumPointer: jsonPointer.optional().describe('JSON pointer to the checksum; default /md5, then /parameters/md5 (TGI: /model_sha).'),
   })
-  .describe('Readiness probe: only backends passing it take traffic.');
+  .describe('Model admission: a backend takes traffic only if it reports what is configured here.');
 
 const health = z
   .strictObject({
     preset: z
       .enum(['http', 'torchserve', 'kserve-v2', 'triton', 'vllm', 'tgi'])
       .default('http')
-      .describe('Model-server flavour of the checks.'),
+      .describe('Model-server flavour: fills in probe paths, body checks and metadata parsing.'),
     jitter: z.number().min(0).max(0.5).default(0.1).describe('Random spread of probe intervals as a fraction (0.1 = +-10%).'),
-    readiness: probe.prefault({}),
+    startup: z.union([z.literal(false), startupProbe]).optional().describe('Startup probe (false = none; default from the preset).'),
+    readiness: readinessProbe.prefault({}),
+    liveness: z.union([z.literal(false), livenessProbe]).optional().describe('Liveness probe (false = none; default from the preset).'),
+    startupTimeout: duration('How long a backend may stay LOADING before infergate reports that its model did not load.').prefault('10m'),
+    model: model.optional(),
+    managementPort: z.int().min(1).max(65535).default(8081).describe('TorchServe management API port on each backend host.'),
   })
   .describe('Active health checking.');
+
+const warmup = z
+  .strictObject({
+    requests: count(1).default(1).describe('Warm-up requests sent to a freshly admitted backend; all must succeed.'),
+    method: httpMethod.default('POST').describe('Method of the warm-up requests.'),
+    path: urlPath.describe('Path of the warm-up requests (e.g. /predictions/mlp).'),
+    headers: stringMap.default({}).describe('Headers of the warm-up requests.'),
+    body: z.string().optional().describe('Body of the warm-up requests.'),
+    bodyFile: z.string().min(1).optional().describe('File holding the body, relative to the configuration file.'),
+    timeout: duration('Timeout of each warm-up request.').prefault('30s'),
+    concurrency: count(1).default(1).describe('Warm-up requests in flight at once.'),
+    slowStart: duration('Ramp the new backend\'s weight from 10% to full over this window after it becomes READY.').optional(),
+  })
+  .describe('Warm-up: a backend is WARMING, taking only these requests, until they all succeed.');
+
+const queue = z
+  .union([
+    z.literal(false),
+    z.strictObject({
+      max: count(0).default(1000).describe('Requests that may wait at once.'),
+      timeout: duration('Longest wait for a READY backend (503 after).').prefault('10s'),
+    }),
+  ])
+  .describe('Requests wait here while no backend is READY or all are at maxConcurrent; false = answer 503 at once.');
 
 const timeouts = z
   .strictObject({
@@ -137,6 +205,10 @@ export const poolSchema = z
     upstream: upstream.prefault({}),
     retry: retry.prefault({}),
     health: health.prefault({}),
+    warmup: warmup.optional(),
+    slowStart: duration('Ramp a backend\'s weight from 10% to full over this window after it becomes READY; 0 = off.').optional(),
+    queue: queue.prefault({}),
+    maxConcurrent: count(0).default(0).describe('Requests in flight per backend before new ones wait in the queue (HAProxy maxconn); 0 = unlimited.'),
     backends: backendList.optional().describe('Backends of a pool with a single group (named "default"). Use this or groups.'),
     groups: z.record(name, group).optional().describe('Named groups with weights (e.g. stable and canary). Use this or backends.'),
   })

@@ -22,6 +22,62 @@ export interface ProbeConfig {
   headers: Record<string, string>;
 }
 
+/** A body check: substring, or a JSON pointer that must hold a value. */
+export type BodyExpectation =
+  | { kind: 'substring'; text: string }
+  | { kind: 'json'; pointer: string; equals: string | number | boolean };
+
+/** A probe as written: path/method/expectStatus/expectBody undefined = take the preset's. */
+export interface ProbeSpec {
+  path?: string;
+  method?: string;
+  intervalMs: number;
+  timeoutMs: number;
+  healthyThreshold: number;
+  unhealthyThreshold: number;
+  expectStatus?: number[] | null;
+  expectBody?: BodyExpectation | null;
+  headers: Record<string, string>;
+}
+
+export interface ModelConfig {
+  name: string | null;
+  version: string | null;
+  md5: string | null;
+  metadataPath: string | null;
+  namePointer: string | null;
+  versionPointer: string | null;
+  checksumPointer: string | null;
+}
+
+/** Health as configured; health/resolve.ts merges it with the preset into concrete probes. */
+export interface HealthSpec {
+  preset: HealthPreset;
+  jitter: number;
+  /** false = none; null = the preset's default. */
+  startup: ProbeSpec | false | null;
+  readiness: ProbeSpec;
+  liveness: ProbeSpec | false | null;
+  startupTimeoutMs: number;
+  model: ModelConfig | null;
+  managementPort: number;
+}
+
+export interface WarmupConfig {
+  requests: number;
+  method: string;
+  path: string;
+  headers: Record<string, string>;
+  body: Buffer | null;
+  timeoutMs: number;
+  concurrency: number;
+}
+
+export interface QueueConfig {
+  max: number;
+  timeoutMs: number;
+}
+
 export interface HealthConfig {
   preset: HealthPreset;
   readiness: ProbeConfig;
@@ -36,6 +92,8 @@ export interface BackendConfig {
   /** Origin used by undici, e.g. `http://127.0.0.1:9101`. */
   origin: string;
   weight: number;
+  /** Requests in flight before new ones wait; 0 = unlimited. */
+  maxConcurrent: number;
 }
 
 export interface GroupConfig {
@@ -85,6 +143,12 @@ export interface PoolConfig {
   upstream: UpstreamConfig;
   retry: RetryConfig;
   health: HealthConfig;
+  healthSpec: HealthSpec;
+  warmup: WarmupConfig | null;
+  /** Weight ramp after a backend becomes READY; 0 = off. */
+  slowStartMs: number;
+  /** null = no queue: 503 at once when nothing is READY. */
+  queue: QueueConfig | null;
   /** Largest request body accepted (413 above); 0 = unlimited. */
   maxBodyBytes: number;
 }

@@ -49,7 +49,7 @@ function parsePort(text: string): number | null {
 export function parseListen(value: number | string): Parsed<ListenAddress> {
   const bad: Parsed<ListenAddress> = {
     ok: false,
-    message: `invalid listen address ${JSON.stringify(value)} (use host:port, :port or a port 1-65535)`,
+    message: `invalid listen address ${JSON.stringify(value)} (use host:port, :port or a port 0-65535; 0 = any free port)`,
   };
   const text = String(value).trim();
   let host = wildcardHost;
@@ -64,7 +64,8 @@ export function parseListen(value: number | string): Parsed<ListenAddress> {
     portText = text.slice(at + 1);
     if (host.includes(':') || /\s/.test(host)) return bad;
   }
-  const port = parsePort(portText);
+  // Port 0 asks the OS for a free port (tests, and running several instances side by side).
+  const port = portText === '0' ? 0 : parsePort(portText);
   return port === null ? bad : { ok: true, value: { host, port } };
 }
 
@@ -79,7 +80,7 @@ function isWildcard(host: string): boolean {
 
 /** True when two listeners would fight over the same socket. */
 export function listenersClash(a: ListenAddress, b: ListenAddress): boolean {
-  if (a.port !== b.port) return false;
+  if (a.port !== b.port || a.port === 0) return false;
   return a.host.toLowerCase() === b.host.toLowerCase() || isWildcard(a.host) || isWildcard(b.host);
 }
 

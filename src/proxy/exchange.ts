@@ -49,7 +49,11 @@ export class Exchange implements Dispatcher.DispatchHandler {
   #controller: Dispatcher.DispatchController | null = null;
   #upstreamStartedAt = 0;
   #upstreamMs = -1;
+  /** The backend answered (status line received): no retry from here on. */
   #responseStarted = false;
+  /** Response head held back until the first body byte (Content-Length responses), so a stall before it can still be answered with a 504. */
+  #pendingHeaders: Record<string, string | string[] | undefined> | null = null;
+  #pendingStatusMessage: string | undefined = undefined;
   #status = 0;
   #bytesIn = 0;
   #bytesOut = 0;
@@ -107,6 +111,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
       this.#body = body;
       if (!this.#clientGone) this.#attempt();
     });
+    // A client that goes away closes the response first (#onClientClose), so this is a malformed body.
     req.once('error', () => this.#fail(Failures.clientBodyError, true));
   }
 
@@ -140,7 +145,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.#controller = controller;
-    if (this.#clientGone) controller.abort(new ClientClosedError('client closed the connection'));
+    // The client left, or a total timeout already answered, while the request waited for a connection.
+    if (this.#clientGone || this.#done) controller.abort(new ClientClosedError('client closed the connection'));
   }
 
   onBodySent(chunk: Buffer): void {
@@ -164,12 +170,19 @@ export class Exchange implements Dispatcher.DispatchHandler {
     cleanResponseHeaders(headers);
     headers['x-request-id'] = this.requestId;
     if (this.#ctx.draining()) headers.connection = 'close';
+    if (headers['content-length'] !== undefined) {
+      // A sized body: the head goes out with the first body byte, so a backend stalling before it still gets a JSON 504.
+      this.#pendingHeaders = headers;
+      this.#pendingStatusMessage = statusMessage || undefined;
+      return;
+    }
     res.writeHead(statusCode, statusMessage || undefined, headers);
     // Flush headers now: a token stream's first event must not wait for the second.
-    if (headers['content-length'] === undefined) res.flushHeaders();
+    res.flushHeaders();
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.#pendingHeaders !== null) this.#writePendingHead();
     this.#bytesOut += chunk.length;
     if (!this.#res.write(chunk)) {
       controller.pause();
@@ -179,14 +192,22 @@ export class Exchange implements Dispatcher.DispatchHandler {
 
   onResponseEnd(): void {
     this.#releaseBackend(null);
+    if (this.#pendingHeaders !== null) this.#writePendingHead();
     this.#res.end();
     this.#finish();
+  }
+
+  #writePendingHead(): void {
+    const headers = this.#pendingHeaders!;
+    this.#pendingHeaders = null;
+    if (!this.#clientGone) this.#res.writeHead(this.#status, this.#pendingStatusMessage, headers);
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
     const backend = this.#backend;
     if (this.#clientGone || error instanceof ClientClosedError) {
       this.#releaseBackend(null);
+      if (this.#done) return;
       this.#failure = Failures.clientClosed;
       if (!this.#responseStarted) this.#status = 499;
       this.#finish();
@@ -195,11 +216,17 @@ export class Exchange implements Dispatcher.DispatchHandler {
     const failure = error instanceof TotalTimeoutError ? Failures.totalTimeout : classifyUpstreamError(error);
     this.#releaseBackend(failure);
     this.#failure = failure;
-    if (this.#responseStarted) {
+    if (this.#res.headersSent) {
       // Bytes already reached the client: the only honest signal left is to cut the connection.
       this.#ctx.log.warn({ requestId: this.requestId, backend: backend?.id, error: failure.code, detail: error.message }, 'upstream failed mid-response');
       this.#res.destroy();
       this.#finish();
+      return;
+    }
+    // The backend answered but nothing reached the client yet (held-back head): an honest JSON error is still possible.
+    if (this.#responseStarted) {
+      this.#pendingHeaders = null;
+      this.#fail(failure, false);
       return;
     }
     if (this.#shouldRetry(failure)) return;

@@ -52,6 +52,8 @@ export function upstreamRequestHeaders(req: IncomingMessage, info: ForwardedInfo
       case 'x-forwarded-proto':
       case 'x-forwarded-host':
       case 'x-request-id':
+      // Node already answered `100 Continue` to the client; undici refuses to send Expect upstream.
+      case 'expect':
         continue;
     }
     out.push(name, value);

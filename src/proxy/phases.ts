@@ -1,11 +1,12 @@
 // The order of one request's phases, in one place: strict check -> id -> route -> exchange.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { BackendPool } from '../backends/pool.js';
+import type { AccessRecord } from '../observe/log.js';
 import type { Router } from '../routing/routes.js';
 import { Exchange, type ExchangeContext } from './exchange.js';
 import { Failures, failureBody, type FailureKind } from './failures.js';
 import { requestIdFor } from './request-id.js';
-import { checkRequest } from './strict.js';
+import { checkRequest, originForm } from './strict.js';
 
 export interface RequestContext extends ExchangeContext {
   /** The router of the configuration in force (swapped on reload). */
@@ -30,11 +31,18 @@ export function handleRequest(ctx: RequestContext, req: IncomingMessage, res: Se
     res.end(body, () => req.socket.destroy());
     return;
   }
+  // Absolute-form (GET http://host/path) is routed and forwarded as origin-form, as nginx does.
+  if (req.url !== undefined && req.url.charCodeAt(0) !== 0x2f) req.url = originForm(req.url);
   const requestId = requestIdFor(req.headers['x-request-id']);
   const pool = ctx.router().match(req);
   if (pool === null) {
     ctx.metrics.noRoute.inc();
+    ctx.metrics.errors.inc({ pool: '', kind: Failures.noRoute.code });
     answer(res, Failures.noRoute, requestId, ctx.draining());
+    ctx.access?.info({
+      requestId, method: req.method ?? '', path: req.url ?? '', status: Failures.noRoute.status, pool: '', group: '', backend: '',
+      attempts: 0, upstreamMs: -1, totalMs: 0, bytesIn: 0, bytesOut: 0, error: Failures.noRoute.code,
+    } satisfies AccessRecord);
     return;
   }
   new Exchange(ctx, req, res, pool, requestId).start();

@@ -121,6 +121,16 @@ function checkAbsoluteForm(url: string, host: string | undefined): Rejection | n
   return hostKey(authority, defaultPort) === hostKey(host, defaultPort) ? null : REJECTIONS.hostMismatch;
 }
 
+/** The origin-form (path and query) of a request target that passed checkRequest: absolute-form loses its scheme and authority. */
+export function originForm(url: string): string {
+  if (url.charCodeAt(0) === 0x2f || url === '*') return url;
+  const authorityStart = url.indexOf('//') + 2;
+  let end = authorityStart;
+  while (end < url.length && url.charCodeAt(end) !== 0x2f && url.charCodeAt(end) !== 0x3f) end++;
+  const rest = url.slice(end);
+  return rest.charCodeAt(0) === 0x2f ? rest : `/${rest}`;
+}
+
 /** Lower-cased host without trailing dot, plus explicit or default port, for comparing two authorities. */
 function hostKey(authority: string, defaultPort: string): string {
   const hostEnd = hostLength(authority);
@@ -230,12 +240,17 @@ function uniqueBit(name: string): number {
 
 /** Rare headers: look ahead for the same name rather than spend a bit on each. */
 function isDuplicateOther(raw: string[], at: number, name: string): boolean {
-  const lower = name.toLowerCase();
   for (let j = at + 2; j < raw.length; j += 2) {
     const other = raw[j] as string;
-    if (other.length === name.length && equalsLower(other, lower)) return true;
+    if (other.length === name.length && sameToken(other, name)) return true;
   }
   return false;
+}
+
+/** Case-insensitive equality of a header name with one of our known names (letters and `-`, where folding 0x20 aliases nothing else a token may hold). */
+function sameToken(a: string, b: string): boolean {
+  for (let i = 0; i < a.length; i++) if ((a.charCodeAt(i) | 0x20) !== (b.charCodeAt(i) | 0x20)) return false;
+  return true;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ describe('config errors', () => {
       '    backends: [http://127.0.0.1:9101, http://127.0.0.1:9101/]', //    12
     );
     expect(errors(text)).toEqual([
-      'test.yaml:1:9: listen: invalid listen address "127.0.0.1:99999" (use host:port, :port or a port 1-65535)',
+      'test.yaml:1:9: listen: invalid listen address "127.0.0.1:99999" (use host:port, :port or a port 0-65535; 0 = any free port)',
       "test.yaml:3:3: admin: unknown key 'tokn', did you mean 'token'?",
       'test.yaml:5:26: routes[0].match.pathPrefix: must start with "/" (got "v1")',
       "test.yaml:6:11: routes[0].pool: unknown pool 'lm', did you mean 'llm'?",
@@ -73,7 +73,7 @@ describe('config errors', () => {
       'test.yaml:7:9: pools.p.backends[3]: invalid URL "not a url" (use e.g. http://127.0.0.1:9101)',
       'test.yaml:8:47: pools.p.backends[4].weight: must be <= 1000 (got 1001)',
       "test.yaml:9:39: pools.p.backends[5]: unknown key 'wieght', did you mean 'weight'?",
-      'test.yaml:10:9: pools.p.backends[6]: a backend is a URL string or { url, weight }',
+      'test.yaml:10:9: pools.p.backends[6]: a backend is a URL string or { url, weight, maxConcurrent }',
     ]);
   });
 
@@ -153,6 +153,8 @@ describe('config errors', () => {
     expect(errors('- just\n- a list\n')).toEqual(['test.yaml:1:1: expected a mapping, got a list']);
     expect(errors(yaml('listn: 8080', onePool))).toEqual(["test.yaml:1:1: unknown key 'listn', did you mean 'listen'?"]);
     expect(errors(yaml('pools: {}'))).toEqual(['test.yaml:1:8: pools: define at least one pool']);
+    // An empty value is reported at its key.
+    expect(errors(yaml('pools:', '  p:', '    backends:'))).toEqual(['test.yaml:3:5: pools.p.backends: expected a list, got null']);
   });
 
   it('rejects pool and group names that would make ambiguous backend ids', () => {
@@ -168,6 +170,7 @@ describe('config errors', () => {
     expect(errors('pools:\n  p: [http://127.0.0.1:9101\nlisten: 1\n')).toEqual([
       'test.yaml:3:1: YAML: Flow sequence in block collection must be sufficiently indented and end with a ]',
     ]);
+    expect(errors('---\na: 1\n---\nb: 2\n')).toEqual(['test.yaml:3:1: YAML: the file must hold a single YAML document (remove the extra ---)']);
     expect(errors('a: 1\nb: 2\na: 3\nb: 4\n')).toEqual([
       'test.yaml:3:1: YAML: Map keys must be unique',
       'test.yaml:4:1: YAML: Map keys must be unique',

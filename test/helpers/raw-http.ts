@@ -15,7 +15,7 @@ export interface RawReply {
   responses: RawResponse[];
   /** Status of the first response, or null when none arrived. */
   status: number | null;
-  /** The server ended or closed the connection; we never half-close, so the close is the server's. */
+  /** The server ended or closed the connection (unless `endAfterWrite`, we never half-close, so the close is the server's). */
   closedByServer: boolean;
   /** Our safety timer fired first (a failure path: the server neither answered nor closed). */
   timedOut: boolean;
@@ -25,6 +25,8 @@ export interface SendRawOptions {
   host?: string;
   /** Safety bound only; a passing test resolves on the server's close long before. */
   timeoutMs?: number;
+  /** Half-close our side after writing, so a server that keeps the connection alive ends it too. */
+  endAfterWrite?: boolean;
 }
 
 /** Writes `raw` in one write, then collects the reply until the server closes the connection. */
@@ -55,6 +57,7 @@ export function sendRaw(port: number, raw: string | Buffer, options: SendRawOpti
       resolve({ text, responses, status: responses[0]?.status ?? statusOf(text), closedByServer, timedOut });
     });
     socket.write(typeof raw === 'string' ? Buffer.from(raw, 'latin1') : raw);
+    if (options.endAfterWrite === true) socket.end();
   });
 }
 
@@ -115,25 +118,39 @@ export function parseResponses(text: string): RawResponse[] {
   return out;
 }
 
+export interface RawBackendRequest {
+  /** The request line, e.g. `GET /bad/x HTTP/1.1`. */
+  line: string;
+  head: string;
+  /** Which connection it came on (1, 2, ...). */
+  connection: number;
+}
+
 export interface RawBackend {
   url: string;
   port: number;
-  /** Request heads received (first line), probes included. */
-  requests: string[];
+  /** Requests received, probes included. */
+  requests: RawBackendRequest[];
+  /** Resolves once that connection is closed; with `keepOpen` replies only the peer can close it. */
+  connectionClosed(connection: number): Promise<void>;
   close(): Promise<void>;
 }
 
 /**
  * A fake backend on a raw `net` server: `reply(head)` returns the exact bytes to write for a request
- * (its head as text), after which the connection is closed unless `keepOpen` is returned true.
+ * (its head as text). The connection stays open after the reply only when `keepOpen` is true.
  */
 export async function startRawBackend(
   reply: (head: string) => { bytes: string | Buffer; keepOpen?: boolean },
 ): Promise<RawBackend> {
-  const requests: string[] = [];
+  const requests: RawBackendRequest[] = [];
   const sockets = new Set<net.Socket>();
+  const closed = new Map<number, Promise<void>>();
+  let connections = 0;
   const server = net.createServer((socket) => {
+    const connection = ++connections;
     sockets.add(socket);
+    closed.set(connection, new Promise<void>((resolve) => socket.on('close', () => resolve())));
     socket.on('close', () => sockets.delete(socket));
     socket.on('error', () => socket.destroy());
     let buffered = '';
@@ -143,14 +160,14 @@ export async function startRawBackend(
         const headEnd = buffered.indexOf('\r\n\r\n');
         if (headEnd < 0) return;
         const head = buffered.slice(0, headEnd);
+        // Only body-less or Content-Length requests are expected here.
         const length = Number(/\r\ncontent-length:\s*(\d+)/i.exec(head)?.[1] ?? 0);
-        // Chunked request bodies are not needed by the corpus: a body-less or Content-Length request is assumed.
         if (buffered.length < headEnd + 4 + length) return;
         buffered = buffered.slice(headEnd + 4 + length);
-        requests.push(head.split('\r\n')[0] ?? '');
+        requests.push({ line: head.split('\r\n')[0] ?? '', head, connection });
         const answer = reply(head);
         socket.write(typeof answer.bytes === 'string' ? Buffer.from(answer.bytes, 'latin1') : answer.bytes);
-        if (!answer.keepOpen) {
+        if (answer.keepOpen !== true) {
           socket.end();
           return;
         }
@@ -163,6 +180,7 @@ export async function startRawBackend(
     url: `http://127.0.0.1:${address.port}`,
     port: address.port,
     requests,
+    connectionClosed: (connection) => closed.get(connection) ?? Promise.reject(new Error(`no connection ${connection}`)),
     close: () =>
       new Promise<void>((resolve) => {
         for (const socket of sockets) socket.destroy();

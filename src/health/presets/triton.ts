@@ -1,0 +1,32 @@
+// Preset for NVIDIA Triton: per-model (and per-version) ready when a model is named, server ready otherwise.
+//
+// Verified against triton-inference-server/server src/http_server.cc (HandleServerHealth, HandleModelReady,
+// HandleModelMetadata): ready -> 200 with empty body, not ready -> 400 (newer releases add
+// {"error":"Model version not ready"}); metadata {name, versions, platform, inputs, outputs}.
+// triton-inference-server/server#7014 (and #5940): in explicit model-control mode /v2/health/ready turns false
+// while *another* model loads, because server ready means "all models ready"; per-model ready does not.
+import { openInferenceFacts } from './open-inference.js';
+import { get, seg } from './probe.js';
+import type { ModelFacts, ModelSpec, Preset, PresetProbes } from './types.js';
+
+const live = get('/v2/health/live', [200]);
+
+export const tritonPreset: Preset = {
+  name: 'triton',
+  probes(model: ModelSpec): PresetProbes {
+    let readiness = get('/v2/health/ready', [200]);
+    if (model.name !== null) {
+      // Triton serves version-specific readiness, so a configured version gates readiness directly.
+      const base = `/v2/models/${seg(model.name)}`;
+      readiness = get(model.version === null ? `${base}/ready` : `${base}/versions/${seg(model.version)}/ready`, [200]);
+    }
+    return { startup: live, readiness, liveness: live, modelReady: null };
+  },
+  metadata(model: ModelSpec) {
+    // Unversioned: it lists every ready version, which is what admission compares against.
+    return model.name === null ? null : { path: `/v2/models/${seg(model.name)}`, base: 'origin' };
+  },
+  facts(metadata: unknown, model: ModelSpec): ModelFacts {
+    return openInferenceFacts(metadata, model);
+  },
+};

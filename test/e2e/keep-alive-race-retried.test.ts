@@ -1,0 +1,95 @@
+// Keep-alive race: the backend drops a pooled socket just as it is reused; the request is retried once on a fresh connection.
+import net from 'node:net';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { startStack, type Stack } from '../helpers/stack.js';
+import { accessLine, metric, onePool, request } from './support.js';
+
+/** Answers the first request of a connection with keep-alive and destroys the socket when a second one arrives on it. */
+interface RacyBackend {
+  url: string;
+  /** Per user request: the connection it arrived on (1, 2, ... counting connections that carried user requests) and whether it was answered. */
+  seen: Array<{ line: string; connection: number; answered: boolean }>;
+  close(): Promise<void>;
+}
+
+async function startRacyBackend(): Promise<RacyBackend> {
+  const seen: RacyBackend['seen'] = [];
+  const sockets = new Set<net.Socket>();
+  let connections = 0;
+  const server = net.createServer((socket) => {
+    // Numbered on their first user request, so probe connections do not count.
+    let connection = 0;
+    let served = 0;
+    let buffered = '';
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => socket.destroy());
+    socket.on('data', (chunk: Buffer) => {
+      buffered += chunk.toString('latin1');
+      for (let end = buffered.indexOf('\r\n\r\n'); end >= 0; end = buffered.indexOf('\r\n\r\n')) {
+        const head = buffered.slice(0, end);
+        const length = Number(/\r\ncontent-length:\s*(\d+)/i.exec(head)?.[1] ?? 0);
+        buffered = buffered.slice(end + 4 + length);
+        const line = head.slice(0, head.indexOf('\r\n'));
+        if (line.startsWith('GET /health ')) {
+          socket.end('HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok');
+          return;
+        }
+        if (connection === 0) connection = ++connections;
+        if (++served === 2) {
+          seen.push({ line, connection, answered: false });
+          socket.destroy();
+          return;
+        }
+        seen.push({ line, connection, answered: true });
+        socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\nok');
+      }
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const { port } = server.address() as net.AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    seen,
+    close: () =>
+      new Promise<void>((r) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => r());
+      }),
+  };
+}
+
+let backend: RacyBackend;
+let stack: Stack;
+
+beforeAll(async () => {
+  backend = await startRacyBackend();
+  stack = await startStack(onePool([backend.url], '    upstream: { connections: 1 }'));
+});
+afterAll(async () => {
+  await stack.close();
+  await backend.close();
+});
+
+test('a GET on a reused socket that the backend drops is retried once on a fresh connection: the client sees 200', async () => {
+  expect((await request(`${stack.url}/one`)).status).toBe(200);
+  const reply = await request(`${stack.url}/two`, { headers: { 'x-request-id': 'race-1' } });
+  expect(reply.status).toBe(200);
+  expect(reply.body.toString()).toBe('ok');
+  expect(backend.seen).toEqual([
+    { line: 'GET /one HTTP/1.1', connection: 1, answered: true },
+    { line: 'GET /two HTTP/1.1', connection: 1, answered: false },
+    { line: 'GET /two HTTP/1.1', connection: 2, answered: true },
+  ]);
+  expect(await accessLine(stack, 'race-1')).toMatchObject({ status: 200, attempts: 2 });
+  expect(await metric(stack, 'infergate_retries_total', { pool: 'p', reason: 'reused-connection' })).toBe(1);
+});
+
+test('a POST (not in retry.methods) on a dropped reused socket is not replayed: 502', async () => {
+  // Connection 2 has served one request; the POST reuses it and is dropped.
+  const reply = await request(`${stack.url}/three`, { method: 'POST', body: '{}', headers: { 'x-request-id': 'race-2' } });
+  expect(reply.status).toBe(502);
+  expect(backend.seen.at(-1)).toEqual({ line: 'POST /three HTTP/1.1', connection: 2, answered: false });
+  expect(backend.seen.length).toBe(4);
+  expect(await accessLine(stack, 'race-2')).toMatchObject({ attempts: 1, error: 'upstream-reset' });
+});

@@ -1,0 +1,78 @@
+// The access log: exactly one JSON line per request, with the fields operators grep for.
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { startBackend, type TestBackend } from '../helpers/backend.js';
+import { startStack, type Stack } from '../helpers/stack.js';
+
+let backend: TestBackend;
+let stack: Stack;
+
+beforeAll(async () => {
+  backend = await startBackend((req, res, body) => {
+    res.writeHead(req.url === '/boom' ? 500 : 200, { 'content-type': 'text/plain' });
+    res.end(`echo:${body.toString()}`);
+  });
+  stack = await startStack(`
+routes:
+  - { match: { pathPrefix: /none/ }, pool: none }
+  - { match: {}, pool: p }
+pools:
+  p:
+    health: { readiness: { path: /health, interval: 1s, timeout: 1s } }
+    groups:
+      g1: { weight: 100, backends: [${backend.url}] }
+  none:
+    health: { readiness: { path: /health, interval: 1s, timeout: 1s } }
+    backends: [http://127.0.0.1:9]
+`, { waitReady: false });
+  await stack.waitForLog((l) => l.msg === 'backend state changed' && l.pool === 'p' && l.to === 'READY');
+});
+afterAll(async () => {
+  await stack.close();
+  await backend.close();
+});
+
+const accessFor = (id: string) => stack.waitForLog((l) => l.kind === 'access' && l.requestId === id);
+
+test('a proxied request: one line with every field, sizes and timings filled in', async () => {
+  const res = await fetch(`${stack.url}/v1/predict?q=1`, { method: 'POST', body: 'hello', headers: { 'x-request-id': 'req-one' } });
+  expect(await res.text()).toBe('echo:hello');
+  const line = await accessFor('req-one');
+  expect(line).toMatchObject({
+    kind: 'access',
+    requestId: 'req-one',
+    method: 'POST',
+    path: '/v1/predict?q=1',
+    status: 200,
+    pool: 'p',
+    group: 'g1',
+    backend: `p.g1.127.0.0.1:${backend.port}`,
+    attempts: 1,
+    bytesIn: 5,
+    bytesOut: 10,
+    level: 30,
+  });
+  expect(line.upstreamMs).toBeTypeOf('number');
+  expect(line.totalMs).toBeTypeOf('number');
+  expect(line.upstreamMs as number).toBeGreaterThanOrEqual(0);
+  expect(line.totalMs as number).toBeGreaterThanOrEqual(line.upstreamMs as number);
+  expect(line).not.toHaveProperty('error');
+  expect(stack.logs.filter((l) => l.kind === 'access' && l.requestId === 'req-one')).toHaveLength(1);
+});
+
+test('an upstream 5xx is logged with its status', async () => {
+  await (await fetch(`${stack.url}/boom`, { headers: { 'x-request-id': 'req-boom' } })).text();
+  expect(await accessFor('req-boom')).toMatchObject({ status: 500, pool: 'p', group: 'g1', attempts: 1 });
+});
+
+test('a request no backend could take: 503 line with the error code and empty backend', async () => {
+  await (await fetch(`${stack.url}/none/x`, { headers: { 'x-request-id': 'req-none' } })).text();
+  expect(await accessFor('req-none')).toMatchObject({ status: 503, pool: 'none', group: '', backend: '', attempts: 0, error: 'no-ready-backend', bytesOut: 0 });
+});
+
+test('N requests give N lines, each with its own request id', async () => {
+  const ids = Array.from({ length: 5 }, (_, i) => `req-many-${i}`);
+  await Promise.all(ids.map(async (id) => (await fetch(`${stack.url}/m`, { headers: { 'x-request-id': id } })).text()));
+  for (const id of ids) await accessFor(id);
+  const lines = stack.logs.filter((l) => l.kind === 'access' && String(l.requestId).startsWith('req-many-'));
+  expect(lines.map((l) => l.requestId).sort()).toEqual(ids);
+});
