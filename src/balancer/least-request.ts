@@ -1,4 +1,11 @@
-// Least request by power of two choices: two random eligible backends, the less loaded for its weight wins.
+// Least request: power of two choices over in-flight requests when weights are equal; when they differ
+// (weights, slow start), weighted round robin over weight / (in-flight + 1), as Envoy does.
+//
+// Why two modes: P2C compares (in-flight + 1) / weight only between two random backends, so at low load
+// the heavier one always wins and a backend in slow start (small effective weight) gets nothing until its
+// window ends. Envoy's answer (LeastRequestLoadBalancer, active_request_bias = 1) keeps weights exact at
+// idle and under load when weight means capacity, and lets slow start ramp for real. The measurements are
+// in test/balancer/least-request.test.ts.
 import type { Balancer, BalancerDeps, Candidate } from './balancer.js';
 
 export class LeastRequestBalancer<T extends Candidate = Candidate> implements Balancer<T> {
@@ -6,6 +13,8 @@ export class LeastRequestBalancer<T extends Candidate = Candidate> implements Ba
   // Reused between picks so that a pick allocates nothing; emptied after each pick.
   readonly #eligible: T[] = [];
   readonly #weights: number[] = [];
+  /** Smooth weighted round robin state of the unequal-weights mode, per backend object. */
+  readonly #current = new WeakMap<T, number>();
 
   constructor(deps: BalancerDeps) {
     this.#random = deps.random;
@@ -14,9 +23,11 @@ export class LeastRequestBalancer<T extends Candidate = Candidate> implements Ba
   pick(backends: readonly T[], eligible: (backend: T) => boolean): T | undefined {
     const candidates = this.#eligible;
     const weights = this.#weights;
+    let equal = true;
     for (const backend of backends) {
       const weight = backend.effectiveWeight();
       if (!(weight > 0) || !eligible(backend)) continue;
+      if (weights.length > 0 && weight !== weights[0]) equal = false;
       candidates.push(backend);
       weights.push(weight);
     }
@@ -24,23 +35,43 @@ export class LeastRequestBalancer<T extends Candidate = Candidate> implements Ba
     let chosen: T | undefined;
     if (n === 1) {
       chosen = candidates[0];
-    } else if (n > 1) {
+    } else if (n > 1 && equal) {
       const i = Math.min(Math.floor(this.#random() * n), n - 1);
       let j = Math.min(Math.floor(this.#random() * (n - 1)), n - 2);
       if (j >= i) j++; // two distinct candidates, each pair equally likely
-      chosen = this.#better(candidates[i]!, weights[i]!, candidates[j]!, weights[j]!);
+      chosen = this.#better(candidates[i]!, candidates[j]!);
+    } else if (n > 1) {
+      chosen = this.#weightedByLoad(candidates, weights);
     }
     candidates.length = 0;
     weights.length = 0;
     return chosen;
   }
 
-  /** Lower (inflight + 1) / weight wins; on a tie the lower latency score; on a full tie the first drawn. */
-  #better(a: T, weightA: number, b: T, weightB: number): T {
-    // Cross-multiplied so equal loads compare equal without division rounding.
-    const loadA = (a.inflight + 1) * weightB;
-    const loadB = (b.inflight + 1) * weightA;
-    if (loadA !== loadB) return loadA < loadB ? a : b;
+  /** Fewer in flight wins; on a tie the lower latency score; on a full tie the first drawn. */
+  #better(a: T, b: T): T {
+    if (a.inflight !== b.inflight) return a.inflight < b.inflight ? a : b;
     return b.latencyScore() < a.latencyScore() ? b : a;
+  }
+
+  /** nginx's smooth weighted round robin over dynamic weights weight / (in-flight + 1). */
+  #weightedByLoad(candidates: T[], weights: number[]): T {
+    let total = 0;
+    let best = 0;
+    let bestCurrent = -Infinity;
+    for (let i = 0; i < candidates.length; i++) {
+      const c = candidates[i]!;
+      const dynamic = weights[i]! / (c.inflight + 1);
+      const current = (this.#current.get(c) ?? 0) + dynamic;
+      this.#current.set(c, current);
+      total += dynamic;
+      if (current > bestCurrent) {
+        bestCurrent = current;
+        best = i;
+      }
+    }
+    const chosen = candidates[best]!;
+    this.#current.set(chosen, bestCurrent - total);
+    return chosen;
   }
 }

@@ -8,8 +8,9 @@ export type MakeBalancer = (deps: BalancerDeps) => Balancer<FakeBackend>;
 
 /**
  * Pick `picks` times under a closed-loop load of `concurrency` requests: each pick adds one request
- * to the chosen backend, and once the load is full a uniformly chosen in-flight request completes.
- * Load-aware algorithms honour weights only under load, so every algorithm is measured this way.
+ * to the chosen backend, and once the load is full one in-flight request completes, chosen with
+ * probability in-flight x weight: weight means capacity, so a backend of weight 3 serves three times
+ * as fast. Load-aware algorithms are measured this way at several loads, from idle to busy.
  */
 function simulate(
   balancer: Balancer<FakeBackend>,
@@ -27,14 +28,16 @@ function simulate(
     chosen.inflight++;
     load++;
     if (load < concurrency) continue;
-    let k = Math.floor(random() * load);
+    let capacity = 0;
+    for (const b of backends) capacity += b.inflight * Math.max(b.effectiveWeight(), 0);
+    let k = random() * capacity;
     for (const b of backends) {
-      if (k < b.inflight) {
+      k -= b.inflight * Math.max(b.effectiveWeight(), 0);
+      if (k < 0 && b.inflight > 0) {
         b.inflight--;
         load--;
         break;
       }
-      k -= b.inflight;
     }
   }
   return counts;
@@ -75,12 +78,21 @@ export function runConformance(name: string, make: MakeBalancer): void {
       expect([...seen].sort()).toEqual(['a', 'c', 'e']);
     });
 
-    it('honours 3:1 weights over 20k picks', () => {
+    it.each([1, 4, 100])('honours 3:1 weights over 20k picks at a load of %i in flight', (concurrency) => {
       const backends = backendsWithWeights(3, 1);
-      const counts = simulate(fresh(7), backends, 20_000, seededRandom(99));
+      const counts = simulate(fresh(7), backends, 20_000, seededRandom(99), concurrency);
       const share = (counts.get('a') ?? 0) / 20_000;
       expect(share).toBeGreaterThan(0.72);
       expect(share).toBeLessThan(0.78);
+    });
+
+    it.each([1, 20])('gives a backend in slow start (weight 0.1 of 1) its small share at a load of %i', (concurrency) => {
+      const backends = backendsWithWeights(1, 1, 1, 0.1);
+      const counts = simulate(fresh(11), backends, 20_000, seededRandom(12), concurrency);
+      const share = (counts.get('d') ?? 0) / 20_000;
+      // Ideal 0.1 / 3.1 = 0.032: never starved, never flooded.
+      expect(share).toBeGreaterThan(0.02);
+      expect(share).toBeLessThan(0.05);
     });
 
     it('spreads evenly over equal weights', () => {

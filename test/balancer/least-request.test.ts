@@ -1,4 +1,4 @@
-// Exact picks of power-of-two-choices least request: load for weight first, then latency.
+// Exact picks of least request: P2C over in-flight (equal weights), weighted round robin over weight / (in-flight + 1) otherwise.
 import { describe, expect, it } from 'vitest';
 import { LeastRequestBalancer } from '../../src/balancer/least-request.js';
 import { seededRandom } from '../helpers/manual-clock.js';
@@ -17,9 +17,6 @@ describe('LeastRequestBalancer', () => {
     // [weight, inflight, latency] of a and b; with two backends both are always compared.
     { a: [1, 5, 0], b: [1, 1, 0], winner: 'b', why: 'fewer requests in flight' },
     { a: [1, 0, 0], b: [1, 1, 0], winner: 'a', why: 'fewer requests in flight' },
-    { a: [4, 2, 0], b: [1, 0, 0], winner: 'a', why: 'weight: 3/4 < 1/1' },
-    { a: [2, 2, 0], b: [1, 0, 0], winner: 'b', why: 'weight: 3/2 > 1/1' },
-    { a: [3, 2, 200], b: [1, 0, 50], winner: 'b', why: 'equal load 1 = 1, lower latency' },
     { a: [1, 3, 20], b: [1, 3, 90], winner: 'a', why: 'equal load, lower latency' },
     { a: [1, 3, 0], b: [1, 3, 90], winner: 'a', why: 'unknown latency (0) is tried first' },
   ])('$winner wins: $why', ({ a, b, winner }) => {
@@ -27,6 +24,22 @@ describe('LeastRequestBalancer', () => {
     // Both draw orders: the outcome must not depend on which was drawn first.
     expect(pickWith(backends, [0, 0])).toBe(winner); // draws a then b
     expect(pickWith(backends, [0.9, 0])).toBe(winner); // draws b then a
+  });
+
+  it.each([
+    // Unequal weights: smooth WRR over weight / (inflight + 1); the first pick goes to the larger dynamic weight.
+    { a: [4, 2, 0], b: [1, 0, 0], winner: 'a', why: '4/3 > 1/1' },
+    { a: [2, 2, 0], b: [1, 0, 0], winner: 'b', why: '2/3 < 1/1' },
+    { a: [3, 0, 0], b: [1, 0, 0], winner: 'a', why: 'idle: 3 > 1' },
+  ])('unequal weights: $winner wins first: $why', ({ a, b, winner }) => {
+    const backends = [new FakeBackend('a', a[0], a[1], a[2]), new FakeBackend('b', b[0], b[1], b[2])];
+    expect(new LeastRequestBalancer<FakeBackend>({ random: noRandom }).pick(backends, always)?.id).toBe(winner);
+  });
+
+  it('unequal weights at idle follow the weights exactly, as nginx smooth WRR (3:1 -> a a b a)', () => {
+    const backends = [new FakeBackend('a', 3), new FakeBackend('b', 1)];
+    const balancer = new LeastRequestBalancer<FakeBackend>({ random: noRandom });
+    expect(Array.from({ length: 8 }, () => balancer.pick(backends, always)?.id).join('')).toBe('aabaaaba');
   });
 
   it('keeps the first drawn on a full tie, so idle equal backends spread', () => {

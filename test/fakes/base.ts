@@ -1,4 +1,5 @@
 // What every fake model server shares: real node:http listeners on loopback, a model that loads, counters, controls.
+import { EventEmitter } from 'node:events';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { systemClock, type Clock, type Timer } from '../../src/clock.js';
@@ -39,6 +40,8 @@ export abstract class FakeModelServer {
   probeRequests = 0;
   /** Streams the client closed before the last token. */
   streamsAborted = 0;
+  /** 'loaded', 'inference' and 'stream-aborted', so tests wait on events rather than time. */
+  readonly events = new EventEmitter();
 
   protected readonly random: () => number;
   protected readonly clock: Clock;
@@ -124,6 +127,7 @@ export abstract class FakeModelServer {
     this.#loadTimer?.cancel();
     this.#loadTimer = null;
     this.loaded = true;
+    this.events.emit('loaded');
     const waiters = this.#waiters;
     this.#waiters = [];
     for (const w of waiters) w();
@@ -156,6 +160,7 @@ export abstract class FakeModelServer {
   /** Count one inference request and decide, by failRate, whether it fails. */
   protected inference(): { fail: boolean } {
     this.inferenceRequests++;
+    this.events.emit('inference');
     return { fail: this.failRate > 0 && this.random() < this.failRate };
   }
 
@@ -179,7 +184,9 @@ export abstract class FakeModelServer {
     let i = 0;
     let finished = false;
     res.once('close', () => {
-      if (!finished) this.streamsAborted++;
+      if (finished) return;
+      this.streamsAborted++;
+      this.events.emit('stream-aborted');
     });
     const tick = (): void => {
       if (res.destroyed) return;

@@ -3,7 +3,7 @@
 // Behaviour from kserve/kserve python/kserve/kserve/protocol/rest/v2_endpoints.py and errors.py:
 // 200 {"live":true} / {"ready":true} / {"name","ready":true}; 503 {"error":"Model with name X is not ready."}
 // while loading; 404 {"error":"Model with name X does not exist."}; versioned paths are not implemented
-// (NotImplementedError -> 500); inference errors 500 {"error": ...}.
+// (NotImplementedError -> 501 in current releases); inference errors 500 {"error": ...}.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { FakeModelServer, parseJson, segments, sendJson, type FakeServerOptions } from './base.js';
 
@@ -27,7 +27,7 @@ export class FakeKServe extends FakeModelServer {
     if (rest[0] === 'versions') {
       if (req.method === 'POST') this.inferenceRequests++;
       else this.probeRequests++;
-      return sendJson(res, 500, { error: 'NotImplementedError : Model versioning not supported yet.' });
+      return sendJson(res, 501, { error: 'Model versioning not supported yet.' });
     }
     if (req.method === 'POST' && rest.length === 1 && rest[0] === 'infer') return this.#infer(req, res, name);
     if (req.method !== 'GET') return sendJson(res, 405, { detail: 'Method Not Allowed' });
