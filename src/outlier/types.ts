@@ -1,0 +1,70 @@
+// The outlier detector's public types: its normalised config, the outcomes it is fed and the events it reports.
+
+export interface FailureRateConfig {
+  /** Error share (0..1] at or above which a backend is ejected. */
+  readonly threshold: number;
+  /** Fewer requests than this in the window: no verdict. */
+  readonly minRequests: number;
+  /** Sliding window length; kept as 10 buckets of windowMs/10. */
+  readonly windowMs: number;
+}
+
+export interface OutlierConfig {
+  /** Consecutive server errors (gateway errors included) that eject; 0 = detector off. */
+  readonly consecutive5xx: number;
+  /** Consecutive gateway errors that eject; 0 = detector off. */
+  readonly consecutiveGatewayErrors: number;
+  /** null = detector off. */
+  readonly failureRate: FailureRateConfig | null;
+  readonly baseEjectionTimeMs: number;
+  /** Cap on baseEjectionTimeMs x n; a cap below the base is raised to the base. */
+  readonly maxEjectionTimeMs: number;
+  /** 0..100; at least one backend may always be ejected unless this is 0. */
+  readonly maxEjectionPercent: number;
+  /** Period of the sweep: failure-rate verdicts and decay of the back-off multiplier. */
+  readonly intervalMs: number;
+}
+
+/**
+ * What one response (or failed attempt) says about its backend; classification is the caller's.
+ * server-error: a 5xx other than 502/503/504 (and whatever else the caller treats as one, e.g. TGI's 424).
+ * gateway-error: 502/503/504, connect failure, reset, timeout; also counts as a 5xx for consecutive5xx, as in Envoy.
+ */
+export type Outcome = 'success' | 'server-error' | 'gateway-error';
+
+/** Implemented by the lead's Backend. */
+export interface OutlierHost {
+  readonly id: string;
+  /** READY and not ejected: counts for "never eject the last READY backend". */
+  isServing(): boolean;
+}
+
+export type Detector = 'consecutive-5xx' | 'consecutive-gateway' | 'failure-rate';
+
+export interface EjectionEvent {
+  host: OutlierHost;
+  reason: string;
+  detector: Detector;
+  durationMs: number;
+  /** Times this backend has been ejected, this one included (lifetime, never decays). */
+  ejections: number;
+  /** The back-off multiplier n of this ejection: durationMs = min(base x n, max). Decays while healthy. */
+  multiplier: number;
+}
+
+export interface OutlierView {
+  ejected: boolean;
+  /** Lifetime ejection count. */
+  ejections: number;
+  /** Current back-off multiplier (the n of the last ejection, decayed since). */
+  multiplier: number;
+  /** Monotonic ms (clock.now()) at which the ejection ends, null when not ejected. */
+  ejectedUntilMs: number | null;
+  consecutive5xx: number;
+  consecutiveGatewayErrors: number;
+  /** Requests and errors seen in the failure-rate window (or the default window when that detector is off). */
+  recentRequests: number;
+  recentErrors: number;
+  /** Reason of the last ejection. */
+  lastReason: string | null;
+}

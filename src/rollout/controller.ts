@@ -1,0 +1,380 @@
+// The canary rollout of one group of one pool: steps its weight up on the clock, judges each interval, promotes or rolls back.
+
+import type { Clock, Timer } from '../clock.js';
+import { analyse } from './analysis.js';
+import { restoreState, stepFor } from './snapshot.js';
+import type {
+  RolloutChange,
+  RolloutCheck,
+  RolloutConfig,
+  RolloutHistoryEntry,
+  RolloutSnapshot,
+  RolloutState,
+  RolloutView,
+} from './types.js';
+import { RequestWindow } from './window.js';
+
+/** Transitions kept in history (oldest dropped first). */
+export const HISTORY_LIMIT = 50;
+
+export interface RolloutControllerOptions {
+  pool: string;
+  /** The canary group's name. */
+  canary: string;
+  /** The other groups of the pool; their requests together form the stable baseline. */
+  stable: string[];
+  config: RolloutConfig;
+  clock: Clock;
+  random: () => number;
+  /** Weights or state changed: the lead applies weights, logs and counts. Not called from the constructor. */
+  onChange(c: RolloutChange): void;
+  /** Every check, conclusive or not (for logs and metrics); optional. */
+  onCheck?(c: RolloutCheck): void;
+  /** A snapshot from before a reload or restart; ignored unless pool and group match. */
+  restored?: RolloutSnapshot;
+}
+
+/** The canary weight a state implies. */
+function weightOf(s: RolloutState): number {
+  switch (s.name) {
+    case 'pending':
+    case 'rolled-back':
+      return 0;
+    case 'progressing':
+    case 'paused':
+      return s.weight;
+    case 'promoted':
+      return 100;
+    default: {
+      const never: never = s;
+      return never;
+    }
+  }
+}
+
+export class RolloutController {
+  readonly #pool: string;
+  readonly #canary: string;
+  readonly #stableGroups: ReadonlySet<string>;
+  readonly #config: RolloutConfig;
+  readonly #clock: Clock;
+  readonly #onChange: (c: RolloutChange) => void;
+  readonly #onCheck: ((c: RolloutCheck) => void) | undefined;
+  readonly #canaryWindow: RequestWindow;
+  readonly #stableWindow: RequestWindow;
+  #state: RolloutState;
+  #canaryReady = false;
+  #windowStart: number;
+  #timer: Timer | null = null;
+  #stopped = false;
+  #lastCheck: RolloutCheck | null = null;
+  #history: RolloutHistoryEntry[] = [];
+
+  constructor(opts: RolloutControllerOptions) {
+    this.#pool = opts.pool;
+    this.#canary = opts.canary;
+    this.#stableGroups = new Set(opts.stable);
+    this.#config = opts.config;
+    this.#clock = opts.clock;
+    this.#onChange = opts.onChange;
+    this.#onCheck = opts.onCheck;
+    this.#canaryWindow = new RequestWindow(opts.random);
+    this.#stableWindow = new RequestWindow(opts.random);
+    this.#windowStart = this.#clock.now();
+    const r = opts.restored;
+    if (r && r.pool === opts.pool && r.group === opts.canary) {
+      this.#state = restoreState(r, opts.config);
+      this.#lastCheck = r.lastCheck;
+      this.#history = r.history.slice(-HISTORY_LIMIT);
+    } else {
+      this.#state = { name: 'pending', awaitingStart: opts.config.start === 'manual' };
+    }
+    // A restored progressing rollout keeps its schedule: windows start empty, the next check is one interval away.
+    if (this.#state.name === 'progressing') this.#arm();
+  }
+
+  /** HOT PATH: one finished request of a group of this pool; O(1), no allocation. ok=false for 5xx/gateway errors. */
+  record(group: string, ok: boolean, latencyMs: number): void {
+    if (this.#state.name !== 'progressing') return;
+    if (group === this.#canary) this.#canaryWindow.record(ok, latencyMs);
+    else if (this.#stableGroups.has(group)) this.#stableWindow.record(ok, latencyMs);
+  }
+
+  /** The lead says whether the canary group has at least one READY backend; an automatic rollout starts on the first true. */
+  canaryReady(ready: boolean): void {
+    this.#canaryReady = ready;
+    const s = this.#state;
+    if (ready && s.name === 'pending' && !s.awaitingStart) this.#begin('canary has a READY backend');
+  }
+
+  /** Current weights, 0..100; the lead splits `stable` among the stable groups. */
+  weights(): { canary: number; stable: number } {
+    const canary = weightOf(this.#state);
+    return { canary, stable: 100 - canary };
+  }
+
+  get state(): RolloutState {
+    return this.#state;
+  }
+
+  // ---- operator actions: each returns whether it changed anything ----
+
+  /** Begins a rollout from the first step (a manual one, or anew after rolled-back / promoted / paused). */
+  start(): boolean {
+    const s = this.#state;
+    if (s.name === 'progressing') return false;
+    if (s.name === 'pending' && !s.awaitingStart) return false;
+    if (this.#canaryReady) {
+      this.#begin('started by operator');
+    } else {
+      this.#go({ name: 'pending', awaitingStart: false }, 'started by operator; waiting for a READY canary backend');
+    }
+    return true;
+  }
+
+  /** Freezes the weight; no checks run while paused. */
+  pause(): boolean {
+    const s = this.#state;
+    if (s.name === 'progressing') {
+      this.#go({ name: 'paused', step: s.step, weight: s.weight, failedChecks: s.failedChecks, reason: 'paused by operator' }, 'paused by operator');
+      return true;
+    }
+    if (s.name === 'pending') {
+      this.#go({ name: 'paused', step: -1, weight: 0, failedChecks: 0, reason: 'paused by operator' }, 'paused by operator');
+      return true;
+    }
+    return false;
+  }
+
+  /** Continues a paused rollout at its current weight (a pending manual one starts). */
+  resume(): boolean {
+    const s = this.#state;
+    if (s.name === 'pending') return s.awaitingStart ? this.start() : false;
+    if (s.name !== 'paused') return false;
+    if (s.weight === 0) {
+      // Nothing to judge at weight 0: continue from the first step, as soon as the canary can take traffic.
+      if (this.#canaryReady) this.#go({ name: 'progressing', step: 0, weight: this.#firstStep(), failedChecks: s.failedChecks }, 'resumed by operator');
+      else this.#go({ name: 'pending', awaitingStart: false }, 'resumed by operator; waiting for a READY canary backend');
+      return true;
+    }
+    if (s.weight >= 100) {
+      // No stable baseline is left to compare with at 100%: resuming there completes the rollout.
+      this.#go({ name: 'promoted', reason: 'resumed at 100%' }, 'resumed at 100%');
+      return true;
+    }
+    this.#go({ name: 'progressing', step: s.step, weight: s.weight, failedChecks: s.failedChecks }, 'resumed by operator');
+    return true;
+  }
+
+  /** Jumps to 100%: the canary group carries all traffic, stable none. */
+  promote(): boolean {
+    if (this.#state.name === 'promoted') return false;
+    this.#go({ name: 'promoted', reason: 'promoted by operator' }, 'promoted by operator');
+    return true;
+  }
+
+  /** Rolls back at once: canary weight 0. */
+  abort(reason = 'aborted by operator'): boolean {
+    if (this.#state.name === 'rolled-back') return false;
+    this.#go({ name: 'rolled-back', step: this.#step(), reason }, reason);
+    return true;
+  }
+
+  /** Sets the canary weight by hand (0..100) and pauses the automatic steps; throws RangeError on a bad weight. */
+  setWeight(w: number): boolean {
+    if (!Number.isFinite(w) || w < 0 || w > 100) throw new RangeError(`weight must be within 0..100, got ${w}`);
+    const s = this.#state;
+    const failedChecks = s.name === 'progressing' || s.name === 'paused' ? s.failedChecks : 0;
+    const reason = `weight set to ${w}% by operator`;
+    this.#go({ name: 'paused', step: stepFor(this.#config.steps, w), weight: w, failedChecks, reason }, reason);
+    return true;
+  }
+
+  // ---- views ----
+
+  /** What GET /admin/rollouts shows for this rollout (state `pending` is shown as such). */
+  view(): RolloutView {
+    const { canary, stable } = this.weights();
+    const s = this.#state;
+    return {
+      pool: this.#pool,
+      group: this.#canary,
+      state: s.name,
+      weight: canary,
+      stableWeight: stable,
+      step: this.#step(),
+      steps: [...this.#config.steps],
+      failedChecks: s.name === 'progressing' || s.name === 'paused' ? s.failedChecks : 0,
+      failureThreshold: this.#config.failureThreshold,
+      canaryReady: this.#canaryReady,
+      reason: this.#reason(),
+      since: this.#history.at(-1)?.at ?? null,
+      lastCheck: this.#lastCheck,
+      history: [...this.#history],
+    };
+  }
+
+  /** Plain JSON of the state, for reloads and the state file (restore with `restored`, validate with snapshotFromJSON). */
+  snapshot(): RolloutSnapshot {
+    return { version: 1, pool: this.#pool, group: this.#canary, state: this.#state, lastCheck: this.#lastCheck, history: [...this.#history] };
+  }
+
+  toJSON(): RolloutSnapshot {
+    return this.snapshot();
+  }
+
+  /** Cancels the check timer for good (on reload or shutdown); state stays readable for snapshot(). */
+  stop(): void {
+    this.#stopped = true;
+    this.#timer?.cancel();
+    this.#timer = null;
+  }
+
+  // ---- internals ----
+
+  #firstStep(): number {
+    return this.#config.steps[0] ?? 100;
+  }
+
+  #step(): number {
+    const s = this.#state;
+    switch (s.name) {
+      case 'pending':
+        return -1;
+      case 'progressing':
+      case 'paused':
+      case 'rolled-back':
+        return s.step;
+      case 'promoted':
+        return this.#config.steps.length - 1;
+      default: {
+        const never: never = s;
+        return never;
+      }
+    }
+  }
+
+  #reason(): string | null {
+    const s = this.#state;
+    switch (s.name) {
+      case 'pending':
+        return s.awaitingStart ? 'waiting for an operator start (start: manual)' : 'waiting for a READY canary backend';
+      case 'progressing':
+        return s.failedChecks > 0 && this.#lastCheck?.verdict === 'fail' ? this.#lastCheck.reason : null;
+      case 'paused':
+      case 'promoted':
+      case 'rolled-back':
+        return s.reason;
+      default: {
+        const never: never = s;
+        return never;
+      }
+    }
+  }
+
+  #begin(reason: string): void {
+    this.#go({ name: 'progressing', step: 0, weight: this.#firstStep(), failedChecks: 0 }, reason);
+  }
+
+  /** Every transition goes through here: history, timer, windows, onChange. */
+  #go(next: RolloutState, reason: string): void {
+    const prev = this.#state;
+    const previousWeight = weightOf(prev);
+    this.#state = next;
+    if (next.name === 'progressing') this.#arm();
+    else this.#disarm();
+    const weight = weightOf(next);
+    const step = this.#step();
+    this.#history.push({ at: this.#wallIso(), from: prev.name, to: next.name, weight, step, reason, check: this.#lastCheck });
+    if (this.#history.length > HISTORY_LIMIT) this.#history.splice(0, this.#history.length - HISTORY_LIMIT);
+    this.#onChange({
+      pool: this.#pool,
+      group: this.#canary,
+      from: prev.name,
+      to: next.name,
+      weight,
+      stableWeight: 100 - weight,
+      previousWeight,
+      step,
+      reason,
+      check: this.#lastCheck,
+    });
+  }
+
+  /** Starts a fresh window and schedules the next check one interval from now. */
+  #arm(): void {
+    this.#resetWindows();
+    this.#timer?.cancel();
+    this.#timer = this.#stopped ? null : this.#clock.setTimer(this.#config.intervalMs, this.#tick);
+  }
+
+  #disarm(): void {
+    this.#timer?.cancel();
+    this.#timer = null;
+  }
+
+  #resetWindows(): void {
+    this.#canaryWindow.reset();
+    this.#stableWindow.reset();
+    this.#windowStart = this.#clock.now();
+  }
+
+  #wallIso(): string {
+    return new Date(this.#clock.wallNow()).toISOString();
+  }
+
+  readonly #tick = (): void => {
+    this.#timer = null;
+    const s = this.#state;
+    if (s.name !== 'progressing' || this.#stopped) return;
+    const q = this.#config.latencyQuantile;
+    const check = analyse(
+      this.#canaryWindow.figures(q),
+      this.#stableWindow.figures(q),
+      this.#config,
+      this.#clock.now() - this.#windowStart,
+      this.#wallIso(),
+    );
+    this.#lastCheck = check;
+    this.#onCheck?.(check);
+    switch (check.verdict) {
+      case 'inconclusive':
+        // Keep the window growing so a low-traffic canary reaches minRequests (and a bad one is still caught).
+        this.#timer = this.#stopped ? null : this.#clock.setTimer(this.#config.intervalMs, this.#tick);
+        return;
+      case 'pass':
+        this.#advance(s);
+        return;
+      case 'fail': {
+        const failedChecks = s.failedChecks + 1;
+        if (check.failures.includes('error-rate')) {
+          this.#go({ name: 'rolled-back', step: s.step, reason: check.reason ?? 'error rate' }, check.reason ?? 'error rate');
+        } else if (failedChecks >= this.#config.failureThreshold) {
+          const reason = `${failedChecks} failed checks (threshold ${this.#config.failureThreshold}): ${check.reason ?? ''}`;
+          this.#go({ name: 'rolled-back', step: s.step, reason }, reason);
+        } else {
+          // Hold the weight and judge a fresh window; a failed check is not a transition, it shows in lastCheck.
+          this.#state = { ...s, failedChecks };
+          this.#arm();
+        }
+        return;
+      }
+      default: {
+        const never: never = check.verdict;
+        return never;
+      }
+    }
+  };
+
+  /** One step up; reaching 100, or passing the last step, is promotion. */
+  #advance(s: Extract<RolloutState, { name: 'progressing' }>): void {
+    const steps = this.#config.steps;
+    const next = steps.findIndex((w) => w > s.weight);
+    const nextWeight = next === -1 ? 100 : (steps[next] ?? 100);
+    if (nextWeight >= 100) {
+      this.#go({ name: 'promoted', reason: `all steps passed at ${s.weight}%` }, `all steps passed at ${s.weight}%`);
+      return;
+    }
+    this.#go({ name: 'progressing', step: next, weight: nextWeight, failedChecks: s.failedChecks }, `check passed at ${s.weight}%`);
+  }
+}

@@ -1,0 +1,48 @@
+// Shared setup for the outlier tests: fake backends whose serving flag follows the detector's callbacks, as the lead's Backend will.
+import { OutlierDetector, withOutlierDefaults, type OutlierConfigInput } from '../../src/outlier/detector.js';
+import type { Detector, EjectionEvent, OutlierHost } from '../../src/outlier/types.js';
+import { ManualClock } from '../helpers/manual-clock.js';
+
+export class FakeHost implements OutlierHost {
+  /** READY as far as probes go. */
+  ready = true;
+  ejected = false;
+  constructor(readonly id: string) {}
+  isServing(): boolean {
+    return this.ready && !this.ejected;
+  }
+}
+
+export interface Skip {
+  host: string;
+  reason: string;
+  detector: Detector;
+}
+
+export function setup(config: OutlierConfigInput, hostCount: number) {
+  const clock = new ManualClock();
+  const ejections: EjectionEvent[] = [];
+  const unejections: Array<{ host: OutlierHost; reason: string; at: number }> = [];
+  const skips: Skip[] = [];
+  const hosts = Array.from({ length: hostCount }, (_, i) => new FakeHost(`h${i}`));
+  const detector = new OutlierDetector(withOutlierDefaults(config), {
+    clock,
+    onEject(e) {
+      (e.host as FakeHost).ejected = true;
+      ejections.push(e);
+    },
+    onUneject(host, reason) {
+      (host as FakeHost).ejected = false;
+      unejections.push({ host, reason, at: clock.now() });
+    },
+    onSkip(host, reason, detector) {
+      skips.push({ host: host.id, reason, detector });
+    },
+  });
+  detector.setHosts(hosts);
+  return { clock, detector, hosts, ejections, unejections, skips };
+}
+
+export function fail(detector: OutlierDetector, host: OutlierHost, times: number, outcome: 'server-error' | 'gateway-error' = 'server-error'): void {
+  for (let i = 0; i < times; i++) detector.report(host, outcome);
+}
