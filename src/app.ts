@@ -10,7 +10,7 @@ import { createBalancer } from './balancer/index.js';
 import { systemClock, type Clock } from './clock.js';
 import type { Config, PoolConfig } from './config/types.js';
 import { Prober } from './health/prober.js';
-import { createLoggers, type Loggers } from './observe/log.js';
+import { applyLogConfig, createLoggers, type Loggers } from './observe/log.js';
 import { Metrics } from './observe/metrics.js';
 import { handleRequest, type RequestContext } from './proxy/phases.js';
 import { onClientError, onConnect } from './proxy/strict.js';
@@ -52,6 +52,16 @@ export class App {
   readonly #probeAgent = new Agent({ connections: 4, pipelining: 1 });
   #draining = false;
   #shutdown: Promise<void> | null = null;
+  /**
+   * A response whose headers went out before the drain began said keep-alive; once it ends, its connection
+   * is idle and must be closed now, or server.close() waits for keepAliveTimeout on every such client.
+   */
+  readonly #afterResponse = (): void => {
+    if (this.#draining) setImmediate(this.#closeIdle);
+  };
+  readonly #closeIdle = (): void => {
+    this.#server.closeIdleConnections();
+  };
 
   constructor(config: Config, deps: Partial<AppDeps> = {}) {
     this.#deps = { clock: deps.clock ?? systemClock, random: deps.random ?? Math.random, ...deps };
@@ -62,10 +72,14 @@ export class App {
     this.metrics.configLastReloadSuccess.set(1);
     this.metrics.configLastReloadSeconds.set(Date.now() / 1000);
 
+    const loggers = this.loggers;
     const ctx: RequestContext = {
       clock: this.#deps.clock,
       metrics: this.metrics,
-      access: this.loggers.access,
+      // A getter: a reload may switch the access log on or off.
+      get access() {
+        return loggers.access;
+      },
       log: this.loggers.log,
       draining: () => this.#draining,
       router: () => this.#runtime.router,
@@ -82,7 +96,10 @@ export class App {
         // strict.ts answers a missing Host itself, with the JSON body, metric and request id.
         requireHostHeader: false,
       },
-      (req, res) => handleRequest(ctx, req, res),
+      (req, res) => {
+        res.once('close', this.#afterResponse);
+        handleRequest(ctx, req, res);
+      },
     );
     this.#server.on('clientError', onClientError);
     this.#server.on('connect', onConnect);
@@ -90,7 +107,7 @@ export class App {
     this.#server.on('upgrade', (req, socket, head) => this.#ws.handleUpgrade(req, socket, head));
     this.#admin = createAdminServer({
       metrics: this.metrics,
-      token: config.admin.token,
+      token: () => this.#runtime.config.admin.token,
       now: () => this.#deps.clock.now(),
       pools: () => this.#runtime.pools.values(),
       draining: () => this.#draining,
@@ -120,9 +137,16 @@ export class App {
 
   /** Swap in a new (already validated) configuration; health state of backends kept by id. */
   reload(config: Config): void {
+    // Probers started now would outlive close(): a shutdown in progress wins over a late SIGHUP.
+    if (this.#draining) {
+      this.loggers.log.warn('configuration reload ignored: shutting down');
+      return;
+    }
     const old = this.#runtime;
     const next = this.#build(config, old);
     this.#runtime = next;
+    applyLogConfig(this.loggers, config.log);
+    this.#applyServerConfig(config);
     for (const p of old.probers) p.stop();
     for (const p of next.probers) p.start();
     for (const b of old.byId.values()) void b.close();
@@ -131,6 +155,15 @@ export class App {
     this.metrics.configLastReloadSeconds.set(Date.now() / 1000);
     this.loggers.log.info({ pools: [...next.pools.keys()], backends: next.byId.size }, 'configuration reloaded');
     if (listenChanged(old.config, config)) this.loggers.log.warn('listen addresses changed in the new configuration: restart infergate to apply them');
+    if (old.config.server.maxHeaderBytes !== config.server.maxHeaderBytes) this.loggers.log.warn('server.maxHeaderSize changed in the new configuration: restart infergate to apply it');
+  }
+
+  /** Client-side timeouts are plain properties of the listener, so a reload can change them in place. */
+  #applyServerConfig(config: Config): void {
+    const s = config.server;
+    this.#server.keepAliveTimeout = s.keepAliveTimeoutMs;
+    this.#server.headersTimeout = s.headersTimeoutMs;
+    this.#server.requestTimeout = s.requestTimeoutMs;
   }
 
   /** Record a reload that failed validation: the old configuration keeps serving. */

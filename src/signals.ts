@@ -7,10 +7,13 @@ export function waitForSignals(app: App, file: string | null): Promise<number> {
   return new Promise((resolve) => {
     if (file !== null) {
       process.on('SIGHUP', () => {
-        void loadConfigFile(file).then((next) => {
-          if (next.ok) app.reload(next.config);
-          else app.reloadFailed(formatErrors(next.errors));
-        });
+        void loadConfigFile(file)
+          .then((next) => {
+            if (next.ok) app.reload(next.config);
+            else app.reloadFailed(formatErrors(next.errors));
+          })
+          // A reload must never take the running balancer down.
+          .catch((err: Error) => app.reloadFailed(err.message));
       });
     }
     const stop = (signal: string): void => {

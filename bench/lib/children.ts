@@ -94,6 +94,14 @@ export function waitForPortLine(child: Child, timeoutMs = 10_000): Promise<numbe
   });
 }
 
+/** A reason when the child has already exited, for `waitForStatus(..., giveUp)`. */
+export function exitReason(child: Child): () => string | undefined {
+  return () => {
+    const { exitCode, signalCode } = child.proc;
+    return exitCode === null && signalCode === null ? undefined : `${child.name} exited during start-up (code ${exitCode}, signal ${signalCode})`;
+  };
+}
+
 export async function stopAll(): Promise<void> {
   await Promise.allSettled([...live].map((child) => child.stop()));
 }

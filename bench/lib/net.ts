@@ -14,11 +14,18 @@ export async function freePort(): Promise<number> {
   return address.port;
 }
 
-/** Polls every 100 ms until `url` answers `status`; throws after `timeoutMs`. */
-export async function waitForStatus(url: string, status = 200, timeoutMs = 10_000): Promise<void> {
+/** Polls every 100 ms until `url` answers `status`; throws after `timeoutMs`, or at once when `giveUp()` returns a reason. */
+export async function waitForStatus(
+  url: string,
+  status = 200,
+  timeoutMs = 10_000,
+  giveUp: () => string | undefined = () => undefined,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last = 'no answer';
   while (Date.now() < deadline) {
+    const reason = giveUp();
+    if (reason !== undefined) throw new Error(reason);
     try {
       const response = await fetch(url, { signal: AbortSignal.timeout(1000) });
       await response.arrayBuffer();

@@ -22,14 +22,17 @@ export function markdownTable(header: readonly string[], rows: readonly (readonl
   return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n');
 }
 
-/** Writes `<scenario>-<timestamp>.json` and `latest-<scenario>.json`; returns the timestamped path. */
+/**
+ * Writes `<scenario>-<timestamp>.json` and, unless only some targets ran (BENCH_TARGETS), `latest-<scenario>.json`;
+ * returns the timestamped path.
+ */
 export async function writeReport(report: ScenarioReport): Promise<string> {
   await mkdir(RESULTS_DIR, { recursive: true });
   const stamp = report.startedAt.replace(/[:.]/g, '-');
   const text = `${JSON.stringify(report, null, 2)}\n`;
   const path = join(RESULTS_DIR, `${report.scenario}-${stamp}.json`);
   await writeFile(path, text);
-  await writeFile(join(RESULTS_DIR, `latest-${report.scenario}.json`), text);
+  if ((process.env.BENCH_TARGETS ?? '').trim() === '') await writeFile(join(RESULTS_DIR, `latest-${report.scenario}.json`), text);
   return path;
 }
 

@@ -1,11 +1,11 @@
 /** Starts each system under test in its own process (backend, infergate, bare undici loop, http-proxy, nginx) and stops them. */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { spawnChild, waitForPortLine, type Child } from './children.ts';
+import { exitReason, spawnChild, waitForPortLine, type Child } from './children.ts';
 import { freePort, waitForStatus } from './net.ts';
 
 export type TargetName = 'direct' | 'infergate' | 'undici' | 'http-proxy' | 'nginx' | 'nginx-default';
@@ -121,7 +121,7 @@ async function startInfergate(backendPort: number): Promise<Running | Skipped> {
     };
     try {
       // Backends start LOADING until their first passing check; load before that would only measure queueing.
-      await waitForStatus(`http://127.0.0.1:${adminPort}/readyz`, 200, 10_000);
+      await waitForStatus(`http://127.0.0.1:${adminPort}/readyz`, 200, 10_000, exitReason(child));
     } catch (error) {
       await stop();
       throw new Error(`infergate not ready: ${error instanceof Error ? error.message : String(error)}\n${child.tail()}`);
@@ -131,13 +131,12 @@ async function startInfergate(backendPort: number): Promise<Running | Skipped> {
 }
 
 export function nginxVersion(): string | undefined {
-  try {
-    // `nginx -v` prints to stderr
-    return execFileSync('nginx', ['-v'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim() || undefined;
-  } catch (error) {
-    const stderr = (error as { stderr?: unknown }).stderr;
-    return typeof stderr === 'string' && stderr.includes('nginx') ? stderr.trim() : undefined;
-  }
+  const binary = nginxBinary();
+  if (binary === undefined) return undefined;
+  // `nginx -v` prints to stderr, e.g. "nginx version: nginx/1.22.1"
+  const result = spawnSync(binary, ['-v'], { encoding: 'utf8' });
+  const text = `${result.stdout ?? ''}${result.stderr ?? ''}`.trim();
+  return text === '' ? undefined : text.replace(/^nginx version:\s*/, '');
 }
 
 function nginxBinary(): string | undefined {
@@ -204,7 +203,7 @@ async function startNginx(name: TargetName, backendPort: number, tuned: boolean)
       await rm(dir, { recursive: true, force: true });
     };
     try {
-      await waitForStatus(`http://127.0.0.1:${port}/health`, 200, 10_000);
+      await waitForStatus(`http://127.0.0.1:${port}/health`, 200, 10_000, exitReason(child));
     } catch (error) {
       await stop();
       throw new Error(`${name} not ready: ${error instanceof Error ? error.message : String(error)}\n${child.tail()}`);

@@ -1,4 +1,5 @@
 /** Small-response throughput: one fixed-concurrency workload against every target, interleaved in rounds, best round kept. */
+import { cpuMs } from '../lib/cpu.ts';
 import { runLoad, type LoadResult } from '../lib/load.ts';
 import { machineInfo } from '../lib/machine.ts';
 import { envNumber, fixed, markdownTable, round, writeReport } from '../lib/report.ts';
@@ -13,12 +14,15 @@ import {
   type TargetName,
 } from '../lib/targets.ts';
 
+/** One measured run, plus the CPU the proxy process (the backend, for direct) spent per response. */
+type RunResult = LoadResult & { cpuUsPerRequest: number | null };
+
 interface TargetResult {
   target: TargetName;
   label: string;
   /** The round with the highest requests/s; its latencies are reported alongside. */
-  best: LoadResult;
-  rounds: LoadResult[];
+  best: RunResult;
+  rounds: RunResult[];
 }
 
 interface Ratio {
@@ -32,7 +36,9 @@ const METHOD =
   'All targets run at once, each in its own process, against one shared backend process; autocannon runs in the bench process. ' +
   'Targets are measured one after another, interleaved in rounds (A B C D E, A B C D E, ...), each run preceded by a warm-up run ' +
   'that is discarded. Per target the round with the highest requests/s is kept (noise on a shared machine only ever slows a run ' +
-  'down), and its latencies are reported. Latency is measured per response in microseconds from autocannon response events.';
+  'down), and its latencies are reported. Latency is measured per response in microseconds from autocannon response events. ' +
+  'CPU µs/response is the user+system CPU of the proxy process tree (the backend for direct) during the measured run divided ' +
+  'by responses, lowest over rounds; it is far less sensitive to other load on the machine than req/s.';
 
 export async function runSmall(): Promise<void> {
   const connections = envNumber('BENCH_CONNECTIONS', 50);
@@ -41,7 +47,7 @@ export async function runSmall(): Promise<void> {
   const rounds = Math.round(envNumber('BENCH_ROUNDS', 3));
   const startedAt = new Date().toISOString();
   const machine = machineInfo();
-  const perTarget = new Map<TargetName, LoadResult[]>();
+  const perTarget = new Map<TargetName, RunResult[]>();
   let skipped: Skipped[] = [];
 
   const backend = await startBackend();
@@ -54,8 +60,15 @@ export async function runSmall(): Promise<void> {
           const url = `${target.url}/predictions/bench`;
           process.stderr.write(`[bench] small round ${r}/${rounds}: ${target.name} (warm-up ${warmupSec}s, run ${durationSec}s)\n`);
           await runLoad(url, { connections, durationSec: warmupSec });
-          const result = await runLoad(url, { connections, durationSec });
-          perTarget.set(target.name, [...(perTarget.get(target.name) ?? []), result]);
+          const pid = target.pid ?? backend.pid;
+          const cpuBefore = pid === undefined ? undefined : cpuMs(pid);
+          const load = await runLoad(url, { connections, durationSec });
+          const cpuAfter = pid === undefined ? undefined : cpuMs(pid);
+          const cpuUsPerRequest =
+            cpuBefore === undefined || cpuAfter === undefined || load.totalRequests === 0
+              ? null
+              : round(((cpuAfter - cpuBefore) * 1000) / load.totalRequests, 1);
+          perTarget.set(target.name, [...(perTarget.get(target.name) ?? []), { ...load, cpuUsPerRequest }]);
         }
       }
     } finally {
@@ -70,7 +83,7 @@ export async function runSmall(): Promise<void> {
     const best = runs.reduce((a, b) => (b.requestsPerSec > a.requestsPerSec ? b : a));
     results.push({ target, label: TARGET_LABELS[target], best, rounds: runs });
   }
-  const byName = (name: TargetName): LoadResult | undefined => results.find((r) => r.target === name)?.best;
+  const byName = (name: TargetName): RunResult | undefined => results.find((r) => r.target === name)?.best;
   const direct = byName('direct');
   const infergate = byName('infergate');
   const ratio = (name: string, other: TargetName, goal: number): Ratio => {
@@ -83,6 +96,15 @@ export async function runSmall(): Promise<void> {
     ratio('infergate / bare undici (req/s)', 'undici', 0.85),
     ratio('infergate / nginx (req/s)', 'nginx', 0.3),
   ];
+  // CPU per response is the steadier comparison on a busy machine: other work steals wall time, not our CPU time.
+  const lowestCpu = (name: TargetName): number | null => {
+    const values = (perTarget.get(name) ?? []).map((r) => r.cpuUsPerRequest).filter((v): v is number => v !== null);
+    return values.length === 0 ? null : Math.min(...values);
+  };
+  const infergateCpu = lowestCpu('infergate');
+  const undiciCpu = lowestCpu('undici');
+  const cpuRatio = infergateCpu !== null && undiciCpu !== null && infergateCpu > 0 ? round(undiciCpu / infergateCpu) : null;
+  ratios.push({ name: 'bare undici / infergate (proxy CPU per response; info)', value: cpuRatio, goal: '-', pass: null });
   const addedP50 = (r: LoadResult): number | null => (direct === undefined ? null : r.p50Ms - direct.p50Ms);
 
   const rows = results.map(({ target, label, best, rounds: runs }) => {
@@ -94,21 +116,22 @@ export async function runSmall(): Promise<void> {
       fixed(best.p99Ms),
       String(best.errors + best.timeouts + best.non2xx),
       added === null ? '-' : `${added >= 0 ? '+' : ''}${fixed(added)}`,
+      lowestCpu(target) === null ? '-' : `${fixed(lowestCpu(target) ?? 0, 0)}${target === 'direct' ? ' (backend)' : ''}`,
       runs.map((run) => fixed(run.requestsPerSec, 0)).join(' / '),
     ];
   });
-  for (const s of skipped) rows.push([TARGET_LABELS[s.name], 'skipped', '-', '-', '-', '-', s.skipped]);
+  for (const s of skipped) rows.push([TARGET_LABELS[s.name], 'skipped', '-', '-', '-', '-', '-', s.skipped]);
 
   const notes = skipped.map((s) => `${s.name} skipped: ${s.skipped}`);
   console.log(`\n### small responses: ${connections} connections, ${durationSec}s per run, ${rounds} round(s), best round shown\n`);
   console.log(
-    markdownTable(['target', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'added p50 ms vs direct', 'req/s per round'], rows),
+    markdownTable(['target', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'added p50 ms vs direct', 'CPU µs/response', 'req/s per round'], rows),
   );
   console.log('');
   console.log(
     markdownTable(
       ['ratio', 'value', 'goal', 'result'],
-      ratios.map((r) => [r.name, r.value === null ? 'n/a' : `${fixed(r.value)}x`, r.goal, r.pass === null ? 'n/a' : r.pass ? 'pass' : 'MISS']),
+      ratios.map((r) => [r.name, r.value === null ? 'n/a' : `${fixed(r.value)}x`, r.goal, r.pass === null ? '-' : r.pass ? 'pass' : 'MISS']),
     ),
   );
   for (const note of notes) console.log(`\n> ${note}`);

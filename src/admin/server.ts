@@ -8,7 +8,8 @@ import { backendView } from './backends-view.js';
 
 export interface AdminDeps {
   metrics: Metrics;
-  token: string | null;
+  /** The bearer token in force (read per request, so a reload can set or rotate it). */
+  token(): string | null;
   now: () => number;
   pools(): Iterable<BackendPool>;
   /** True once shutdown began: /readyz turns 503 so the balancer is taken out of rotation. */
@@ -23,7 +24,7 @@ export function createAdminServer(deps: AdminDeps): http.Server {
 
 async function handle(deps: AdminDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const path = (req.url ?? '/').split('?')[0] ?? '/';
-  if (path.startsWith('/admin/') && !authorised(deps.token, req)) {
+  if (path.startsWith('/admin/') && !authorised(deps.token(), req)) {
     res.setHeader('www-authenticate', 'Bearer');
     json(res, 401, { error: 'unauthorised', message: 'admin token required (Authorization: Bearer <token>)' });
     return;

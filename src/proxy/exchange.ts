@@ -25,6 +25,9 @@ class TotalTimeoutError extends Error {
 class ClientClosedError extends Error {
   readonly code = 'INFERGATE_CLIENT_CLOSED';
 }
+class BodyTooLargeError extends Error {
+  readonly code = 'INFERGATE_BODY_TOO_LARGE';
+}
 
 const RETRY_AFTER_SECONDS = '1';
 
@@ -125,6 +128,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.#backend = backend;
     this.#holding = true;
     this.#attempts++;
+    this.#bytesIn = 0; // bytes of this attempt's body (a replayed body is counted once)
     backend.inflight++;
     backend.requests++;
     this.#upstreamStartedAt = this.#ctx.clock.now();
@@ -151,6 +155,13 @@ export class Exchange implements Dispatcher.DispatchHandler {
 
   onBodySent(chunk: Buffer): void {
     this.#bytesIn += chunk.length;
+    // Content-Length was checked up front; a chunked body is measured as it streams.
+    const max = this.#pool.config.maxBodyBytes;
+    if (max > 0 && this.#bytesIn > max && !this.#done) {
+      // Answer first: aborting destroys the request stream, and with it the client socket.
+      this.#fail(Failures.bodyTooLarge, true);
+      this.#controller?.abort(new BodyTooLargeError('request body larger than maxBodySize'));
+    }
   }
 
   onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>, statusMessage?: string): void {
@@ -205,6 +216,10 @@ export class Exchange implements Dispatcher.DispatchHandler {
 
   onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
     const backend = this.#backend;
+    if (error instanceof BodyTooLargeError) {
+      this.#releaseBackend(null);
+      return;
+    }
     if (this.#clientGone || error instanceof ClientClosedError) {
       this.#releaseBackend(null);
       if (this.#done) return;
@@ -238,7 +253,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
     const retry = pool.config.retry;
     const replayable = this.#body === null || Buffer.isBuffer(this.#body);
     if (!failure.retryable || !replayable || !retry.methods.has(this.#req.method ?? '')) return false;
-    // Keep-alive race: a pooled socket closed by the backend as we reused it. One fresh try, same backend.
+    // Keep-alive race: a pooled socket closed by the backend as we reused it. One more try on another
+    // connection, outside attempts and budget; the dispatch API cannot tell a reused socket from a fresh one.
     if (failure === Failures.upstreamReset && !this.#freshConnectionRetryUsed) {
       this.#freshConnectionRetryUsed = true;
       this.#ctx.metrics.retries.inc({ pool: pool.name, reason: 'reused-connection' });
@@ -265,7 +281,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     if (backend === null || !this.#holding) return;
     this.#holding = false;
     backend.inflight--;
-    if (failure !== null) {
+    if (failure !== null && failure.source === 'upstream') {
       backend.errors++;
       if (failure.gatewayError) backend.observeFailure();
     }

@@ -30,6 +30,7 @@ export const Failures = {
   noRoute: kind('no-route', 404, 'internal', false, false, 'no route matches this request'),
   bodyTooLarge: kind('body-too-large', 413, 'downstream', false, false, 'request body is larger than the pool allows'),
   clientClosed: kind('client-closed', 499, 'downstream', false, false, 'client closed the connection'),
+  unforwardable: kind('unforwardable-request', 400, 'downstream', false, false, 'request cannot be forwarded to a backend'),
   clientBodyError: kind('client-body-error', 400, 'downstream', false, false, 'error reading the request body'),
   shuttingDown: kind('shutting-down', 503, 'internal', false, false, 'infergate is shutting down'),
   internal: kind('internal-error', 500, 'internal', false, false, 'internal error'),
@@ -52,6 +53,9 @@ const byUndiciCode: Record<string, FailureKind> = {
   UND_ERR_CLOSED: Failures.upstreamReset,
   UND_ERR_RES_CONTENT_LENGTH_MISMATCH: Failures.invalidResponse,
   UND_ERR_HEADERS_OVERFLOW: Failures.invalidResponse,
+  // undici refused the request before sending it (e.g. `OPTIONS *`): nothing the backend did.
+  UND_ERR_INVALID_ARG: Failures.unforwardable,
+  UND_ERR_NOT_SUPPORTED: Failures.unforwardable,
   UND_ERR_RES_EXCEEDED_MAX_SIZE: Failures.invalidResponse,
 };
 

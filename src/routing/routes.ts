@@ -14,23 +14,31 @@ export class Router<P> {
 
   constructor(routes: readonly CompiledRoute<P>[], only: P | null) {
     this.#routes = routes;
-    this.#only = only;
+    // A first route that matches everything (what normalise writes for "no routes, one pool") always wins.
+    const first = routes[0];
+    this.#only = only ?? (first !== undefined && matchesAll(first.config) ? first.pool : null);
   }
 
   match(req: IncomingMessage): P | null {
     if (this.#only !== null) return this.#only;
     const url = req.url ?? '/';
+    // Where the path ends (the query is not part of it), found once and without slicing.
     const q = url.indexOf('?');
-    const path = q === -1 ? url : url.slice(0, q);
-    for (const r of this.#routes) if (matches(r.config, req, path)) return r.pool;
+    const pathEnd = q === -1 ? url.length : q;
+    for (const r of this.#routes) if (matches(r.config, req, url, pathEnd)) return r.pool;
     return null;
   }
 }
 
-function matches(route: RouteConfig, req: IncomingMessage, path: string): boolean {
+function matchesAll(route: RouteConfig): boolean {
   const m = route.match;
-  if (m.path !== null && path !== m.path) return false;
-  if (m.pathPrefix !== null && !path.startsWith(m.pathPrefix)) return false;
+  return m.path === null && m.pathPrefix === null && m.methods === null && m.host === null && m.headers.length === 0;
+}
+
+function matches(route: RouteConfig, req: IncomingMessage, url: string, pathEnd: number): boolean {
+  const m = route.match;
+  if (m.path !== null && (pathEnd !== m.path.length || !url.startsWith(m.path))) return false;
+  if (m.pathPrefix !== null && (m.pathPrefix.length > pathEnd || !url.startsWith(m.pathPrefix))) return false;
   if (m.methods !== null && !m.methods.has(req.method ?? '')) return false;
   if (m.host !== null && hostOf(req) !== m.host) return false;
   for (const [name, value] of m.headers) if (req.headers[name] !== value) return false;

@@ -4,6 +4,7 @@ import { startBackend, type TestBackend } from '../helpers/backend.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 
 let backend: TestBackend;
+let resetting: TestBackend;
 let stack: Stack;
 let text: string;
 let contentType: string | null;
@@ -14,9 +15,12 @@ beforeAll(async () => {
     res.writeHead(req.url === '/fail' ? 500 : 200, { 'content-type': 'text/plain' });
     res.end('x');
   });
+  // Healthy to probes, but drops every user request: drives retries.
+  resetting = await startBackend((req) => req.socket.destroy());
   stack = await startStack(`
 routes:
   - { match: { pathPrefix: /down/ }, pool: down }
+  - { match: { pathPrefix: /r/ }, pool: r }
   - { match: {}, pool: p }
 pools:
   p:
@@ -24,10 +28,20 @@ pools:
     groups:
       stable: { weight: 100, backends: [${backend.url}] }
   down:
+    queue: false
     health: { readiness: { path: /health, interval: 1s, timeout: 1s } }
     backends: [http://127.0.0.1:9]
+  r:
+    balance: round-robin
+    health: { readiness: { path: /health, interval: 1s, timeout: 1s } }
+    retry: { attempts: 2, methods: [GET] }
+    backends: [${resetting.url}, ${backend.url}]
 `, { waitReady: false });
   await stack.waitForLog((l) => l.msg === 'backend state changed' && l.pool === 'p' && l.to === 'READY');
+  await stack.waitForLog((l) => l.msg === 'backend state changed' && l.backend === `r.default.127.0.0.1:${resetting.port}` && l.to === 'READY');
+  await stack.waitForLog((l) => l.msg === 'backend state changed' && l.backend === `r.default.127.0.0.1:${backend.port}` && l.to === 'READY');
+  // Round-robin over two backends: one of two requests meets the resetting one and is retried.
+  for (const path of ['/r/1', '/r/2']) expect((await fetch(stack.url + path)).status).toBe(200);
   id = `p.stable.127.0.0.1:${backend.port}`;
   for (const path of ['/ok', '/ok', '/fail', '/down/x']) await (await fetch(stack.url + path)).text();
   // The access log line is written when a request is fully accounted.
@@ -39,6 +53,7 @@ pools:
 afterAll(async () => {
   await stack.close();
   await backend.close();
+  await resetting.close();
 });
 
 /** Value of the sample with exactly this name and these labels (in any order), or undefined. */
@@ -109,6 +124,13 @@ test('health checks and transitions are counted', () => {
   expect(sample('infergate_health_checks_total', { pool: 'p', group: 'stable', backend: id, result: 'pass' })).toBeGreaterThanOrEqual(1);
   expect(sample('infergate_health_checks_total', { pool: 'down', group: 'default', backend: 'down.default.127.0.0.1:9', result: 'fail' })).toBeGreaterThanOrEqual(1);
   expect(sample('infergate_backend_state_transitions_total', { pool: 'p', group: 'stable', backend: id, from: 'LOADING', to: 'READY' })).toBe(1);
+});
+
+test('retries are counted by pool and reason', () => {
+  const retried = text.split('\n').filter((l) => l.startsWith('infergate_retries_total{') && l.includes('pool="r"'));
+  expect(retried.length).toBeGreaterThanOrEqual(1);
+  expect(retried.reduce((n, l) => n + Number(l.split(' ').at(-1)), 0)).toBeGreaterThanOrEqual(1);
+  for (const l of retried) expect(l).toMatch(/reason="[a-z-]+"/);
 });
 
 test('errors by kind and the config reload state', () => {

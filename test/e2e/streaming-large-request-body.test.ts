@@ -13,6 +13,8 @@ const CHUNK = 64 * 1024;
 const PATTERN = [randomBytes(CHUNK), randomBytes(CHUNK), randomBytes(CHUNK), randomBytes(CHUNK)];
 /** Round trips through the event loop and the kernel with no progress that count as "stalled". */
 const STALL_ROUND_TRIPS = 20;
+/** What kernel and stream buffers between client and backend may hold while the backend reads nothing. */
+const MAX_IN_FLIGHT = 48 * 1024 * 1024;
 
 let backend: TestBackend;
 let stack: Stack;
@@ -82,9 +84,8 @@ test('200 MB reach the backend byte for byte, and a paused backend pushes back t
     quiet = waitingForDrain && sent === last ? quiet + 1 : 0;
     last = sent;
   }
-  console.log('stalled at', sent, 'backend', receivedByBackend);
-  const bufferedInBetween = sent - receivedByBackend;
-  expect(bufferedInBetween).toBeLessThan(TOTAL / 2);
+  // Socket buffers on the two hops hold ~10 MB on loopback; a proxy that buffered would hold it all.
+  expect(sent - receivedByBackend).toBeLessThan(MAX_IN_FLIGHT);
 
   resumeBackend.resolve();
   await writer;

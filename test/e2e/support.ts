@@ -1,6 +1,5 @@
 // Shared bits of the end-to-end tests: pool YAML, metric reads, backend lookup, raw client requests and bounded waits.
 import http, { type IncomingHttpHeaders } from 'node:http';
-import net from 'node:net';
 import type { Backend } from '../../src/backends/backend.js';
 import type { Stack } from '../helpers/stack.js';
 
@@ -106,9 +105,4 @@ export function request(url: string, opts: { method?: string; headers?: Record<s
 /** Parse a JSON error body. */
 export function json(reply: Reply): Record<string, unknown> {
   return JSON.parse(reply.body.toString('utf8')) as Record<string, unknown>;
-}
-
-/** Resolves once `socket` has closed. */
-export function closed(socket: net.Socket): Promise<void> {
-  return socket.destroyed && socket.closed ? Promise.resolve() : new Promise((r) => socket.once('close', () => r()));
 }

@@ -18,6 +18,7 @@ test('LOADING backend: 503 no-ready-backend and the backend sees nothing; READY 
     `
 pools:
   p:
+    queue: false   # answer 503 at once instead of waiting for a READY backend
     health: { jitter: 0, readiness: { path: /health, interval: 10s, timeout: 1s } }
     backends: [${target.url}]
 `,
@@ -48,25 +49,24 @@ pools:
 
 test('a backend that is down altogether (connection refused) is never routed to', async () => {
   target = await startHealthBackend();
-  const port = target.port;
-  await target.close();
   const clock = new RecordingClock();
+  // Port 9 (discard) on loopback: nothing listens there.
   stack = await startStack(
     `
 pools:
   p:
+    queue: false   # answer 503 at once instead of waiting for a READY backend
     health: { jitter: 0, readiness: { path: /health, interval: 10s, timeout: 1s } }
-    backends: [http://127.0.0.1:${port}]
+    backends: [http://127.0.0.1:9]
 `,
     { waitReady: false, deps: { clock } },
   );
   await clock.waitFor(10_000, 1);
-  const b = stack.app.backend(`p.default.127.0.0.1:${port}`)!;
+  const b = stack.app.backend('p.default.127.0.0.1:9')!;
   expect(b.state()).toBe('LOADING');
   expect(b.lastProbe?.ok).toBe(false);
   expect(b.lastProbe?.error).toMatch(/ECONNREFUSED/);
   const res = await fetch(`${stack.url}/x`);
   expect(res.status).toBe(503);
-  // Keep afterEach's close harmless.
-  target = await startHealthBackend();
+  expect(await res.json()).toMatchObject({ error: 'no-ready-backend' });
 });

@@ -28,9 +28,6 @@ test('with jitter 0.2 every delay lies within interval +-20% and they differ', a
   expect(new Set(delays).size).toBeGreaterThan(6);
   expect(delays.some((d) => d < 9_500)).toBe(true);
   expect(delays.some((d) => d > 10_500)).toBe(true);
-  // The same seed gives the same schedule (deterministic under test).
-  const again = seededRandom(42);
-  expect(delays).toEqual(delays.map(() => Math.round(10_000 * (1 + 0.2 * (2 * again() - 1)))));
 });
 
 test('with jitter 0 every delay is exactly the interval', async () => {

@@ -17,6 +17,7 @@ test('READY -> UNREADY -> READY with 10ms probes, traffic following the state', 
   stack = await startStack(`
 pools:
   p:
+    queue: false
     health: { readiness: { path: /health, interval: 10ms, timeout: 500ms, healthyThreshold: 2, unhealthyThreshold: 2 } }
     backends: [${target.url}]
 `);

@@ -21,6 +21,7 @@ pools:
     groups:
       g1: { weight: 100, backends: [${backend.url}] }
   none:
+    queue: false
     health: { readiness: { path: /health, interval: 1s, timeout: 1s } }
     backends: [http://127.0.0.1:9]
 `, { waitReady: false });

@@ -1,0 +1,40 @@
+// failures.ts: one table of failure kinds, and the classification of undici errors into it.
+import { expect, test } from 'vitest';
+import { Failures, classifyUpstreamError, failureBody } from '../../src/proxy/failures.js';
+
+test.each([
+  ['ECONNREFUSED', 'connect-refused', 502],
+  ['UND_ERR_CONNECT_TIMEOUT', 'connect-timeout', 504],
+  ['UND_ERR_HEADERS_TIMEOUT', 'first-byte-timeout', 504],
+  ['UND_ERR_BODY_TIMEOUT', 'idle-timeout', 504],
+  ['UND_ERR_SOCKET', 'upstream-reset', 502],
+  ['ECONNRESET', 'upstream-reset', 502],
+  ['HPE_INVALID_CONSTANT', 'invalid-response', 502],
+  ['UND_ERR_RES_CONTENT_LENGTH_MISMATCH', 'invalid-response', 502],
+  ['UND_ERR_INVALID_ARG', 'unforwardable-request', 400],
+  ['SOMETHING_ELSE', 'upstream-error', 502],
+])('%s -> %s (%d)', (code, kind, status) => {
+  const failure = classifyUpstreamError(Object.assign(new Error('x'), { code }));
+  expect(failure.code).toBe(kind);
+  expect(failure.status).toBe(status);
+});
+
+test('errors without a code fall back to upstream-error; parser errors by name are invalid responses', () => {
+  expect(classifyUpstreamError(new Error('x'))).toBe(Failures.upstreamError);
+  expect(classifyUpstreamError(null)).toBe(Failures.upstreamError);
+  expect(classifyUpstreamError(Object.assign(new Error('x'), { name: 'HTTPParserError' }))).toBe(Failures.invalidResponse);
+});
+
+test('only failures before any response byte that the backend may not have acted on are retryable', () => {
+  const retryable = Object.values(Failures).filter((f) => f.retryable).map((f) => f.code).sort();
+  expect(retryable).toEqual(['connect-refused', 'connect-timeout', 'upstream-reset']);
+});
+
+test('downstream and internal failures are never held against a backend', () => {
+  for (const f of Object.values(Failures)) if (f.source !== 'upstream') expect(f.gatewayError, f.code).toBe(false);
+});
+
+test('the JSON body carries the code, a message and the request id, escaped', () => {
+  const body = JSON.parse(failureBody(Failures.noRoute, 'id"with\\quote')) as Record<string, unknown>;
+  expect(body).toEqual({ error: 'no-route', message: Failures.noRoute.message, requestId: 'id"with\\quote' });
+});

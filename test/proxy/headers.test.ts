@@ -1,0 +1,66 @@
+// headers.ts in isolation: the upstream header list and the cleaned response headers.
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import { expect, test } from 'vitest';
+import { cleanResponseHeaders, upstreamRequestHeaders } from '../../src/proxy/headers.js';
+
+/** A request as node:http hands it over: raw headers, the parsed object, and the peer address. */
+function fakeRequest(raw: string[], remoteAddress = '192.0.2.10'): IncomingMessage {
+  const headers: IncomingHttpHeaders = {};
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!.toLowerCase();
+    const prev = headers[name];
+    headers[name] = prev === undefined ? raw[i + 1]! : `${String(prev)}, ${raw[i + 1]!}`;
+  }
+  return { rawHeaders: raw, headers, socket: { remoteAddress } } as unknown as IncomingMessage;
+}
+
+function pairs(flat: string[]): Array<[string, string]> {
+  const out: Array<[string, string]> = [];
+  for (let i = 0; i < flat.length; i += 2) out.push([flat[i]!.toLowerCase(), flat[i + 1]!]);
+  return out;
+}
+
+test('keeps end-to-end headers in order and duplicates, drops hop-by-hop ones and those Connection names', () => {
+  const req = fakeRequest([
+    'Host', 'api.example', 'Connection', 'keep-alive, X-Secret', 'X-Secret', 's', 'Accept', 'a/b',
+    'Set-Thing', '1', 'Set-Thing', '2', 'Keep-Alive', '5', 'TE', 'trailers', 'Trailer', 'x', 'Upgrade', 'y',
+    'Transfer-Encoding', 'chunked', 'Proxy-Authorization', 'p', 'Proxy-Connection', 'c', 'Proxy-X', 'z', 'Expect', '100-continue',
+  ]);
+  const out = pairs(upstreamRequestHeaders(req, { requestId: 'rid', hostOverride: null }));
+  expect(out).toEqual([
+    ['accept', 'a/b'],
+    ['set-thing', '1'],
+    ['set-thing', '2'],
+    ['x-forwarded-for', '192.0.2.10'],
+    ['x-forwarded-proto', 'http'],
+    ['x-forwarded-host', 'api.example'],
+    ['x-request-id', 'rid'],
+    ['host', 'api.example'],
+  ]);
+});
+
+test('X-Forwarded-For lines are joined and the peer appended; client forwarded proto/host/request id replaced', () => {
+  const req = fakeRequest(['Host', 'h', 'X-Forwarded-For', '203.0.113.1', 'x-forwarded-for', '198.51.100.2', 'X-Forwarded-Proto', 'https', 'X-Forwarded-Host', 'evil', 'X-Request-Id', 'client'], '::1');
+  const out = pairs(upstreamRequestHeaders(req, { requestId: 'chosen', hostOverride: 'models.internal' }));
+  expect(out).toEqual([
+    ['x-forwarded-for', '203.0.113.1, 198.51.100.2, ::1'],
+    ['x-forwarded-proto', 'http'],
+    ['x-forwarded-host', 'h'],
+    ['x-request-id', 'chosen'],
+    ['host', 'models.internal'],
+  ]);
+});
+
+test('no Host (HTTP/1.0): no X-Forwarded-Host and no Host unless the pool sets one', () => {
+  const out = pairs(upstreamRequestHeaders(fakeRequest([]), { requestId: 'r', hostOverride: null }));
+  expect(out.map(([n]) => n)).toEqual(['x-forwarded-for', 'x-forwarded-proto', 'x-request-id']);
+});
+
+test('response: hop-by-hop headers and those named by Connection are removed in place', () => {
+  const headers: IncomingHttpHeaders = {
+    'content-type': 'text/plain', connection: 'close, X-Internal', 'x-internal': '1', 'keep-alive': 'timeout=5',
+    'transfer-encoding': 'chunked', trailer: 'x', upgrade: 'h2c', 'proxy-authenticate': 'Basic', 'proxy-foo': 'f', 'set-cookie': ['a=1', 'b=2'],
+  };
+  expect(cleanResponseHeaders(headers)).toBe(headers);
+  expect(headers).toEqual({ 'content-type': 'text/plain', 'set-cookie': ['a=1', 'b=2'] });
+});

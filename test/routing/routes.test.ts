@@ -1,0 +1,108 @@
+// Router: first match wins over path prefix, exact path, host, headers and methods, from routes as the config file writes them.
+import type { IncomingMessage } from 'node:http';
+import { describe, expect, test } from 'vitest';
+import { parseConfig } from '../../src/config/load.js';
+import { Router } from '../../src/routing/routes.js';
+
+/** A router whose "pools" are the pool names, built from YAML through the real loader and normaliser. */
+function routerOf(yaml: string): Router<string> {
+  const parsed = parseConfig(yaml, 'routes.yaml', {});
+  if (!parsed.ok) throw new Error(JSON.stringify(parsed.errors));
+  const routes = parsed.config.routes.map((r) => ({ config: r, pool: r.pool }));
+  return new Router(routes, null);
+}
+
+function req(url: string, opts: { method?: string; host?: string; headers?: Record<string, string> } = {}): IncomingMessage {
+  return { url, method: opts.method ?? 'GET', headers: { host: opts.host ?? 'lb.example', ...opts.headers } } as unknown as IncomingMessage;
+}
+
+const POOLS = `
+pools:
+  mlp: { backends: [http://127.0.0.1:9101] }
+  llm: { backends: [http://127.0.0.1:9102] }
+  exact: { backends: [http://127.0.0.1:9103] }
+  fallback: { backends: [http://127.0.0.1:9104] }
+`;
+
+describe('each condition', () => {
+  const router = routerOf(`
+routes:
+  - { match: { path: /v1/models }, pool: exact }
+  - { match: { pathPrefix: /predictions/, methods: [post] }, pool: mlp }
+  - { match: { host: API.Example.com:8443 }, pool: llm }
+  - { match: { headers: { X-Model: llama } }, pool: llm }
+${POOLS}`);
+
+  test.each([
+    ['exact path', req('/v1/models'), 'exact'],
+    ['exact path ignores the query', req('/v1/models?verbose=1'), 'exact'],
+    ['exact path is not a prefix', req('/v1/models/x'), null],
+    ['prefix and method', req('/predictions/mlp', { method: 'POST' }), 'mlp'],
+    ['prefix but another method', req('/predictions/mlp', { method: 'GET' }), null],
+    ['prefix not at the start', req('/x/predictions/mlp', { method: 'POST' }), null],
+    ['host, case and port ignored', req('/anything', { host: 'api.EXAMPLE.com:80' }), 'llm'],
+    ['host without port', req('/anything', { host: 'api.example.com' }), 'llm'],
+    ['other host', req('/anything', { host: 'api.example.org' }), null],
+    ['header value exact', req('/anything', { headers: { 'x-model': 'llama' } }), 'llm'],
+    ['header value differs', req('/anything', { headers: { 'x-model': 'llama2' } }), null],
+  ])('%s', (_name, request, pool) => {
+    expect(router.match(request)).toBe(pool);
+  });
+});
+
+test('first match wins, in file order', () => {
+  const router = routerOf(`
+routes:
+  - { match: { pathPrefix: /v1/ }, pool: llm }
+  - { match: { path: /v1/models }, pool: exact }
+  - { match: {}, pool: fallback }
+${POOLS}`);
+  expect(router.match(req('/v1/models'))).toBe('llm');
+  expect(router.match(req('/v2/models'))).toBe('fallback');
+});
+
+test('all conditions of a route must hold', () => {
+  const router = routerOf(`
+routes:
+  - { match: { pathPrefix: /p/, methods: [PUT], host: a.example, headers: { x-k: v } }, pool: mlp }
+${POOLS}`);
+  const all = { method: 'PUT', host: 'a.example', headers: { 'x-k': 'v' } };
+  expect(router.match(req('/p/1', all))).toBe('mlp');
+  expect(router.match(req('/q/1', all))).toBeNull();
+  expect(router.match(req('/p/1', { ...all, method: 'POST' }))).toBeNull();
+  expect(router.match(req('/p/1', { ...all, host: 'b.example' }))).toBeNull();
+  expect(router.match(req('/p/1', { ...all, headers: {} }))).toBeNull();
+});
+
+test('one pool and no routes: everything goes to it', () => {
+  const router = routerOf(`
+pools:
+  only: { backends: [http://127.0.0.1:9101] }
+`);
+  for (const r of [req('/'), req('/any/path?q'), req('*', { method: 'OPTIONS' }), req('/x', { method: 'DELETE', host: 'whatever' })]) {
+    expect(router.match(r)).toBe('only');
+  }
+});
+
+test('no route matches: null (the proxy answers 404)', () => {
+  const router = routerOf(`
+routes:
+  - { match: { pathPrefix: /a/ }, pool: mlp }
+${POOLS}`);
+  expect(router.match(req('/b/'))).toBeNull();
+});
+
+test('the query is never part of the path a route matches', () => {
+  const router = routerOf(`
+routes:
+  - { match: { path: /a }, pool: exact }
+  - { match: { pathPrefix: /b/c }, pool: mlp }
+${POOLS}`);
+  expect(router.match(req('/a?x=1'))).toBe('exact');
+  expect(router.match(req('/a'))).toBe('exact');
+  expect(router.match(req('/ab'))).toBeNull();
+  expect(router.match(req('/b/c?d'))).toBe('mlp');
+  expect(router.match(req('/b/cd'))).toBe('mlp');
+  expect(router.match(req('/b?/c'))).toBeNull();
+  expect(router.match(req('/?a'))).toBeNull();
+});
