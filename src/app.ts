@@ -6,10 +6,13 @@ import { Agent } from 'undici';
 import { createAdminServer } from './admin/server.js';
 import { Backend, type StateChange } from './backends/backend.js';
 import { BackendPool, type Group } from './backends/pool.js';
+import { WaitQueue } from './backends/queue.js';
+import type { Policy } from './backends/state.js';
 import { createBalancer } from './balancer/index.js';
 import { systemClock, type Clock } from './clock.js';
 import type { Config, PoolConfig } from './config/types.js';
-import { Prober } from './health/prober.js';
+import { HealthController, warmupBackoffMs } from './health/controller.js';
+import { resolveHealth, type ResolvedHealth } from './health/resolve.js';
 import { applyLogConfig, createLoggers, type Loggers } from './observe/log.js';
 import { Metrics } from './observe/metrics.js';
 import { handleRequest, type RequestContext } from './proxy/phases.js';
@@ -33,7 +36,7 @@ interface Runtime {
   readonly pools: Map<string, BackendPool>;
   readonly router: Router<BackendPool>;
   readonly byId: Map<string, Backend>;
-  readonly probers: Prober[];
+  readonly controllers: Map<string, HealthController>;
 }
 
 export interface Listening {
@@ -95,7 +98,9 @@ export class App {
         joinDuplicateHeaders: false,
         // strict.ts answers a missing Host itself, with the JSON body, metric and request id.
         requireHostHeader: false,
-      },
+        // Only WebSocket upgrades take the tunnel path; anything else (h2c, ...) is proxied as a plain request.
+        shouldUpgradeCallback: (req: http.IncomingMessage) => /\bwebsocket\b/i.test(req.headers.upgrade ?? ''),
+      } as http.ServerOptions,
       (req, res) => {
         res.once('close', this.#afterResponse);
         handleRequest(ctx, req, res);
@@ -111,7 +116,28 @@ export class App {
       now: () => this.#deps.clock.now(),
       pools: () => this.#runtime.pools.values(),
       draining: () => this.#draining,
+      actions: {
+        pushReady: (id) => this.#controllerAction(id, (c) => c.pushReady()),
+        pushUnready: (id) => this.#controllerAction(id, (c) => c.pushUnready()),
+        drain: (id) => this.#backendAction(id, (b) => b.apply({ type: 'drain' }, 'drained by operator')),
+        enable: (id) => this.#backendAction(id, (b) => b.apply({ type: 'undrain' }, 'enabled by operator')),
+      },
     });
+  }
+
+  #controllerAction(id: string, act: (c: HealthController) => void): Backend | null {
+    const c = this.#runtime.controllers.get(id);
+    const b = this.#runtime.byId.get(id);
+    if (c === undefined || b === undefined) return null;
+    act(c);
+    return b;
+  }
+
+  #backendAction(id: string, act: (b: Backend) => void): Backend | null {
+    const b = this.#runtime.byId.get(id);
+    if (b === undefined) return null;
+    act(b);
+    return b;
   }
 
   get config(): Config {
@@ -130,7 +156,7 @@ export class App {
     const { listen, admin } = this.#runtime.config;
     await listenOn(this.#admin, admin.listen.host, admin.listen.port);
     await listenOn(this.#server, listen.host, listen.port);
-    for (const p of this.#runtime.probers) p.start();
+    for (const c of this.#runtime.controllers.values()) c.start();
     this.loggers.log.info({ listen: `${listen.host}:${port(this.#server)}`, admin: `${admin.listen.host}:${port(this.#admin)}`, pools: [...this.#runtime.pools.keys()] }, 'infergate started');
     return { port: port(this.#server), adminPort: port(this.#admin) };
   }
@@ -147,8 +173,9 @@ export class App {
     this.#runtime = next;
     applyLogConfig(this.loggers, config.log);
     this.#applyServerConfig(config);
-    for (const p of old.probers) p.stop();
-    for (const p of next.probers) p.start();
+    for (const c of old.controllers.values()) c.stop();
+    for (const c of next.controllers.values()) c.start();
+    for (const p of old.pools.values()) p.queue?.flush();
     for (const b of old.byId.values()) void b.close();
     this.metrics.configReloads.inc({ result: 'success' });
     this.metrics.configLastReloadSuccess.set(1);
@@ -205,7 +232,8 @@ export class App {
   /** Immediate stop of everything (tests, and the end of shutdown). */
   async close(): Promise<void> {
     this.#draining = true;
-    for (const p of this.#runtime.probers) p.stop();
+    for (const c of this.#runtime.controllers.values()) c.stop();
+    for (const p of this.#runtime.pools.values()) p.queue?.flush();
     this.#server.closeAllConnections();
     await Promise.all([
       new Promise<void>((r) => (this.#server.listening ? this.#server.close(() => r()) : r())),
@@ -216,7 +244,8 @@ export class App {
       }),
     ]);
     this.#ws.closeAll();
-    await Promise.all([...this.#runtime.byId.values()].map((b) => b.close()));
+    // Everything that had to finish has finished (or the drain timed out): do not wait on upstream requests.
+    await Promise.all([...this.#runtime.byId.values()].map((b) => b.destroy()));
     await this.#probeAgent.close().catch(() => undefined);
     this.loggers.log.flush();
   }
@@ -224,31 +253,37 @@ export class App {
   #build(config: Config, previous: Runtime | null): Runtime {
     const pools = new Map<string, BackendPool>();
     const byId = new Map<string, Backend>();
-    const probers: Prober[] = [];
+    const controllers = new Map<string, HealthController>();
     const onChange = (c: StateChange): void => this.#onStateChange(c);
+    const clock = this.#deps.clock;
     for (const pc of config.pools.values()) {
+      const health = resolveHealth(pc.healthSpec);
+      const policy = policyFor(health, pc);
       const groups: Group[] = pc.groups.map((g) => ({
         name: g.name,
         weight: g.weight,
         backends: g.backends.map((bc) => {
-          const b = new Backend(bc, pc, g.name, { stats: this.metrics.bindBackend(pc.name, g.name, bc.id), now: () => this.#deps.clock.now(), onChange });
+          const b = new Backend(bc, pc, g.name, {
+            stats: this.metrics.bindBackend(pc.name, g.name, bc.id),
+            now: () => clock.now(),
+            onChange,
+            policy,
+            hasStartupProbe: health.startup !== null,
+          });
           const old = previous?.byId.get(bc.id);
           if (old) b.adoptHealth(old);
           byId.set(b.id, b);
-          probers.push(this.#prober(b, pc));
+          controllers.set(b.id, new HealthController(b, health, pc.warmup, { clock, random: this.#deps.random, probeDispatcher: this.#probeAgent, log: this.loggers.log, metrics: this.metrics }));
           return b;
         }),
       }));
       const balancer = createBalancer<Backend>(pc.balance, { random: this.#deps.random });
-      pools.set(pc.name, new BackendPool(pc, groups, { balancer, random: this.#deps.random, stats: this.metrics.bindPool(pc.name) }));
+      const queue = pc.queue === null ? null : new WaitQueue(pc.queue.max, pc.queue.timeoutMs, clock, this.metrics.bindQueue(pc.name));
+      pools.set(pc.name, new BackendPool(pc, groups, { balancer, random: this.#deps.random, stats: this.metrics.bindPool(pc.name), queue }));
     }
     const routes: CompiledRoute<BackendPool>[] = config.routes.map((r) => ({ config: r, pool: pools.get(r.pool)! }));
     const only = config.routes.length === 0 && pools.size === 1 ? [...pools.values()][0]! : null;
-    return { config, pools, router: new Router(routes, only), byId, probers };
-  }
-
-  #prober(b: Backend, pc: PoolConfig): Prober {
-    return new Prober(b, pc.health, { clock: this.#deps.clock, random: this.#deps.random, dispatcher: this.#probeAgent });
+    return { config, pools, router: new Router(routes, only), byId, controllers };
   }
 
   #onStateChange(c: StateChange): void {
@@ -257,7 +292,20 @@ export class App {
     const entry = { backend: b.id, pool: b.pool, group: b.group, from: c.from, to: c.to, reason: c.reason };
     if (c.to === 'READY') this.loggers.log.info(entry, 'backend state changed');
     else this.loggers.log.warn(entry, 'backend state changed');
+    // A backend that became READY is capacity for requests waiting in its pool's queue.
+    if (c.to === 'READY') this.#runtime?.pools.get(b.pool)?.wake();
   }
+}
+
+function policyFor(health: ResolvedHealth, pc: PoolConfig): Policy {
+  return {
+    healthyThreshold: health.readiness.healthyThreshold,
+    unhealthyThreshold: health.readiness.unhealthyThreshold,
+    livenessThreshold: health.liveness?.unhealthyThreshold ?? 3,
+    admission: health.model !== null,
+    warmup: pc.warmup !== null,
+    warmupBackoffMs,
+  };
 }
 
 function listenOn(server: http.Server, host: string, portNumber: number): Promise<void> {

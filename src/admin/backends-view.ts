@@ -17,7 +17,10 @@ export interface BackendView {
   errorRate: number;
   latencyMs: number;
   ejections: number;
+  maxConcurrent: number;
   lastProbe: Backend['lastProbe'];
+  admission: Backend['admission'];
+  warmup: Backend['warmup'];
 }
 
 export function backendView(b: Backend, nowMs: number): BackendView {
@@ -30,13 +33,16 @@ export function backendView(b: Backend, nowMs: number): BackendView {
     stateReason: b.stateReason,
     stateSinceMs: Math.round(nowMs - b.stateSince),
     weight: b.weight,
-    effectiveWeight: b.effectiveWeight(),
+    effectiveWeight: Math.round(b.effectiveWeight() * 1000) / 1000,
     inflight: b.inflight,
     requests: b.requests,
     errors: b.errors,
     errorRate: b.requests === 0 ? 0 : Math.round((b.errors / b.requests) * 10000) / 10000,
     latencyMs: Math.round(b.latencyScore() * 100) / 100,
-    ejections: 0,
+    ejections: b.ejections,
+    maxConcurrent: b.maxConcurrent,
     lastProbe: b.lastProbe,
+    admission: b.admission,
+    warmup: b.warmup,
   };
 }

@@ -14,7 +14,23 @@ export interface AdminDeps {
   pools(): Iterable<BackendPool>;
   /** True once shutdown began: /readyz turns 503 so the balancer is taken out of rotation. */
   draining(): boolean;
+  /** Write actions on one backend; each returns the backend, or null when the id is unknown. */
+  actions: BackendActions;
 }
+
+export interface BackendActions {
+  /** The model server says its model has loaded (admission and warm-up still run). */
+  pushReady(id: string): Backend | null;
+  /** The model server says it is unloading / reloading. */
+  pushUnready(id: string): Backend | null;
+  /** Operator: take out of rotation, let in-flight requests finish. */
+  drain(id: string): Backend | null;
+  /** Operator: undo drain. */
+  enable(id: string): Backend | null;
+}
+
+const ACTIONS: Record<string, keyof BackendActions> = { ready: 'pushReady', unready: 'pushUnready', drain: 'drain', enable: 'enable' };
+const ACTION_PATH = /^\/admin\/backends\/([^/]+)\/(ready|unready|drain|enable)$/;
 
 export function createAdminServer(deps: AdminDeps): http.Server {
   return http.createServer((req, res) => {
@@ -27,6 +43,21 @@ async function handle(deps: AdminDeps, req: IncomingMessage, res: ServerResponse
   if (path.startsWith('/admin/') && !authorised(deps.token(), req)) {
     res.setHeader('www-authenticate', 'Bearer');
     json(res, 401, { error: 'unauthorised', message: 'admin token required (Authorization: Bearer <token>)' });
+    return;
+  }
+  const action = ACTION_PATH.exec(path);
+  if (action !== null) {
+    if (req.method !== 'POST') {
+      res.setHeader('allow', 'POST');
+      json(res, 405, { error: 'method-not-allowed', message: 'write actions are POST only' });
+      return;
+    }
+    req.resume();
+    const id = decodeURIComponent(action[1]!);
+    const verb = action[2]!;
+    const b = deps.actions[ACTIONS[verb]!](id);
+    if (b === null) json(res, 404, { error: 'unknown-backend', message: `no backend with id ${JSON.stringify(id)}` });
+    else json(res, 200, { backend: backendView(b, deps.now()) });
     return;
   }
   if (req.method !== 'GET' && req.method !== 'HEAD') {

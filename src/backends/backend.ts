@@ -4,7 +4,8 @@ import type { Candidate } from '../balancer/balancer.js';
 import { PeakEwma } from '../balancer/ewma.js';
 import type { BackendConfig, PoolConfig } from '../config/types.js';
 import type { BackendStats } from '../observe/metrics.js';
-import { deriveState, initialProbeView, probeStep, type BackendState, type ProbeEvent, type ProbeView } from './state.js';
+import { rampFactor } from './slow-start.js';
+import { initialHealth, step, visibleState, type BackendState, type Health, type HealthEvent, type Phase, type Policy } from './state.js';
 
 export interface ProbeRecord {
   /** Wall-clock ms. */
@@ -13,7 +14,37 @@ export interface ProbeRecord {
   status: number | null;
   ms: number;
   error: string | null;
+  /** Which probe: startup, readiness, model-ready (liveness results are not recorded here). */
+  role: string;
+  path: string;
 }
+
+/** The last model admission verdict, for /admin/backends. */
+export interface AdmissionRecord {
+  at: number;
+  ok: boolean;
+  reason: string | null;
+  expected: { name: string | null; version: string | null; md5: string | null };
+  found: { name: string | null; version: string | null; checksum: string | null } | null;
+}
+
+export interface WarmupRecord {
+  at: number;
+  ok: boolean;
+  ms: number | null;
+  reason: string | null;
+}
+
+export interface BackendDeps {
+  stats: BackendStats;
+  now: () => number;
+  onChange: (c: StateChange) => void;
+  /** How health events move this backend (thresholds, admission and warm-up configured). */
+  policy: Policy;
+  hasStartupProbe: boolean;
+}
+
+export type { BackendState, HealthEvent, Phase };
 
 export interface StateChange {
   backend: Backend;
@@ -29,32 +60,47 @@ export class Backend implements Candidate {
   readonly url: URL;
   readonly origin: string;
   weight: number;
+  /** Requests in flight before new ones wait in the queue; 0 = unlimited. */
+  readonly maxConcurrent: number;
   readonly dispatcher: UndiciPool;
   readonly stats: BackendStats;
   inflight = 0;
   requests = 0;
   errors = 0;
   lastProbe: ProbeRecord | null = null;
+  admission: AdmissionRecord | null = null;
+  warmup: WarmupRecord | null = null;
+  /** Outlier ejections over the backend's life (set by the outlier wiring). */
+  ejections = 0;
   /** Monotonic ms of the last state change and why. */
   stateSince: number;
   stateReason = 'waiting for the first passing readiness check';
   readonly #ewma = new PeakEwma();
-  #probe: ProbeView = initialProbeView;
-  #draining = false;
-  #state: BackendState = 'LOADING';
-  #onChange: (change: StateChange) => void;
+  #health: Health;
+  #state: BackendState;
+  readonly #policy: Policy;
+  readonly #slowStartMs: number;
+  /** Monotonic ms until which slow start scales the weight; 0 when not ramping. */
+  #rampUntil = 0;
+  #readySince = 0;
+  readonly #onChange: (change: StateChange) => void;
   readonly #now: () => number;
 
-  constructor(cfg: BackendConfig, pool: PoolConfig, group: string, deps: { stats: BackendStats; now: () => number; onChange: (c: StateChange) => void }) {
+  constructor(cfg: BackendConfig, pool: PoolConfig, group: string, deps: BackendDeps) {
     this.id = cfg.id;
     this.pool = pool.name;
     this.group = group;
     this.url = cfg.url;
     this.origin = cfg.origin;
     this.weight = cfg.weight;
+    this.maxConcurrent = cfg.maxConcurrent;
     this.stats = deps.stats;
     this.#now = deps.now;
     this.#onChange = deps.onChange;
+    this.#policy = deps.policy;
+    this.#slowStartMs = pool.slowStartMs;
+    this.#health = initialHealth(deps.hasStartupProbe);
+    this.#state = visibleState(this.#health);
     this.stateSince = deps.now();
     this.dispatcher = new UndiciPool(cfg.origin, {
       connections: pool.upstream.connections,
@@ -71,13 +117,38 @@ export class Backend implements Candidate {
     return this.#state;
   }
 
+  get phase(): Phase {
+    return this.#health.phase;
+  }
+
+  get health(): Health {
+    return this.#health;
+  }
+
   /** Only READY backends take new requests. */
   routable(): boolean {
     return this.#state === 'READY';
   }
 
+  /** READY and below its maxConcurrent: may take one more request now. */
+  acceptsRequest(): boolean {
+    return this.#state === 'READY' && (this.maxConcurrent === 0 || this.inflight < this.maxConcurrent);
+  }
+
+  /** For the outlier detector: READY and not ejected. */
+  isServing(): boolean {
+    return this.#state === 'READY';
+  }
+
+  /** Weight scaled by slow start, from the moment the backend became READY (not from discovery). */
   effectiveWeight(): number {
-    return this.weight;
+    if (this.#rampUntil === 0) return this.weight;
+    const now = this.#now();
+    if (now >= this.#rampUntil) {
+      this.#rampUntil = 0;
+      return this.weight;
+    }
+    return this.weight * rampFactor(now - this.#readySince, this.#slowStartMs);
   }
 
   latencyScore(): number {
@@ -92,45 +163,52 @@ export class Backend implements Candidate {
     this.#ewma.observeFailure(this.#now());
   }
 
-  /** Report a readiness probe result; thresholds come from the pool's health config. */
-  observeProbe(event: ProbeEvent, thresholds: { healthyThreshold: number; unhealthyThreshold: number }, reason: string): void {
-    const step = probeStep(this.#probe, event, thresholds);
-    this.#probe = step.next;
-    if (step.flipped) this.#refresh(reason);
-  }
-
-  setDraining(draining: boolean, reason: string): void {
-    if (this.#draining === draining) return;
-    this.#draining = draining;
-    this.#refresh(reason);
+  /** Feed one health event through the state machine; a visible change is reported once, with its reason. */
+  apply(event: HealthEvent, reason: string): void {
+    const now = this.#now();
+    const next = step(this.#health, event, this.#policy, now);
+    if (next === this.#health) return;
+    this.#health = next;
+    const to = visibleState(next);
+    if (to === this.#state) return;
+    const from = this.#state;
+    this.#state = to;
+    this.stateSince = now;
+    this.stateReason = reason;
+    if (to === 'READY' && from !== 'EJECTED' && from !== 'DRAINING') {
+      this.#readySince = now;
+      this.#rampUntil = this.#slowStartMs > 0 ? now + this.#slowStartMs : 0;
+    }
+    this.#onChange({ backend: this, from, to, reason });
   }
 
   get draining(): boolean {
-    return this.#draining;
+    return this.#health.draining;
   }
 
   /** Keep health knowledge across a config reload: the new record takes over the old one's flags. */
   adoptHealth(old: Backend): void {
-    this.#probe = old.#probe;
+    this.#health = old.#health;
     this.#state = old.#state;
+    this.#readySince = old.#readySince;
+    this.#rampUntil = this.#slowStartMs > 0 && old.#readySince > 0 ? old.#readySince + this.#slowStartMs : 0;
     this.stateSince = old.stateSince;
     this.stateReason = old.stateReason;
     this.lastProbe = old.lastProbe;
+    this.admission = old.admission;
+    this.warmup = old.warmup;
     this.requests = old.requests;
     this.errors = old.errors;
+    this.ejections = old.ejections;
   }
 
-  #refresh(reason: string): void {
-    const next = deriveState({ probe: this.#probe.state, draining: this.#draining });
-    if (next === this.#state) return;
-    const from = this.#state;
-    this.#state = next;
-    this.stateSince = this.#now();
-    this.stateReason = reason;
-    this.#onChange({ backend: this, from, to: next, reason });
-  }
-
+  /** Close the connection pool once its in-flight requests finish (reload). */
   async close(): Promise<void> {
     await this.dispatcher.close().catch(() => this.dispatcher.destroy());
+  }
+
+  /** Close the connection pool now, aborting whatever is in flight (end of shutdown). */
+  async destroy(): Promise<void> {
+    await this.dispatcher.destroy().catch(() => undefined);
   }
 }

@@ -3,6 +3,7 @@ import type { Balancer } from '../balancer/balancer.js';
 import type { PoolConfig } from '../config/types.js';
 import type { PoolStats } from '../observe/metrics.js';
 import type { Backend } from './backend.js';
+import type { WaitQueue } from './queue.js';
 
 export interface Group {
   readonly name: string;
@@ -10,7 +11,8 @@ export interface Group {
   readonly backends: Backend[];
 }
 
-const isRoutable = (b: Backend): boolean => b.routable();
+/** READY and below its maxConcurrent. */
+const accepts = (b: Backend): boolean => b.acceptsRequest();
 
 export class BackendPool {
   readonly name: string;
@@ -18,18 +20,21 @@ export class BackendPool {
   readonly groups: Group[];
   readonly backends: Backend[];
   readonly stats: PoolStats;
+  /** Where requests wait while nothing can take them; null = answer 503 at once. */
+  readonly queue: WaitQueue | null;
   readonly #balancer: Balancer<Backend>;
   readonly #random: () => number;
   /** Requests in flight and retries in flight, for the retry budget. */
   active = 0;
   activeRetries = 0;
 
-  constructor(config: PoolConfig, groups: Group[], deps: { balancer: Balancer<Backend>; random: () => number; stats: PoolStats }) {
+  constructor(config: PoolConfig, groups: Group[], deps: { balancer: Balancer<Backend>; random: () => number; stats: PoolStats; queue: WaitQueue | null }) {
     this.name = config.name;
     this.config = config;
     this.groups = groups;
     this.backends = groups.flatMap((g) => g.backends);
     this.stats = deps.stats;
+    this.queue = deps.queue;
     this.#balancer = deps.balancer;
     this.#random = deps.random;
   }
@@ -39,12 +44,26 @@ export class BackendPool {
     return false;
   }
 
+  /** Some backend could take one more request right now. */
+  hasCapacity(): boolean {
+    for (const b of this.backends) if (b.acceptsRequest()) return true;
+    return false;
+  }
+
+  readonly #hasCapacity = (): boolean => this.hasCapacity();
+
+  /** Capacity may have appeared (a backend became READY, a slot freed): hand it to waiting requests. */
+  wake(): void {
+    const q = this.queue;
+    if (q !== null && q.length > 0) q.wake(this.#hasCapacity);
+  }
+
   /** Pick a READY backend, never one in `exclude` (backends this request already tried). */
   pick(exclude: readonly Backend[] | null): Backend | undefined {
     const group = this.#pickGroup(exclude);
     if (!group) return undefined;
-    if (exclude === null || exclude.length === 0) return this.#balancer.pick(group.backends, isRoutable);
-    return this.#balancer.pick(group.backends, (b) => b.routable() && !exclude.includes(b));
+    if (exclude === null || exclude.length === 0) return this.#balancer.pick(group.backends, accepts);
+    return this.#balancer.pick(group.backends, (b) => b.acceptsRequest() && !exclude.includes(b));
   }
 
   /** Weighted choice among groups that have an eligible backend; with one group, no work at all. */
@@ -77,6 +96,6 @@ export class BackendPool {
 }
 
 function hasEligible(g: Group, exclude: readonly Backend[] | null): boolean {
-  for (const b of g.backends) if (b.routable() && (exclude === null || !exclude.includes(b))) return true;
+  for (const b of g.backends) if (b.acceptsRequest() && (exclude === null || !exclude.includes(b))) return true;
   return false;
 }

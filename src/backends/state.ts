@@ -1,60 +1,201 @@
-// The backend readiness state machine as a pure function: (state, event, thresholds) -> next state.
+// The backend state machine as a pure function over events, with the clock passed in: step(health, event, policy, now).
+//
+// Each health source owns its own part of the record (probes the phase and hysteresis, liveness its
+// flag, the operator `draining`, the outlier detector `ejected`); the visible state is derived from
+// the record by `visibleState`, never stored, so no source overwrites another's verdict.
 
 export type BackendState = 'LOADING' | 'WARMING' | 'READY' | 'UNREADY' | 'EJECTED' | 'MISMATCH' | 'DRAINING';
 
-/** What the probe source has concluded so far, with hysteresis counters. */
-export interface ProbeView {
-  readonly state: 'LOADING' | 'READY' | 'UNREADY';
-  /** Consecutive observations opposite to the current state. */
+/** The road into service: loading -> admitting (model check) -> warming -> serving. */
+export type Phase = 'loading' | 'admitting' | 'mismatch' | 'warming' | 'serving';
+
+export interface Health {
+  readonly phase: Phase;
+  /** False until the startup probe has passed (true when there is none). */
+  readonly started: boolean;
+  /** Consecutive readiness results opposite to what the phase expects (hysteresis counter). */
   readonly streak: number;
+  /** Has this backend ever served? A backend that falls out of service shows UNREADY, not LOADING. */
+  readonly everServed: boolean;
+  /** The startup window expired before the backend first served; still probed, shown UNREADY. */
+  readonly gaveUp: boolean;
+  readonly live: boolean;
+  readonly liveStreak: number;
+  readonly draining: boolean;
+  readonly ejected: boolean;
+  /** Consecutive failed warm-ups, for the back-off. */
+  readonly warmupFailures: number;
+  /** Monotonic ms before which a readiness pass does not start admission again (warm-up back-off). */
+  readonly holdUntil: number;
 }
 
-export type ProbeEvent = { readonly type: 'probe-pass' } | { readonly type: 'probe-fail' };
+export type HealthEvent =
+  | { readonly type: 'startup-pass' }
+  | { readonly type: 'startup-timeout' }
+  | { readonly type: 'readiness-pass' }
+  | { readonly type: 'readiness-fail' }
+  | { readonly type: 'liveness-pass' }
+  | { readonly type: 'liveness-fail' }
+  | { readonly type: 'admitted' }
+  | { readonly type: 'mismatch' }
+  | { readonly type: 'warmup-done' }
+  | { readonly type: 'warmup-failed' }
+  | { readonly type: 'push-ready' }
+  | { readonly type: 'push-unready' }
+  | { readonly type: 'drain' }
+  | { readonly type: 'undrain' }
+  | { readonly type: 'eject' }
+  | { readonly type: 'uneject' };
 
-export interface Thresholds {
+export type HealthEventType = HealthEvent['type'];
+
+export const EVENT_TYPES: readonly HealthEventType[] = [
+  'startup-pass', 'startup-timeout', 'readiness-pass', 'readiness-fail', 'liveness-pass', 'liveness-fail',
+  'admitted', 'mismatch', 'warmup-done', 'warmup-failed', 'push-ready', 'push-unready', 'drain', 'undrain', 'eject', 'uneject',
+];
+
+export interface Policy {
   readonly healthyThreshold: number;
   readonly unhealthyThreshold: number;
+  readonly livenessThreshold: number;
+  /** A model name / version / checksum is configured: check it before serving. */
+  readonly admission: boolean;
+  /** Warm-up requests are configured: send them before serving. */
+  readonly warmup: boolean;
+  /** Back-off after the n-th consecutive failed warm-up (n >= 1), in ms. */
+  readonly warmupBackoffMs: (failures: number) => number;
 }
 
-export interface Step<V> {
-  readonly next: V;
-  readonly flipped: boolean;
+export function initialHealth(hasStartupProbe: boolean): Health {
+  return {
+    phase: 'loading', started: !hasStartupProbe, streak: 0, everServed: false, gaveUp: false,
+    live: true, liveStreak: 0, draining: false, ejected: false, warmupFailures: 0, holdUntil: 0,
+  };
 }
 
-export const initialProbeView: ProbeView = { state: 'LOADING', streak: 0 };
+/** The phase that follows a passed readiness gate: admission, then warm-up, then service. */
+function afterReadiness(p: Policy): Phase {
+  return p.admission ? 'admitting' : p.warmup ? 'warming' : 'serving';
+}
 
-/**
- * Hysteresis over probe results. A LOADING backend becomes READY on its first pass (it has never
- * served, so there is nothing to protect); READY needs `unhealthyThreshold` consecutive failures to
- * become UNREADY and UNREADY needs `healthyThreshold` consecutive passes to come back.
- */
-export function probeStep(view: ProbeView, event: ProbeEvent, t: Thresholds): Step<ProbeView> {
-  const pass = event.type === 'probe-pass';
-  switch (view.state) {
-    case 'LOADING':
-      return pass ? { next: { state: 'READY', streak: 0 }, flipped: true } : { next: view, flipped: false };
-    case 'READY':
-      if (pass) return view.streak === 0 ? { next: view, flipped: false } : { next: { state: 'READY', streak: 0 }, flipped: false };
-      if (view.streak + 1 >= t.unhealthyThreshold) return { next: { state: 'UNREADY', streak: 0 }, flipped: true };
-      return { next: { state: 'READY', streak: view.streak + 1 }, flipped: false };
-    case 'UNREADY':
-      if (!pass) return view.streak === 0 ? { next: view, flipped: false } : { next: { state: 'UNREADY', streak: 0 }, flipped: false };
-      if (view.streak + 1 >= t.healthyThreshold) return { next: { state: 'READY', streak: 0 }, flipped: true };
-      return { next: { state: 'UNREADY', streak: view.streak + 1 }, flipped: false };
+function serve(h: Health): Health {
+  return { ...h, phase: 'serving', streak: 0, everServed: true, gaveUp: false, warmupFailures: 0, holdUntil: 0 };
+}
+
+/** Leave the road into service and start it again from loading (readiness must pass again). */
+function fallBack(h: Health): Health {
+  return { ...h, phase: 'loading', streak: 0 };
+}
+
+function enter(h: Health, phase: Phase): Health {
+  return phase === 'serving' ? serve(h) : { ...h, phase, streak: 0 };
+}
+
+export function step(h: Health, e: HealthEvent, p: Policy, now: number): Health {
+  switch (e.type) {
+    case 'startup-pass':
+      return h.started ? h : { ...h, started: true };
+    case 'startup-timeout':
+      return h.phase === 'serving' || h.gaveUp ? h : { ...h, gaveUp: true };
+    case 'readiness-pass':
+      return readinessPass(h, p, now);
+    case 'readiness-fail':
+      return readinessFail(h, p);
+    case 'liveness-pass':
+      return h.live && h.liveStreak === 0 ? h : { ...h, live: true, liveStreak: 0 };
+    case 'liveness-fail': {
+      if (!h.live) return h;
+      const liveStreak = h.liveStreak + 1;
+      return liveStreak >= p.livenessThreshold ? { ...h, live: false, liveStreak: 0 } : { ...h, liveStreak };
+    }
+    case 'admitted':
+      if (h.phase !== 'admitting' && h.phase !== 'mismatch') return h;
+      return enter(h, p.warmup ? 'warming' : 'serving');
+    case 'mismatch':
+      if (h.phase !== 'admitting' && h.phase !== 'mismatch') return h;
+      return h.phase === 'mismatch' ? h : { ...h, phase: 'mismatch', streak: 0 };
+    case 'warmup-done':
+      return h.phase === 'warming' ? serve(h) : h;
+    case 'warmup-failed': {
+      if (h.phase !== 'warming') return h;
+      const warmupFailures = h.warmupFailures + 1;
+      return { ...fallBack(h), warmupFailures, holdUntil: now + p.warmupBackoffMs(warmupFailures) };
+    }
+    case 'push-ready':
+      // The model server says its model has loaded: the readiness gate is open, admission and warm-up still run.
+      if (h.phase !== 'loading') return h;
+      return enter({ ...h, started: true }, afterReadiness(p));
+    case 'push-unready':
+      return h.phase === 'loading' ? h : fallBack(h);
+    case 'drain':
+      return h.draining ? h : { ...h, draining: true };
+    case 'undrain':
+      return h.draining ? { ...h, draining: false } : h;
+    case 'eject':
+      return h.ejected ? h : { ...h, ejected: true };
+    case 'uneject':
+      return h.ejected ? { ...h, ejected: false } : h;
     default: {
-      const never: never = view.state;
-      throw new Error(`unknown probe state ${String(never)}`);
+      const never: never = e;
+      throw new Error(`unknown event ${JSON.stringify(never)}`);
     }
   }
 }
 
-/** Flags owned by the different health sources; the visible state is derived, never stored. */
-export interface HealthFlags {
-  readonly probe: ProbeView['state'];
-  readonly draining: boolean;
+function readinessPass(h: Health, p: Policy, now: number): Health {
+  switch (h.phase) {
+    case 'loading': {
+      if (!h.started || now < h.holdUntil) return h;
+      // Never served: the first pass opens the gate (nothing to protect). Fell out of service: hysteresis.
+      const needed = h.everServed ? p.healthyThreshold : 1;
+      const streak = h.streak + 1;
+      return streak >= needed ? enter(h, afterReadiness(p)) : { ...h, streak };
+    }
+    case 'serving':
+    case 'admitting':
+    case 'mismatch':
+    case 'warming':
+      return h.streak === 0 ? h : { ...h, streak: 0 };
+    default:
+      return exhaustive(h.phase);
+  }
 }
 
-export function deriveState(flags: HealthFlags): BackendState {
-  if (flags.draining) return 'DRAINING';
-  return flags.probe;
+function readinessFail(h: Health, p: Policy): Health {
+  switch (h.phase) {
+    case 'loading':
+      return h.streak === 0 ? h : { ...h, streak: 0 };
+    case 'serving':
+    case 'admitting':
+    case 'mismatch':
+    case 'warming': {
+      const streak = h.streak + 1;
+      return streak >= p.unhealthyThreshold ? fallBack(h) : { ...h, streak };
+    }
+    default:
+      return exhaustive(h.phase);
+  }
+}
+
+function exhaustive(x: never): never {
+  throw new Error(`unhandled ${String(x)}`);
+}
+
+/** The one state users see; only READY takes new requests. */
+export function visibleState(h: Health): BackendState {
+  if (h.draining) return 'DRAINING';
+  if (!h.live) return 'UNREADY';
+  switch (h.phase) {
+    case 'loading':
+    case 'admitting':
+      return h.everServed || h.gaveUp ? 'UNREADY' : 'LOADING';
+    case 'mismatch':
+      return 'MISMATCH';
+    case 'warming':
+      return 'WARMING';
+    case 'serving':
+      return h.ejected ? 'EJECTED' : 'READY';
+    default:
+      return exhaustive(h.phase);
+  }
 }

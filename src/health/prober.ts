@@ -1,8 +1,9 @@
-// Active readiness probing of one backend: first probe at once, then jittered, never overlapping.
+// One HTTP probe (runProbe), and the loop that repeats one probe role: first at once, then jittered, never overlapping.
 import { request, type Dispatcher } from 'undici';
-import type { Backend } from '../backends/backend.js';
 import type { Clock, Timer } from '../clock.js';
-import type { HealthConfig, ProbeConfig } from '../config/types.js';
+import { checkResponse } from './body-check.js';
+import { requestUrl } from './presets/index.js';
+import type { ResolvedProbe } from './resolve.js';
 
 const MAX_BODY_BYTES = 64 * 1024;
 
@@ -20,13 +21,13 @@ export interface ProberDeps {
   dispatcher: Dispatcher;
 }
 
-/** Run one HTTP probe against `origin`; never throws. */
-export async function runProbe(origin: string, probe: ProbeConfig, deps: ProberDeps): Promise<ProbeResult> {
+/** Run one HTTP probe against a backend; never throws. `managementOrigin` serves probes whose base is the management API. */
+export async function runProbe(origin: string, probe: ResolvedProbe, managementOrigin: string | null, deps: ProberDeps): Promise<ProbeResult> {
   const started = deps.clock.now();
   const ac = new AbortController();
   const timer = deps.clock.setTimer(probe.timeoutMs, () => ac.abort(new Error(`timed out after ${probe.timeoutMs}ms`)));
   try {
-    const res = await request(origin + probe.path, {
+    const res = await request(requestUrl(origin, probe, managementOrigin), {
       dispatcher: deps.dispatcher,
       method: probe.method as Dispatcher.HttpMethod,
       headers: probe.headers,
@@ -38,12 +39,8 @@ export async function runProbe(origin: string, probe: ProbeConfig, deps: ProberD
     });
     const body = await readLimited(res.body);
     const ms = deps.clock.now() - started;
-    const statusOk = probe.expectStatus === null ? res.statusCode >= 200 && res.statusCode < 300 : probe.expectStatus.includes(res.statusCode);
-    if (!statusOk) return { ok: false, status: res.statusCode, ms, error: `status ${res.statusCode}` };
-    if (probe.expectBody !== null && !body.includes(probe.expectBody)) {
-      return { ok: false, status: res.statusCode, ms, error: `body does not contain ${JSON.stringify(probe.expectBody)}` };
-    }
-    return { ok: true, status: res.statusCode, ms, error: null };
+    const verdict = checkResponse(res.statusCode, body, probe);
+    return { ok: verdict.ok, status: res.statusCode, ms, error: verdict.reason };
   } catch (err) {
     const reason = ac.signal.aborted ? (ac.signal.reason as Error).message : describe(err);
     return { ok: false, status: null, ms: deps.clock.now() - started, error: reason };
@@ -71,22 +68,35 @@ function describe(err: unknown): string {
   return e.code ? `${e.code}: ${e.message ?? ''}`.trim() : (e.message ?? String(err));
 }
 
-export class Prober {
-  readonly #backend: Backend;
-  readonly #health: HealthConfig;
-  readonly #deps: ProberDeps;
+/**
+ * Repeats one task every interval +- jitter. The next run is scheduled only when the previous one
+ * finished, so runs never overlap; the first runs at once on start, not after one interval.
+ */
+export class ProbeLoop {
+  readonly #intervalMs: number;
+  readonly #jitter: number;
+  readonly #clock: Clock;
+  readonly #random: () => number;
+  readonly #task: () => Promise<void>;
   #timer: Timer | null = null;
-  #stopped = false;
+  #stopped = true;
   #running = false;
 
-  constructor(backend: Backend, health: HealthConfig, deps: ProberDeps) {
-    this.#backend = backend;
-    this.#health = health;
-    this.#deps = deps;
+  constructor(intervalMs: number, jitter: number, deps: { clock: Clock; random: () => number }, task: () => Promise<void>) {
+    this.#intervalMs = intervalMs;
+    this.#jitter = jitter;
+    this.#clock = deps.clock;
+    this.#random = deps.random;
+    this.#task = task;
   }
 
-  /** The first probe runs at once, not after one interval. */
+  get running(): boolean {
+    return !this.#stopped;
+  }
+
   start(): void {
+    if (!this.#stopped) return;
+    this.#stopped = false;
     void this.#tick();
   }
 
@@ -96,28 +106,28 @@ export class Prober {
     this.#timer = null;
   }
 
+  /** Run now instead of at the next tick (e.g. right after an ejection ends); never overlaps a run. */
+  now(): void {
+    if (this.#stopped || this.#running) return;
+    this.#timer?.cancel();
+    this.#timer = null;
+    void this.#tick();
+  }
+
   async #tick(): Promise<void> {
     if (this.#stopped || this.#running) return;
     this.#running = true;
-    const probe = this.#health.readiness;
-    const b = this.#backend;
     try {
-      const result = await runProbe(b.origin, probe, this.#deps);
-      if (this.#stopped) return;
-      b.lastProbe = { at: this.#deps.clock.wallNow(), ok: result.ok, status: result.status, ms: result.ms, error: result.error };
-      (result.ok ? b.stats.probeOk : b.stats.probeFail).inc();
-      const reason = result.ok ? `readiness ${probe.path} passed` : `readiness ${probe.path} failed: ${result.error}`;
-      b.observeProbe({ type: result.ok ? 'probe-pass' : 'probe-fail' }, probe, reason);
+      await this.#task();
     } finally {
       this.#running = false;
-      if (!this.#stopped) this.#timer = this.#deps.clock.setTimer(this.#nextDelay(), () => void this.#tick());
+      if (!this.#stopped) this.#timer = this.#clock.setTimer(this.#nextDelay(), () => void this.#tick());
     }
   }
 
   /** Interval with +-jitter so a fleet's probes do not fire in lockstep. */
   #nextDelay(): number {
-    const { intervalMs } = this.#health.readiness;
-    const j = this.#health.jitter;
-    return Math.max(1, Math.round(intervalMs * (1 + j * (2 * this.#deps.random() - 1))));
+    const j = this.#jitter;
+    return Math.max(1, Math.round(this.#intervalMs * (1 + j * (2 * this.#random() - 1))));
   }
 }

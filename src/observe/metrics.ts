@@ -47,6 +47,10 @@ export class Metrics {
   readonly configReloads: Counter<'result'>;
   readonly configLastReloadSuccess: Gauge;
   readonly configLastReloadSeconds: Gauge;
+  readonly queueLength: Gauge<'pool'>;
+  readonly queueWait: Histogram<'pool'>;
+  readonly admissions: Counter<'pool' | 'group' | 'backend' | 'result'>;
+  readonly warmups: Counter<'pool' | 'group' | 'backend' | 'result'>;
   #backends: () => Iterable<BackendGaugeSource> = () => [];
 
   constructor(version: string, opts: { defaultMetrics?: boolean } = {}) {
@@ -69,6 +73,11 @@ export class Metrics {
     this.configReloads = new Counter({ name: 'infergate_config_reloads_total', help: 'Configuration reloads by result.', labelNames: ['result'], registers: [r] });
     this.configLastReloadSuccess = new Gauge({ name: 'infergate_config_last_reload_success', help: '1 when the last configuration load succeeded.', registers: [r] });
     this.configLastReloadSeconds = new Gauge({ name: 'infergate_config_last_reload_success_timestamp_seconds', help: 'Time of the last successful configuration load.', registers: [r] });
+
+    this.queueLength = new Gauge({ name: 'infergate_queue_length', help: 'Requests waiting for a READY backend (or below maxConcurrent).', labelNames: ['pool'], registers: [r] });
+    this.queueWait = new Histogram({ name: 'infergate_queue_wait_seconds', help: 'Time requests waited in the queue.', labelNames: ['pool'], buckets: LATENCY_BUCKETS, registers: [r] });
+    this.admissions = new Counter({ name: 'infergate_model_admissions_total', help: 'Model admission checks (name/version/checksum) by result.', labelNames: ['pool', 'group', 'backend', 'result'], registers: [r] });
+    this.warmups = new Counter({ name: 'infergate_warmups_total', help: 'Warm-up runs by result.', labelNames: ['pool', 'group', 'backend', 'result'], registers: [r] });
 
     const backends = (): Iterable<BackendGaugeSource> => this.#backends();
     new Gauge({
@@ -109,6 +118,14 @@ export class Metrics {
       probeOk: this.healthChecks.labels({ pool, group, backend, result: 'pass' }),
       probeFail: this.healthChecks.labels({ pool, group, backend, result: 'fail' }),
     };
+  }
+
+  /** The queue's gauge and histogram children for one pool. */
+  bindQueue(pool: string): { length(n: number): void; waited(seconds: number): void } {
+    const length = this.queueLength.labels({ pool });
+    const wait = this.queueWait.labels({ pool });
+    length.set(0);
+    return { length: (n) => length.set(n), waited: (s) => wait.observe(s) };
   }
 
   bindPool(pool: string): PoolStats {

@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
 import type { Backend } from '../backends/backend.js';
 import type { BackendPool } from '../backends/pool.js';
+import type { Waiter } from '../backends/queue.js';
 import type { Clock, Timer } from '../clock.js';
 import type { AccessRecord, Logger } from '../observe/log.js';
 import { codeClassIndex, type Metrics } from '../observe/metrics.js';
@@ -31,7 +32,7 @@ class BodyTooLargeError extends Error {
 
 const RETRY_AFTER_SECONDS = '1';
 
-export class Exchange implements Dispatcher.DispatchHandler {
+export class Exchange implements Dispatcher.DispatchHandler, Waiter {
   readonly #ctx: ExchangeContext;
   readonly #req: IncomingMessage;
   readonly #res: ServerResponse;
@@ -64,6 +65,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
   #clientGone = false;
   #failure: FailureKind | null = null;
   #totalTimer: Timer | null = null;
+  /** Waiting in the pool's queue for a backend. */
+  #queued = false;
 
   constructor(ctx: ExchangeContext, req: IncomingMessage, res: ServerResponse, pool: BackendPool, requestId: string) {
     this.#ctx = ctx;
@@ -120,8 +123,16 @@ export class Exchange implements Dispatcher.DispatchHandler {
 
   #attempt(): void {
     if (this.#clientGone || this.#done) return;
-    const backend = this.#pool.pick(this.#tried);
+    const pool = this.#pool;
+    const backend = pool.pick(this.#tried);
     if (backend === undefined) {
+      // Nothing can take it now: wait in the queue (first attempt only), else answer 503.
+      const queue = pool.queue;
+      if (this.#attempts === 0 && queue !== null) {
+        if (queue.enqueue(this)) this.#queued = true;
+        else this.#fail(Failures.queueFull, false);
+        return;
+      }
       this.#fail(this.#failure ?? Failures.noReadyBackend, false);
       return;
     }
@@ -145,6 +156,18 @@ export class Exchange implements Dispatcher.DispatchHandler {
       },
       this,
     );
+  }
+
+  /** Waiter: a backend can take this request now. */
+  onSlot(): void {
+    this.#queued = false;
+    this.#attempt();
+  }
+
+  /** Waiter: no backend could take it within the queue timeout. */
+  onQueueTimeout(): void {
+    this.#queued = false;
+    this.#fail(Failures.queueTimeout, false);
   }
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
@@ -281,6 +304,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
     if (backend === null || !this.#holding) return;
     this.#holding = false;
     backend.inflight--;
+    // A freed slot is capacity for a request waiting behind maxConcurrent.
+    if (backend.maxConcurrent > 0) this.#pool.wake();
     if (failure !== null && failure.source === 'upstream') {
       backend.errors++;
       if (failure.gatewayError) backend.observeFailure();
@@ -339,6 +364,10 @@ export class Exchange implements Dispatcher.DispatchHandler {
     if (this.#done) return;
     this.#done = true;
     this.#totalTimer?.cancel();
+    if (this.#queued) {
+      this.#queued = false;
+      this.#pool.queue?.remove(this);
+    }
     const pool = this.#pool;
     pool.active--;
     if (this.#retrying) pool.activeRetries--;

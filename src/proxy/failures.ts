@@ -27,6 +27,8 @@ export const Failures = {
   totalTimeout: kind('total-timeout', 504, 'upstream', false, true, 'request exceeded the total timeout'),
   upstreamError: kind('upstream-error', 502, 'upstream', false, true, 'error talking to the backend'),
   noReadyBackend: kind('no-ready-backend', 503, 'internal', false, false, 'no backend is ready to take this request'),
+  queueFull: kind('queue-full', 503, 'internal', false, false, 'no backend is ready and the wait queue is full'),
+  queueTimeout: kind('queue-timeout', 503, 'internal', false, false, 'no backend became ready within the queue timeout'),
   noRoute: kind('no-route', 404, 'internal', false, false, 'no route matches this request'),
   bodyTooLarge: kind('body-too-large', 413, 'downstream', false, false, 'request body is larger than the pool allows'),
   clientClosed: kind('client-closed', 499, 'downstream', false, false, 'client closed the connection'),

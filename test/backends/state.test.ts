@@ -1,102 +1,196 @@
-// The probe hysteresis step and the derived backend state, exhaustively over small thresholds.
-import { describe, expect, test } from 'vitest';
-import { deriveState, initialProbeView, probeStep, type ProbeEvent, type ProbeView } from '../../src/backends/state.js';
+// Every starting situation x every event of the backend state machine, plus hysteresis and back-off.
+import { describe, expect, it } from 'vitest';
+import { EVENT_TYPES, initialHealth, step, visibleState, type BackendState, type Health, type HealthEventType, type Policy } from '../../src/backends/state.js';
 
-const pass: ProbeEvent = { type: 'probe-pass' };
-const fail: ProbeEvent = { type: 'probe-fail' };
-const THRESHOLDS = [1, 2, 3];
+const policy: Policy = { healthyThreshold: 1, unhealthyThreshold: 1, livenessThreshold: 1, admission: true, warmup: true, warmupBackoffMs: (n) => 1000 * 2 ** (n - 1) };
+const fresh = initialHealth(false);
+const situations: Record<string, Health> = {
+  LOADING: fresh,
+  'LOADING (startup not passed)': initialHealth(true),
+  'LOADING (warm-up back-off)': { ...fresh, warmupFailures: 1, holdUntil: 500 },
+  'LOADING (admitting)': { ...fresh, phase: 'admitting' },
+  MISMATCH: { ...fresh, phase: 'mismatch' },
+  WARMING: { ...fresh, phase: 'warming' },
+  READY: { ...fresh, phase: 'serving', everServed: true },
+  'UNREADY (fell out)': { ...fresh, phase: 'loading', everServed: true },
+  'UNREADY (liveness)': { ...fresh, phase: 'serving', everServed: true, live: false },
+  'UNREADY (startup gave up)': { ...fresh, gaveUp: true },
+  EJECTED: { ...fresh, phase: 'serving', everServed: true, ejected: true },
+  DRAINING: { ...fresh, phase: 'serving', everServed: true, draining: true },
+};
 
-/** Feed a sequence of events from `start`, returning every intermediate step. */
-function run(start: ProbeView, events: ProbeEvent[], t: { healthyThreshold: number; unhealthyThreshold: number }) {
-  const steps = [];
-  let view = start;
-  for (const e of events) {
-    const s = probeStep(view, e, t);
-    steps.push(s);
-    view = s.next;
+// Expected visible state after each event (now = 0, thresholds 1, admission and warm-up configured).
+const expected: Record<string, Record<HealthEventType, BackendState>> = {
+  LOADING: {
+    'startup-pass': 'LOADING', 'startup-timeout': 'UNREADY', 'readiness-pass': 'LOADING', 'readiness-fail': 'LOADING',
+    'liveness-pass': 'LOADING', 'liveness-fail': 'UNREADY', admitted: 'LOADING', mismatch: 'LOADING', 'warmup-done': 'LOADING',
+    'warmup-failed': 'LOADING', 'push-ready': 'LOADING', 'push-unready': 'LOADING', drain: 'DRAINING', undrain: 'LOADING', eject: 'LOADING', uneject: 'LOADING',
+  },
+  'LOADING (startup not passed)': {
+    'startup-pass': 'LOADING', 'startup-timeout': 'UNREADY', 'readiness-pass': 'LOADING', 'readiness-fail': 'LOADING',
+    'liveness-pass': 'LOADING', 'liveness-fail': 'UNREADY', admitted: 'LOADING', mismatch: 'LOADING', 'warmup-done': 'LOADING',
+    'warmup-failed': 'LOADING', 'push-ready': 'LOADING', 'push-unready': 'LOADING', drain: 'DRAINING', undrain: 'LOADING', eject: 'LOADING', uneject: 'LOADING',
+  },
+  'LOADING (warm-up back-off)': {
+    'startup-pass': 'LOADING', 'startup-timeout': 'UNREADY', 'readiness-pass': 'LOADING', 'readiness-fail': 'LOADING',
+    'liveness-pass': 'LOADING', 'liveness-fail': 'UNREADY', admitted: 'LOADING', mismatch: 'LOADING', 'warmup-done': 'LOADING',
+    'warmup-failed': 'LOADING', 'push-ready': 'LOADING', 'push-unready': 'LOADING', drain: 'DRAINING', undrain: 'LOADING', eject: 'LOADING', uneject: 'LOADING',
+  },
+  'LOADING (admitting)': {
+    'startup-pass': 'LOADING', 'startup-timeout': 'UNREADY', 'readiness-pass': 'LOADING', 'readiness-fail': 'LOADING',
+    'liveness-pass': 'LOADING', 'liveness-fail': 'UNREADY', admitted: 'WARMING', mismatch: 'MISMATCH', 'warmup-done': 'LOADING',
+    'warmup-failed': 'LOADING', 'push-ready': 'LOADING', 'push-unready': 'LOADING', drain: 'DRAINING', undrain: 'LOADING', eject: 'LOADING', uneject: 'LOADING',
+  },
+  MISMATCH: {
+    'startup-pass': 'MISMATCH', 'startup-timeout': 'MISMATCH', 'readiness-pass': 'MISMATCH', 'readiness-fail': 'LOADING',
+    'liveness-pass': 'MISMATCH', 'liveness-fail': 'UNREADY', admitted: 'WARMING', mismatch: 'MISMATCH', 'warmup-done': 'MISMATCH',
+    'warmup-failed': 'MISMATCH', 'push-ready': 'MISMATCH', 'push-unready': 'LOADING', drain: 'DRAINING', undrain: 'MISMATCH', eject: 'MISMATCH', uneject: 'MISMATCH',
+  },
+  WARMING: {
+    'startup-pass': 'WARMING', 'startup-timeout': 'WARMING', 'readiness-pass': 'WARMING', 'readiness-fail': 'LOADING',
+    'liveness-pass': 'WARMING', 'liveness-fail': 'UNREADY', admitted: 'WARMING', mismatch: 'WARMING', 'warmup-done': 'READY',
+    'warmup-failed': 'LOADING', 'push-ready': 'WARMING', 'push-unready': 'LOADING', drain: 'DRAINING', undrain: 'WARMING', eject: 'WARMING', uneject: 'WARMING',
+  },
+  READY: {
+    'startup-pass': 'READY', 'startup-timeout': 'READY', 'readiness-pass': 'READY', 'readiness-fail': 'UNREADY',
+    'liveness-pass': 'READY', 'liveness-fail': 'UNREADY', admitted: 'READY', mismatch: 'READY', 'warmup-done': 'READY',
+    'warmup-failed': 'READY', 'push-ready': 'READY', 'push-unready': 'UNREADY', drain: 'DRAINING', undrain: 'READY', eject: 'EJECTED', uneject: 'READY',
+  },
+  'UNREADY (fell out)': {
+    'startup-pass': 'UNREADY', 'startup-timeout': 'UNREADY', 'readiness-pass': 'UNREADY', 'readiness-fail': 'UNREADY',
+    'liveness-pass': 'UNREADY', 'liveness-fail': 'UNREADY', admitted: 'UNREADY', mismatch: 'UNREADY', 'warmup-done': 'UNREADY',
+    'warmup-failed': 'UNREADY', 'push-ready': 'UNREADY', 'push-unready': 'UNREADY', drain: 'DRAINING', undrain: 'UNREADY', eject: 'UNREADY', uneject: 'UNREADY',
+  },
+  'UNREADY (liveness)': {
+    'startup-pass': 'UNREADY', 'startup-timeout': 'UNREADY', 'readiness-pass': 'UNREADY', 'readiness-fail': 'UNREADY',
+    'liveness-pass': 'READY', 'liveness-fail': 'UNREADY', admitted: 'UNREADY', mismatch: 'UNREADY', 'warmup-done': 'UNREADY',
+    'warmup-failed': 'UNREADY', 'push-ready': 'UNREADY', 'push-unready': 'UNREADY', drain: 'DRAINING', undrain: 'UNREADY', eject: 'UNREADY', uneject: 'UNREADY',
+  },
+  'UNREADY (startup gave up)': {
+    'startup-pass': 'UNREADY', 'startup-timeout': 'UNREADY', 'readiness-pass': 'UNREADY', 'readiness-fail': 'UNREADY',
+    'liveness-pass': 'UNREADY', 'liveness-fail': 'UNREADY', admitted: 'UNREADY', mismatch: 'UNREADY', 'warmup-done': 'UNREADY',
+    'warmup-failed': 'UNREADY', 'push-ready': 'UNREADY', 'push-unready': 'UNREADY', drain: 'DRAINING', undrain: 'UNREADY', eject: 'UNREADY', uneject: 'UNREADY',
+  },
+  EJECTED: {
+    'startup-pass': 'EJECTED', 'startup-timeout': 'EJECTED', 'readiness-pass': 'EJECTED', 'readiness-fail': 'UNREADY',
+    'liveness-pass': 'EJECTED', 'liveness-fail': 'UNREADY', admitted: 'EJECTED', mismatch: 'EJECTED', 'warmup-done': 'EJECTED',
+    'warmup-failed': 'EJECTED', 'push-ready': 'EJECTED', 'push-unready': 'UNREADY', drain: 'DRAINING', undrain: 'EJECTED', eject: 'EJECTED', uneject: 'READY',
+  },
+  DRAINING: {
+    'startup-pass': 'DRAINING', 'startup-timeout': 'DRAINING', 'readiness-pass': 'DRAINING', 'readiness-fail': 'DRAINING',
+    'liveness-pass': 'DRAINING', 'liveness-fail': 'DRAINING', admitted: 'DRAINING', mismatch: 'DRAINING', 'warmup-done': 'DRAINING',
+    'warmup-failed': 'DRAINING', 'push-ready': 'DRAINING', 'push-unready': 'DRAINING', drain: 'DRAINING', undrain: 'READY', eject: 'DRAINING', uneject: 'DRAINING',
+  },
+};
+
+describe('every situation x every event', () => {
+  for (const [name, h] of Object.entries(situations)) {
+    for (const type of EVENT_TYPES) {
+      it(`${name} + ${type} -> ${expected[name]![type]}`, () => {
+        expect(visibleState(step(h, { type } as never, policy, 0))).toBe(expected[name]![type]);
+      });
+    }
   }
-  return { steps, view };
-}
-
-test('a backend starts LOADING with no streak', () => {
-  expect(initialProbeView).toEqual({ state: 'LOADING', streak: 0 });
-});
-
-describe.each(THRESHOLDS.flatMap((h) => THRESHOLDS.map((u) => [h, u] as const)))('healthyThreshold %i, unhealthyThreshold %i', (h, u) => {
-  const t = { healthyThreshold: h, unhealthyThreshold: u };
-
-  test('LOADING stays LOADING on any number of failures, without a streak', () => {
-    const { steps, view } = run(initialProbeView, Array(5).fill(fail), t);
-    expect(steps.every((s) => !s.flipped)).toBe(true);
-    expect(view).toEqual({ state: 'LOADING', streak: 0 });
-  });
-
-  test('LOADING becomes READY on the first pass, whatever healthyThreshold is', () => {
-    const s = probeStep(initialProbeView, pass, t);
-    expect(s).toEqual({ next: { state: 'READY', streak: 0 }, flipped: true });
-    const afterFails = run(initialProbeView, [fail, fail, pass], t);
-    expect(afterFails.view).toEqual({ state: 'READY', streak: 0 });
-    expect(afterFails.steps.map((x) => x.flipped)).toEqual([false, false, true]);
-  });
-
-  test('READY becomes UNREADY after exactly unhealthyThreshold consecutive failures', () => {
-    const ready: ProbeView = { state: 'READY', streak: 0 };
-    const { steps, view } = run(ready, Array(u).fill(fail), t);
-    expect(steps.map((s) => s.flipped)).toEqual([...Array(u - 1).fill(false), true]);
-    for (let i = 0; i < u - 1; i++) expect(steps[i]!.next).toEqual({ state: 'READY', streak: i + 1 });
-    expect(view).toEqual({ state: 'UNREADY', streak: 0 });
-  });
-
-  test('a pass on READY resets the failure streak', () => {
-    for (let streak = 0; streak < u; streak++) {
-      const s = probeStep({ state: 'READY', streak }, pass, t);
-      expect(s).toEqual({ next: { state: 'READY', streak: 0 }, flipped: false });
-    }
-    // Interleaved failures never reach the threshold.
-    const events = Array.from({ length: 10 }, () => [...Array(u - 1).fill(fail), pass]).flat();
-    const { steps, view } = run({ state: 'READY', streak: 0 }, events, t);
-    expect(steps.some((s) => s.flipped)).toBe(false);
-    expect(view.state).toBe('READY');
-  });
-
-  test('UNREADY becomes READY after exactly healthyThreshold consecutive passes', () => {
-    const unready: ProbeView = { state: 'UNREADY', streak: 0 };
-    const { steps, view } = run(unready, Array(h).fill(pass), t);
-    expect(steps.map((s) => s.flipped)).toEqual([...Array(h - 1).fill(false), true]);
-    for (let i = 0; i < h - 1; i++) expect(steps[i]!.next).toEqual({ state: 'UNREADY', streak: i + 1 });
-    expect(view).toEqual({ state: 'READY', streak: 0 });
-  });
-
-  test('a failure on UNREADY resets the pass streak', () => {
-    for (let streak = 0; streak < h; streak++) {
-      const s = probeStep({ state: 'UNREADY', streak }, fail, t);
-      expect(s).toEqual({ next: { state: 'UNREADY', streak: 0 }, flipped: false });
-    }
-    const events = Array.from({ length: 10 }, () => [...Array(h - 1).fill(pass), fail]).flat();
-    const { steps, view } = run({ state: 'UNREADY', streak: 0 }, events, t);
-    expect(steps.some((s) => s.flipped)).toBe(false);
-    expect(view.state).toBe('UNREADY');
-  });
-
-  test('a full cycle flips exactly twice and returns to READY', () => {
-    const events = [...Array(u).fill(fail), ...Array(h).fill(pass)];
-    const { steps, view } = run({ state: 'READY', streak: 0 }, events, t);
-    expect(steps.filter((s) => s.flipped)).toHaveLength(2);
-    expect(view).toEqual({ state: 'READY', streak: 0 });
+  it('the table covers every situation and every event', () => {
+    expect(Object.keys(expected).sort()).toEqual(Object.keys(situations).sort());
+    for (const row of Object.values(expected)) expect(Object.keys(row).sort()).toEqual([...EVENT_TYPES].sort());
   });
 });
 
-test('the step is pure: the input view is never mutated', () => {
-  const view: ProbeView = Object.freeze({ state: 'READY', streak: 1 });
-  probeStep(view, fail, { healthyThreshold: 2, unhealthyThreshold: 3 });
-  expect(view).toEqual({ state: 'READY', streak: 1 });
+describe('the road into service', () => {
+  it('a fresh backend goes LOADING -> (admission) -> WARMING -> READY and never skips a step', () => {
+    let h = fresh;
+    h = step(h, { type: 'readiness-pass' }, policy, 0);
+    expect(h.phase).toBe('admitting');
+    expect(visibleState(h)).toBe('LOADING');
+    h = step(h, { type: 'admitted' }, policy, 0);
+    expect(visibleState(h)).toBe('WARMING');
+    h = step(h, { type: 'warmup-done' }, policy, 0);
+    expect(visibleState(h)).toBe('READY');
+  });
+
+  it('without admission or warm-up the first readiness pass makes it READY', () => {
+    const plain = { ...policy, admission: false, warmup: false };
+    expect(visibleState(step(fresh, { type: 'readiness-pass' }, plain, 0))).toBe('READY');
+  });
+
+  it('readiness passes are ignored until the startup probe passed', () => {
+    let h = initialHealth(true);
+    h = step(h, { type: 'readiness-pass' }, policy, 0);
+    expect(h.phase).toBe('loading');
+    h = step(h, { type: 'startup-pass' }, policy, 0);
+    h = step(h, { type: 'readiness-pass' }, policy, 0);
+    expect(h.phase).toBe('admitting');
+  });
+
+  it('a push to ready still runs admission and warm-up', () => {
+    const h = step(initialHealth(true), { type: 'push-ready' }, policy, 0);
+    expect(h.phase).toBe('admitting');
+    expect(visibleState(h)).toBe('LOADING');
+  });
+
+  it('a push to ready never bypasses a failing liveness probe', () => {
+    const plain = { ...policy, admission: false, warmup: false };
+    let h = step(fresh, { type: 'liveness-fail' }, plain, 0);
+    h = step(h, { type: 'push-ready' }, plain, 0);
+    expect(visibleState(h)).toBe('UNREADY');
+  });
+
+  it('a probe passing never un-ejects, an ejection never forgets readiness', () => {
+    let h: Health = { ...fresh, phase: 'serving', everServed: true };
+    h = step(h, { type: 'eject' }, policy, 0);
+    h = step(h, { type: 'readiness-pass' }, policy, 0);
+    expect(visibleState(h)).toBe('EJECTED');
+    h = step(h, { type: 'uneject' }, policy, 0);
+    expect(visibleState(h)).toBe('READY');
+  });
 });
 
-describe('deriveState', () => {
-  test.each(['LOADING', 'READY', 'UNREADY'] as const)('probe %s, not draining -> the probe state', (probe) => {
-    expect(deriveState({ probe, draining: false })).toBe(probe);
+describe('hysteresis', () => {
+  const p = { ...policy, healthyThreshold: 2, unhealthyThreshold: 3, livenessThreshold: 2, admission: false, warmup: false };
+  const ready: Health = { ...fresh, phase: 'serving', everServed: true };
+
+  it('READY needs unhealthyThreshold consecutive failures; a pass in between resets the count', () => {
+    let h = step(step(ready, { type: 'readiness-fail' }, p, 0), { type: 'readiness-fail' }, p, 0);
+    expect(visibleState(h)).toBe('READY');
+    h = step(h, { type: 'readiness-pass' }, p, 0);
+    h = step(step(h, { type: 'readiness-fail' }, p, 0), { type: 'readiness-fail' }, p, 0);
+    expect(visibleState(h)).toBe('READY');
+    h = step(h, { type: 'readiness-fail' }, p, 0);
+    expect(visibleState(h)).toBe('UNREADY');
   });
-  test.each(['LOADING', 'READY', 'UNREADY'] as const)('probe %s, draining -> DRAINING', (probe) => {
-    expect(deriveState({ probe, draining: true })).toBe('DRAINING');
+
+  it('UNREADY needs healthyThreshold consecutive passes to come back', () => {
+    let h: Health = { ...fresh, phase: 'loading', everServed: true };
+    h = step(h, { type: 'readiness-pass' }, p, 0);
+    expect(visibleState(h)).toBe('UNREADY');
+    h = step(h, { type: 'readiness-fail' }, p, 0);
+    h = step(h, { type: 'readiness-pass' }, p, 0);
+    expect(visibleState(h)).toBe('UNREADY');
+    h = step(h, { type: 'readiness-pass' }, p, 0);
+    expect(visibleState(h)).toBe('READY');
+  });
+
+  it('liveness takes a backend out after livenessThreshold failures and back on one pass', () => {
+    let h = step(ready, { type: 'liveness-fail' }, p, 0);
+    expect(visibleState(h)).toBe('READY');
+    h = step(h, { type: 'liveness-fail' }, p, 0);
+    expect(visibleState(h)).toBe('UNREADY');
+    expect(visibleState(step(h, { type: 'liveness-pass' }, p, 0))).toBe('READY');
+  });
+});
+
+describe('warm-up back-off', () => {
+  it('a failed warm-up holds the backend in LOADING for a growing back-off, on the injected clock', () => {
+    let h: Health = { ...fresh, phase: 'warming' };
+    h = step(h, { type: 'warmup-failed' }, policy, 10_000);
+    expect(h).toMatchObject({ phase: 'loading', warmupFailures: 1, holdUntil: 11_000 });
+    expect(step(h, { type: 'readiness-pass' }, policy, 10_999).phase).toBe('loading');
+    h = step(h, { type: 'readiness-pass' }, policy, 11_000);
+    expect(h.phase).toBe('admitting');
+    h = step(step(h, { type: 'admitted' }, policy, 11_000), { type: 'warmup-failed' }, policy, 12_000);
+    expect(h).toMatchObject({ warmupFailures: 2, holdUntil: 14_000 });
+    h = step(step(step(h, { type: 'readiness-pass' }, policy, 14_000), { type: 'admitted' }, policy, 14_000), { type: 'warmup-done' }, policy, 14_500);
+    expect(h).toMatchObject({ phase: 'serving', warmupFailures: 0, holdUntil: 0 });
   });
 });

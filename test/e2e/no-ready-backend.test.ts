@@ -1,4 +1,4 @@
-// A pool whose only backend never passes readiness: 503 no-ready-backend with Retry-After, counted.
+// A pool whose only backend never passes readiness, with the queue off: 503 no-ready-backend with Retry-After, counted.
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { startBackend, type TestBackend } from '../helpers/backend.js';
 import { startStack, type Stack } from '../helpers/stack.js';
@@ -10,7 +10,7 @@ let stack: Stack;
 beforeAll(async () => {
   backend = await startBackend();
   backend.setHealth(503);
-  stack = await startStack(onePool([backend.url]), { waitReady: false });
+  stack = await startStack(onePool([backend.url], '    queue: false'), { waitReady: false });
 });
 afterAll(async () => {
   await stack.close();

@@ -1,9 +1,11 @@
-// Builds one Backend and its Prober from YAML health settings, on a RecordingClock, against a HealthBackend.
+// Builds one Backend and its HealthController from YAML health settings, on a RecordingClock, against a HealthBackend.
+import pino from 'pino';
 import { Agent } from 'undici';
 import { Backend, type StateChange } from '../../src/backends/backend.js';
 import { parseConfig, formatErrors } from '../../src/config/load.js';
 import type { PoolConfig } from '../../src/config/types.js';
-import { Prober } from '../../src/health/prober.js';
+import { HealthController, warmupBackoffMs } from '../../src/health/controller.js';
+import { resolveHealth } from '../../src/health/resolve.js';
 import { Metrics } from '../../src/observe/metrics.js';
 import type { HealthBackend } from './health-backend.js';
 import { RecordingClock } from './probe-clock.js';
@@ -11,7 +13,7 @@ import { RecordingClock } from './probe-clock.js';
 export interface ProberRig {
   clock: RecordingClock;
   backend: Backend;
-  prober: Prober;
+  prober: HealthController;
   metrics: Metrics;
   pool: PoolConfig;
   changes: StateChange[];
@@ -34,14 +36,16 @@ export function proberRig(target: HealthBackend, health: string, random: () => n
   const clock = new RecordingClock();
   const metrics = new Metrics('test', { defaultMetrics: false });
   const changes: StateChange[] = [];
-  const backend = new Backend(bc, pool, 'default', { stats: metrics.bindBackend('p', 'default', bc.id), now: () => clock.now(), onChange: (c) => changes.push(c) });
+  const resolved = resolveHealth(pool.healthSpec);
+  const policy = { healthyThreshold: resolved.readiness.healthyThreshold, unhealthyThreshold: resolved.readiness.unhealthyThreshold, livenessThreshold: 3, admission: false, warmup: false, warmupBackoffMs };
+  const backend = new Backend(bc, pool, 'default', { stats: metrics.bindBackend('p', 'default', bc.id), now: () => clock.now(), onChange: (c) => changes.push(c), policy, hasStartupProbe: false });
   const agent = new Agent();
-  const prober = new Prober(backend, pool.health, { clock, random, dispatcher: agent });
-  const interval = pool.health.readiness.intervalMs;
-  const timeout = pool.health.readiness.timeoutMs;
+  const prober = new HealthController(backend, resolved, null, { clock, random, probeDispatcher: agent, log: pino({ level: 'silent' }), metrics });
+  const interval = resolved.readiness.intervalMs;
+  const timeout = resolved.readiness.timeoutMs;
   if (interval === timeout) throw new Error('rig needs interval != timeout to tell their timers apart');
-  // Every timer but the probe timeout is the prober's "next probe" timer.
-  const isNext = (ms: number): boolean => ms !== timeout;
+  // Every timer but the probe timeout and the startup deadline is the prober's "next probe" timer.
+  const isNext = (ms: number): boolean => ms !== timeout && ms !== resolved.startupTimeoutMs;
   let done = 0;
   return {
     clock,

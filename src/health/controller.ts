@@ -1,0 +1,213 @@
+// Drives one backend into and out of service: startup, readiness and liveness probes, model admission,
+// warm-up, the startup deadline and pushed readiness, each reported to the backend as a state-machine event.
+import type { Dispatcher } from 'undici';
+import type { Backend } from '../backends/backend.js';
+import type { Clock, Timer } from '../clock.js';
+import type { WarmupConfig } from '../config/types.js';
+import type { Logger } from '../observe/log.js';
+import type { Metrics } from '../observe/metrics.js';
+import { checkAdmission } from './admission.js';
+import { defaultManagementOrigin } from './presets/index.js';
+import { ProbeLoop, runProbe, type ProbeResult } from './prober.js';
+import type { ResolvedHealth, ResolvedProbe } from './resolve.js';
+import { runWarmup } from './warmup.js';
+
+export interface ControllerDeps {
+  clock: Clock;
+  random: () => number;
+  /** For probes and metadata: a fresh connection each time. */
+  probeDispatcher: Dispatcher;
+  log: Logger;
+  metrics: Metrics;
+}
+
+/** Back-off after the n-th consecutive failed warm-up: 1 s, 2 s, 4 s ... at most 60 s. */
+export function warmupBackoffMs(failures: number): number {
+  return Math.min(60_000, 1000 * 2 ** Math.max(0, failures - 1));
+}
+
+export class HealthController {
+  readonly #backend: Backend;
+  readonly #health: ResolvedHealth;
+  readonly #warmup: WarmupConfig | null;
+  readonly #deps: ControllerDeps;
+  readonly #management: string;
+  readonly #startupLoop: ProbeLoop | null;
+  readonly #readinessLoop: ProbeLoop;
+  readonly #livenessLoop: ProbeLoop | null;
+  #startupTimer: Timer | null = null;
+  #stopped = false;
+  #admitting = false;
+  #warming = false;
+
+  constructor(backend: Backend, health: ResolvedHealth, warmup: WarmupConfig | null, deps: ControllerDeps) {
+    this.#backend = backend;
+    this.#health = health;
+    this.#warmup = warmup;
+    this.#deps = deps;
+    this.#management = defaultManagementOrigin(backend.origin, health.managementPort);
+    const loopDeps = { clock: deps.clock, random: deps.random };
+    this.#startupLoop = health.startup === null ? null : new ProbeLoop(health.startup.intervalMs, health.jitter, loopDeps, () => this.#startupTick(health.startup!));
+    this.#readinessLoop = new ProbeLoop(health.readiness.intervalMs, health.jitter, loopDeps, () => this.#readinessTick());
+    this.#livenessLoop = health.liveness === null ? null : new ProbeLoop(health.liveness.intervalMs, health.jitter, loopDeps, () => this.#livenessTick(health.liveness!));
+  }
+
+  start(): void {
+    const b = this.#backend;
+    if (!b.health.everServed && b.phase !== 'serving') {
+      const ms = this.#health.startupTimeoutMs;
+      this.#startupTimer = this.#deps.clock.setTimer(ms, () => this.#startupDeadline(ms));
+    }
+    if (this.#startupLoop !== null && !b.health.started) this.#startupLoop.start();
+    else this.#startProbing();
+    // A reload may hand over a backend in the middle of admission or warm-up: carry on from there.
+    this.#advance();
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    this.#startupTimer?.cancel();
+    this.#startupLoop?.stop();
+    this.#readinessLoop.stop();
+    this.#livenessLoop?.stop();
+  }
+
+  /** The model server called back: its model has loaded (admission and warm-up still run). */
+  pushReady(): void {
+    this.#backend.apply({ type: 'push-ready' }, 'pushed ready by the backend');
+    this.#startupLoop?.stop();
+    this.#startProbing();
+    this.#advance();
+  }
+
+  /** The model server called back: it is unloading or reloading its model. */
+  pushUnready(): void {
+    this.#backend.apply({ type: 'push-unready' }, 'pushed unready by the backend');
+  }
+
+  /** Probe readiness now rather than at the next interval (after an ejection ends, after a push). */
+  probeNow(): void {
+    this.#readinessLoop.now();
+  }
+
+  #startProbing(): void {
+    if (this.#stopped) return;
+    this.#readinessLoop.start();
+    this.#livenessLoop?.start();
+  }
+
+  async #startupTick(probe: ResolvedProbe): Promise<void> {
+    const r = await this.#probe(probe);
+    if (this.#stopped || !r.ok) return;
+    this.#backend.apply({ type: 'startup-pass' }, `startup ${probe.path} passed`);
+    this.#startupLoop?.stop();
+    this.#startProbing();
+  }
+
+  async #readinessTick(): Promise<void> {
+    const h = this.#health;
+    let r = await this.#probe(h.readiness);
+    let path = h.readiness.path;
+    if (r.ok && h.modelReady !== null) {
+      r = await this.#probe(h.modelReady);
+      path = `${h.modelReady.base === 'management' ? 'management ' : ''}${h.modelReady.path}`;
+    }
+    if (this.#stopped) return;
+    const b = this.#backend;
+    b.apply(r.ok ? { type: 'readiness-pass' } : { type: 'readiness-fail' }, r.ok ? `readiness ${path} passed` : `readiness ${path} failed: ${r.error}`);
+    this.#advance();
+  }
+
+  async #livenessTick(probe: ResolvedProbe): Promise<void> {
+    const r = await this.#probe(probe, false);
+    if (this.#stopped) return;
+    const b = this.#backend;
+    const wasLive = b.health.live;
+    b.apply(r.ok ? { type: 'liveness-pass' } : { type: 'liveness-fail' }, r.ok ? `liveness ${probe.path} passed again` : `liveness ${probe.path} failed: ${r.error}`);
+    if (wasLive && !b.health.live) {
+      this.#deps.log.error(
+        { backend: b.id, pool: b.pool, probe: probe.path, error: r.error },
+        'liveness probe failing: backend taken out of rotation; infergate cannot restart the process, restart it yourself (it keeps being probed)',
+      );
+    }
+  }
+
+  /** Start what the backend's phase calls for: admission while admitting (and every interval while MISMATCH), warm-up while warming. */
+  #advance(): void {
+    if (this.#stopped) return;
+    const phase = this.#backend.phase;
+    if ((phase === 'admitting' || phase === 'mismatch') && !this.#admitting) void this.#admit();
+    else if (phase === 'warming' && !this.#warming) void this.#warm();
+  }
+
+  async #admit(): Promise<void> {
+    this.#admitting = true;
+    const b = this.#backend;
+    const h = this.#health;
+    try {
+      const r = await checkAdmission(b.origin, h, Math.max(h.readiness.timeoutMs, 2000), { clock: this.#deps.clock, dispatcher: this.#deps.probeDispatcher });
+      if (this.#stopped) return;
+      const found = r.facts === null ? null : { name: r.facts.name, version: r.facts.version, checksum: r.facts.checksum };
+      b.admission = { at: this.#deps.clock.wallNow(), ok: r.ok, reason: r.ok ? null : r.reason, expected: h.model ?? { name: null, version: null, md5: null }, found };
+      const wasMismatch = b.phase === 'mismatch';
+      const result = r.ok ? 'admitted' : r.mismatches.length > 0 ? 'mismatch' : 'error';
+      this.#deps.metrics.admissions.inc({ pool: b.pool, group: b.group, backend: b.id, result });
+      if (r.ok) {
+        b.apply({ type: 'admitted' }, h.model === null ? 'admitted' : `model admitted (${describeModel(found)})`);
+      } else {
+        b.apply({ type: 'mismatch' }, r.reason);
+        if (!wasMismatch) this.#deps.log.warn({ backend: b.id, pool: b.pool, expected: h.model, found, reason: r.reason }, 'backend refused: model mismatch (re-checked every readiness interval)');
+      }
+    } finally {
+      this.#admitting = false;
+    }
+    this.#advance();
+  }
+
+  async #warm(): Promise<void> {
+    const w = this.#warmup;
+    const b = this.#backend;
+    if (w === null) {
+      b.apply({ type: 'warmup-done' }, 'no warm-up configured');
+      return;
+    }
+    this.#warming = true;
+    try {
+      const r = await runWarmup(b.origin, w, { clock: this.#deps.clock, dispatcher: b.dispatcher });
+      if (this.#stopped) return;
+      b.warmup = { at: this.#deps.clock.wallNow(), ok: r.ok, ms: r.ok ? Math.round(r.ms) : null, reason: r.ok ? null : r.reason };
+      this.#deps.metrics.warmups.inc({ pool: b.pool, group: b.group, backend: b.id, result: r.ok ? 'done' : 'failed' });
+      if (r.ok) {
+        b.apply({ type: 'warmup-done' }, `warm-up done: ${w.requests} request(s) in ${Math.round(r.ms)} ms`);
+      } else {
+        b.apply({ type: 'warmup-failed' }, `warm-up failed: ${r.reason}; retrying after ${warmupBackoffMs(b.health.warmupFailures + 1) / 1000} s`);
+      }
+    } finally {
+      this.#warming = false;
+    }
+  }
+
+  #startupDeadline(ms: number): void {
+    this.#startupTimer = null;
+    const b = this.#backend;
+    if (this.#stopped || b.health.everServed || b.phase === 'serving') return;
+    const last = b.lastProbe?.error ?? 'no probe answered';
+    const reason = `model did not load within ${Math.round(ms / 1000)} s (last probe: ${last}); still probing`;
+    this.#deps.log.error({ backend: b.id, pool: b.pool, startupTimeoutMs: ms, lastProbe: b.lastProbe }, reason);
+    b.apply({ type: 'startup-timeout' }, reason);
+  }
+
+  async #probe(probe: ResolvedProbe, record = true): Promise<ProbeResult> {
+    const b = this.#backend;
+    const r = await runProbe(b.origin, probe, this.#management, { clock: this.#deps.clock, random: this.#deps.random, dispatcher: this.#deps.probeDispatcher });
+    if (this.#stopped) return r;
+    (r.ok ? b.stats.probeOk : b.stats.probeFail).inc();
+    if (record) b.lastProbe = { at: this.#deps.clock.wallNow(), ok: r.ok, status: r.status, ms: r.ms, error: r.error, role: probe.role, path: probe.path };
+    return r;
+  }
+}
+
+function describeModel(found: { name: string | null; version: string | null; checksum: string | null } | null): string {
+  if (found === null) return 'no metadata';
+  return [found.name && `name ${found.name}`, found.version && `version ${found.version}`, found.checksum && `checksum ${found.checksum}`].filter(Boolean).join(', ') || 'no metadata';
+}
