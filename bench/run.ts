@@ -1,6 +1,8 @@
 /** Entry point of `npm run bench`: runs the selected scenarios (default all) and guarantees every child process is stopped. */
 import { stopAll } from './lib/children.ts';
 import { runLargeBody } from './scenarios/large-body.ts';
+import { runRollingRestart } from './scenarios/rolling-restart.ts';
+import { runScaleUp } from './scenarios/scale-up.ts';
 import { runSmall } from './scenarios/small.ts';
 import { runStreaming } from './scenarios/streaming.ts';
 
@@ -8,6 +10,8 @@ const SCENARIOS: Record<string, () => Promise<void>> = {
   small: runSmall,
   streaming: runStreaming,
   'large-body': runLargeBody,
+  'scale-up': runScaleUp,
+  'rolling-restart': runRollingRestart,
 };
 
 const wanted = process.argv.slice(2);

@@ -10,9 +10,14 @@ import { WaitQueue } from './backends/queue.js';
 import type { Policy } from './backends/state.js';
 import { createBalancer } from './balancer/index.js';
 import { systemClock, type Clock } from './clock.js';
-import type { Config, PoolConfig } from './config/types.js';
+import type { Config, GroupConfig, HealthSpec, PoolConfig } from './config/types.js';
 import { HealthController, warmupBackoffMs } from './health/controller.js';
 import { resolveHealth, type ResolvedHealth } from './health/resolve.js';
+import { OutlierDetector } from './outlier/detector.js';
+import type { EjectionEvent, OutlierHost } from './outlier/types.js';
+import { RolloutManager } from './rollout/manager.js';
+import type { RolloutConfig } from './rollout/types.js';
+import { GroupSelector } from './routing/groups.js';
 import { applyLogConfig, createLoggers, type Loggers } from './observe/log.js';
 import { Metrics } from './observe/metrics.js';
 import { handleRequest, type RequestContext } from './proxy/phases.js';
@@ -37,6 +42,10 @@ interface Runtime {
   readonly router: Router<BackendPool>;
   readonly byId: Map<string, Backend>;
   readonly controllers: Map<string, HealthController>;
+  /** Outlier detector per pool (absent when `outlier: false`), with the config it was built from. */
+  readonly detectors: Map<string, { detector: OutlierDetector; spec: string }>;
+  /** Rollout settings per pool and canary group. */
+  readonly rollouts: Map<string, Map<string, RolloutConfig>>;
 }
 
 export interface Listening {
@@ -53,6 +62,8 @@ export class App {
   readonly #admin: http.Server;
   readonly #ws: WebSocketProxy;
   readonly #probeAgent = new Agent({ connections: 4, pipelining: 1 });
+  readonly rollouts: RolloutManager;
+  #started = false;
   #draining = false;
   #shutdown: Promise<void> | null = null;
   /**
@@ -70,6 +81,7 @@ export class App {
     this.#deps = { clock: deps.clock ?? systemClock, random: deps.random ?? Math.random, ...deps };
     this.loggers = createLoggers(config.log, deps.logDestination);
     this.metrics = new Metrics(VERSION, { defaultMetrics: deps.defaultMetrics ?? true });
+    this.rollouts = new RolloutManager({ clock: this.#deps.clock, random: this.#deps.random, log: this.loggers.log, metrics: this.metrics }, config.stateFile);
     this.#runtime = this.#build(config, null);
     this.metrics.setBackendSource(() => this.#runtime.byId.values());
     this.metrics.configLastReloadSuccess.set(1);
@@ -116,6 +128,7 @@ export class App {
       now: () => this.#deps.clock.now(),
       pools: () => this.#runtime.pools.values(),
       draining: () => this.#draining,
+      rollouts: this.rollouts,
       actions: {
         pushReady: (id) => this.#controllerAction(id, (c) => c.pushReady()),
         pushUnready: (id) => this.#controllerAction(id, (c) => c.pushUnready()),
@@ -156,7 +169,11 @@ export class App {
     const { listen, admin } = this.#runtime.config;
     await listenOn(this.#admin, admin.listen.host, admin.listen.port);
     await listenOn(this.#server, listen.host, listen.port);
+    await this.rollouts.loadStateFile();
+    this.rollouts.build(this.#runtime.pools.values(), this.#runtime.rollouts);
+    this.#started = true;
     for (const c of this.#runtime.controllers.values()) c.start();
+    for (const d of this.#runtime.detectors.values()) d.detector.start();
     this.loggers.log.info({ listen: `${listen.host}:${port(this.#server)}`, admin: `${admin.listen.host}:${port(this.#admin)}`, pools: [...this.#runtime.pools.keys()] }, 'infergate started');
     return { port: port(this.#server), adminPort: port(this.#admin) };
   }
@@ -175,6 +192,9 @@ export class App {
     this.#applyServerConfig(config);
     for (const c of old.controllers.values()) c.stop();
     for (const c of next.controllers.values()) c.start();
+    for (const [pool, d] of old.detectors) if (next.detectors.get(pool) !== d) d.detector.stop();
+    for (const d of next.detectors.values()) d.detector.start();
+    if (this.#started) this.rollouts.build(next.pools.values(), next.rollouts);
     for (const p of old.pools.values()) p.queue?.flush();
     for (const b of old.byId.values()) void b.close();
     this.metrics.configReloads.inc({ result: 'success' });
@@ -233,6 +253,8 @@ export class App {
   async close(): Promise<void> {
     this.#draining = true;
     for (const c of this.#runtime.controllers.values()) c.stop();
+    for (const d of this.#runtime.detectors.values()) d.detector.stop();
+    this.rollouts.stop();
     for (const p of this.#runtime.pools.values()) p.queue?.flush();
     this.#server.closeAllConnections();
     await Promise.all([
@@ -247,6 +269,7 @@ export class App {
     // Everything that had to finish has finished (or the drain timed out): do not wait on upstream requests.
     await Promise.all([...this.#runtime.byId.values()].map((b) => b.destroy()));
     await this.#probeAgent.close().catch(() => undefined);
+    await this.rollouts.flush();
     this.loggers.log.flush();
   }
 
@@ -254,12 +277,15 @@ export class App {
     const pools = new Map<string, BackendPool>();
     const byId = new Map<string, Backend>();
     const controllers = new Map<string, HealthController>();
+    const detectors = new Map<string, { detector: OutlierDetector; spec: string }>();
+    const rollouts = new Map<string, Map<string, RolloutConfig>>();
     const onChange = (c: StateChange): void => this.#onStateChange(c);
     const clock = this.#deps.clock;
     for (const pc of config.pools.values()) {
-      const health = resolveHealth(pc.healthSpec);
-      const policy = policyFor(health, pc);
-      const groups: Group[] = pc.groups.map((g) => ({
+      const groups: Group[] = pc.groups.map((g) => {
+        const health = resolveHealth(withGroupModel(pc.healthSpec, g.model));
+        const policy = policyFor(health, pc);
+        return {
         name: g.name,
         weight: g.weight,
         backends: g.backends.map((bc) => {
@@ -276,14 +302,55 @@ export class App {
           controllers.set(b.id, new HealthController(b, health, pc.warmup, { clock, random: this.#deps.random, probeDispatcher: this.#probeAgent, log: this.loggers.log, metrics: this.metrics }));
           return b;
         }),
-      }));
+        };
+      });
       const balancer = createBalancer<Backend>(pc.balance, { random: this.#deps.random });
       const queue = pc.queue === null ? null : new WaitQueue(pc.queue.max, pc.queue.timeoutMs, clock, this.metrics.bindQueue(pc.name));
-      pools.set(pc.name, new BackendPool(pc, groups, { balancer, random: this.#deps.random, stats: this.metrics.bindPool(pc.name), queue }));
+      const pool = new BackendPool(pc, groups, { balancer, random: this.#deps.random, stats: this.metrics.bindPool(pc.name), queue });
+      const withRollout = new Map(pc.groups.filter((g) => g.rollout !== null).map((g) => [g.name, g.rollout as RolloutConfig]));
+      if (withRollout.size > 0) rollouts.set(pc.name, withRollout);
+      pool.chooser = new GroupSelector(groups, new Set(withRollout.keys()), pc.sticky, pc.pin, this.#deps.random);
+      const fallbacks = this.metrics.groupFallbacks;
+      pool.onFallback = (from) => fallbacks.inc({ pool: pc.name, group: from.name });
+      if (pc.outlier !== null) {
+        const spec = JSON.stringify(pc.outlier);
+        const kept = previous?.detectors.get(pc.name);
+        const entry = kept !== undefined && kept.spec === spec ? kept : { detector: this.#detector(pc), spec };
+        entry.detector.setHosts(pool.backends);
+        pool.outliers = entry.detector;
+        detectors.set(pc.name, entry);
+      }
+      pools.set(pc.name, pool);
     }
     const routes: CompiledRoute<BackendPool>[] = config.routes.map((r) => ({ config: r, pool: pools.get(r.pool)! }));
     const only = config.routes.length === 0 && pools.size === 1 ? [...pools.values()][0]! : null;
-    return { config, pools, router: new Router(routes, only), byId, controllers };
+    return { config, pools, router: new Router(routes, only), byId, controllers, detectors, rollouts };
+  }
+
+  #detector(pc: PoolConfig): OutlierDetector {
+    const log = this.loggers.log;
+    const m = this.metrics;
+    return new OutlierDetector(pc.outlier!, {
+      clock: this.#deps.clock,
+      onEject: (e: EjectionEvent) => {
+        const b = e.host as Backend;
+        b.ejections = e.ejections;
+        m.ejections.inc({ pool: b.pool, group: b.group, backend: b.id, detector: e.detector });
+        log.warn({ backend: b.id, pool: b.pool, group: b.group, detector: e.detector, durationMs: e.durationMs, ejections: e.ejections, reason: e.reason }, 'backend ejected');
+        this.#runtime.byId.get(b.id)?.apply({ type: 'eject' }, `ejected for ${Math.round(e.durationMs / 1000)} s: ${e.reason}`);
+      },
+      onUneject: (host: OutlierHost, reason: string) => {
+        const b = this.#runtime.byId.get(host.id);
+        if (b === undefined) return;
+        log.info({ backend: b.id, pool: b.pool, reason }, 'backend ejection ended: back through its readiness probe');
+        b.apply({ type: 'uneject' }, `${reason}; waiting for readiness`);
+        this.#runtime.controllers.get(b.id)?.probeNow();
+      },
+      onSkip: (host: OutlierHost, reason: string, detector) => {
+        m.ejectionsSkipped.inc({ pool: pc.name, detector });
+        log.warn({ backend: host.id, pool: pc.name, detector, reason }, 'backend not ejected: ejection limit reached');
+      },
+    });
   }
 
   #onStateChange(c: StateChange): void {
@@ -294,7 +361,15 @@ export class App {
     else this.loggers.log.warn(entry, 'backend state changed');
     // A backend that became READY is capacity for requests waiting in its pool's queue.
     if (c.to === 'READY') this.#runtime?.pools.get(b.pool)?.wake();
+    this.rollouts?.backendChanged(b);
   }
+}
+
+/** A group's model overrides (a canary's version) on top of the pool's health.model. */
+function withGroupModel(spec: HealthSpec, model: GroupConfig['model']): HealthSpec {
+  if (model === null) return spec;
+  const base = spec.model ?? { name: null, version: null, md5: null, metadataPath: null, namePointer: null, versionPointer: null, checksumPointer: null };
+  return { ...spec, model: { ...base, name: model.name ?? base.name, version: model.version ?? base.version, md5: model.md5 ?? base.md5 } };
 }
 
 function policyFor(health: ResolvedHealth, pc: PoolConfig): Policy {

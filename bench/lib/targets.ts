@@ -139,7 +139,7 @@ export function nginxVersion(): string | undefined {
   return text === '' ? undefined : text.replace(/^nginx version:\s*/, '');
 }
 
-function nginxBinary(): string | undefined {
+export function nginxBinary(): string | undefined {
   for (const candidate of ['/usr/sbin/nginx', '/usr/local/sbin/nginx', '/usr/local/nginx/sbin/nginx', '/usr/bin/nginx']) {
     if (existsSync(candidate)) return candidate;
   }

@@ -4,6 +4,7 @@ import { timingSafeEqual } from 'node:crypto';
 import type { Backend } from '../backends/backend.js';
 import type { BackendPool } from '../backends/pool.js';
 import type { Metrics } from '../observe/metrics.js';
+import type { RolloutAction, RolloutManager } from '../rollout/manager.js';
 import { backendView } from './backends-view.js';
 
 export interface AdminDeps {
@@ -16,6 +17,7 @@ export interface AdminDeps {
   draining(): boolean;
   /** Write actions on one backend; each returns the backend, or null when the id is unknown. */
   actions: BackendActions;
+  rollouts: Pick<RolloutManager, 'views' | 'act'>;
 }
 
 export interface BackendActions {
@@ -31,6 +33,8 @@ export interface BackendActions {
 
 const ACTIONS: Record<string, keyof BackendActions> = { ready: 'pushReady', unready: 'pushUnready', drain: 'drain', enable: 'enable' };
 const ACTION_PATH = /^\/admin\/backends\/([^/]+)\/(ready|unready|drain|enable)$/;
+const ROLLOUT_PATH = /^\/admin\/rollouts\/([^/]+)\/([^/]+)\/(pause|resume|promote|abort|weight|start)$/;
+const MAX_ACTION_BODY = 4096;
 
 export function createAdminServer(deps: AdminDeps): http.Server {
   return http.createServer((req, res) => {
@@ -43,6 +47,11 @@ async function handle(deps: AdminDeps, req: IncomingMessage, res: ServerResponse
   if (path.startsWith('/admin/') && !authorised(deps.token(), req)) {
     res.setHeader('www-authenticate', 'Bearer');
     json(res, 401, { error: 'unauthorised', message: 'admin token required (Authorization: Bearer <token>)' });
+    return;
+  }
+  const rolloutAction = ROLLOUT_PATH.exec(path);
+  if (rolloutAction !== null) {
+    await handleRolloutAction(deps, req, res, decodeURIComponent(rolloutAction[1]!), decodeURIComponent(rolloutAction[2]!), rolloutAction[3] as RolloutAction);
     return;
   }
   const action = ACTION_PATH.exec(path);
@@ -89,9 +98,63 @@ async function handle(deps: AdminDeps, req: IncomingMessage, res: ServerResponse
       json(res, 200, { backends: backends.map((b) => backendView(b, now)) });
       return;
     }
+    case '/admin/rollouts':
+      json(res, 200, { rollouts: deps.rollouts.views() });
+      return;
     default:
       json(res, 404, { error: 'not-found' });
   }
+}
+
+/** POST /admin/rollouts/{pool}/{group}/{action}; `weight` takes `{"weight": n}` or `?weight=n`. */
+async function handleRolloutAction(deps: AdminDeps, req: IncomingMessage, res: ServerResponse, pool: string, group: string, action: RolloutAction): Promise<void> {
+  if (req.method !== 'POST') {
+    res.setHeader('allow', 'POST');
+    json(res, 405, { error: 'method-not-allowed', message: 'write actions are POST only' });
+    return;
+  }
+  const body = await readBody(req);
+  let weight: number | undefined;
+  if (action === 'weight') {
+    const q = new URL(req.url ?? '/', 'http://admin').searchParams.get('weight');
+    let raw: unknown = q;
+    if (raw === null && body.length > 0) {
+      try {
+        raw = (JSON.parse(body) as { weight?: unknown }).weight;
+      } catch {
+        json(res, 400, { error: 'bad-request', message: 'body must be JSON like {"weight": 25}' });
+        return;
+      }
+    }
+    weight = typeof raw === 'number' ? raw : typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : Number.NaN;
+    if (!Number.isFinite(weight) || weight < 0 || weight > 100) {
+      json(res, 400, { error: 'bad-request', message: 'weight must be a number from 0 to 100 ({"weight": 25} or ?weight=25)' });
+      return;
+    }
+  }
+  const result = deps.rollouts.act(pool, group, action, weight);
+  if (result === null) {
+    json(res, 404, { error: 'unknown-rollout', message: `no rollout on pool ${JSON.stringify(pool)}, group ${JSON.stringify(group)}` });
+    return;
+  }
+  if (!result.changed) {
+    json(res, 409, { error: 'no-change', message: `${action} does not apply in state ${result.view.state}`, rollout: result.view });
+    return;
+  }
+  json(res, 200, { rollout: result.view });
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    req.setEncoding('utf8');
+    req.on('data', (c: string) => {
+      text += c;
+      if (text.length > MAX_ACTION_BODY) req.destroy(new Error('body too large'));
+    });
+    req.on('end', () => resolve(text));
+    req.on('error', reject);
+  });
 }
 
 function authorised(token: string | null, req: IncomingMessage): boolean {

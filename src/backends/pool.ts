@@ -7,8 +7,33 @@ import type { WaitQueue } from './queue.js';
 
 export interface Group {
   readonly name: string;
+  /** Share of the pool's traffic; a rollout changes it live. */
   weight: number;
   readonly backends: Backend[];
+}
+
+/** The group a request is meant for; a pinned request (tester header) never falls back to another group. */
+export interface GroupChoice {
+  readonly group: Group;
+  readonly pinned: boolean;
+}
+
+/** What one attempt said about its backend (classification in proxy/failures.ts). */
+export type AttemptOutcome = 'success' | 'server-error' | 'gateway-error';
+
+/** Passive health: told about every attempt (outlier/detector.ts). */
+export interface OutcomeSink {
+  report(backend: Backend, outcome: AttemptOutcome): void;
+}
+
+/** Canary analysis: told about every finished request of a group (rollout/controller.ts). */
+export interface GroupRecorder {
+  record(group: string, ok: boolean, latencyMs: number): void;
+}
+
+/** Chooses the group of a request (pin header, sticky hash, weights): routing/groups.ts. */
+export interface GroupChooser {
+  choose(req: { headers: Record<string, string | string[] | undefined>; url?: string | undefined }): GroupChoice;
 }
 
 /** READY and below its maxConcurrent. */
@@ -24,6 +49,12 @@ export class BackendPool {
   readonly queue: WaitQueue | null;
   readonly #balancer: Balancer<Backend>;
   readonly #random: () => number;
+  /** Chooses a request's group; set by the app (routing/ builds it). */
+  chooser: GroupChooser | null = null;
+  /** Requests whose group had no backend able to take them and went to another group. */
+  onFallback: ((from: Group) => void) | null = null;
+  outliers: OutcomeSink | null = null;
+  rollout: GroupRecorder | null = null;
   /** Requests in flight and retries in flight, for the retry budget. */
   active = 0;
   activeRetries = 0;
@@ -58,33 +89,41 @@ export class BackendPool {
     if (q !== null && q.length > 0) q.wake(this.#hasCapacity);
   }
 
-  /** Pick a READY backend, never one in `exclude` (backends this request already tried). */
-  pick(exclude: readonly Backend[] | null): Backend | undefined {
-    const group = this.#pickGroup(exclude);
-    if (!group) return undefined;
+  /**
+   * Pick a backend that can take the request now, in its chosen group; never one in `exclude` (backends
+   * this request already tried). When the group has none, another group with weight takes it (counted),
+   * unless the request was pinned to its group.
+   */
+  pick(exclude: readonly Backend[] | null, choice: GroupChoice | null): Backend | undefined {
+    const groups = this.groups;
+    const group = choice?.group ?? groups[0]!;
+    const found = this.#pickIn(group, exclude);
+    if (found !== undefined || groups.length === 1 || choice?.pinned === true) return found;
+    const other = this.#otherGroup(group, exclude);
+    if (other === undefined) return undefined;
+    this.onFallback?.(group);
+    return this.#pickIn(other, exclude);
+  }
+
+  #pickIn(group: Group, exclude: readonly Backend[] | null): Backend | undefined {
     if (exclude === null || exclude.length === 0) return this.#balancer.pick(group.backends, accepts);
     return this.#balancer.pick(group.backends, (b) => b.acceptsRequest() && !exclude.includes(b));
   }
 
-  /** Weighted choice among groups that have an eligible backend; with one group, no work at all. */
-  #pickGroup(exclude: readonly Backend[] | null): Group | undefined {
-    const groups = this.groups;
-    if (groups.length === 1) return groups[0];
+  /** Weighted choice among the other groups with weight that have an eligible backend. */
+  #otherGroup(skip: Group, exclude: readonly Backend[] | null): Group | undefined {
     let total = 0;
-    let fallback: Group | undefined;
-    for (const g of groups) {
-      if (!hasEligible(g, exclude)) continue;
-      fallback ??= g;
-      total += g.weight;
-    }
-    if (total <= 0) return fallback;
+    for (const g of this.groups) if (g !== skip && g.weight > 0 && hasEligible(g, exclude)) total += g.weight;
+    if (total <= 0) return undefined;
     let r = this.#random() * total;
-    for (const g of groups) {
-      if (g.weight <= 0 || !hasEligible(g, exclude)) continue;
+    let last: Group | undefined;
+    for (const g of this.groups) {
+      if (g === skip || g.weight <= 0 || !hasEligible(g, exclude)) continue;
+      last = g;
       r -= g.weight;
       if (r < 0) return g;
     }
-    return fallback;
+    return last;
   }
 
   /** Envoy-style retry budget: retries in flight stay under a share of requests in flight. */

@@ -134,7 +134,9 @@ export function step(h: Health, e: HealthEvent, p: Policy, now: number): Health 
     case 'eject':
       return h.ejected ? h : { ...h, ejected: true };
     case 'uneject':
-      return h.ejected ? { ...h, ejected: false } : h;
+      // Back from an ejection through the readiness probe (and admission, warm-up) rather than straight to READY.
+      if (!h.ejected) return h;
+      return h.phase === 'serving' ? { ...fallBack(h), ejected: false } : { ...h, ejected: false };
     default: {
       const never: never = e;
       throw new Error(`unknown event ${JSON.stringify(never)}`);

@@ -38,6 +38,26 @@ function checkWarmup(name: string, pool: Raw, baseDir: string, out: PathIssue[])
   }
 }
 
+/** Rollouts need a group to compare with; pinned groups must exist. */
+function checkGroups(name: string, pool: Raw, out: PathIssue[]): void {
+  const at = ['pools', name];
+  const groups = isRecord(pool.groups) ? pool.groups : null;
+  const names = groups ? Object.keys(groups) : pool.backends !== undefined ? ['default'] : [];
+  if (groups) {
+    const withRollout = Object.entries(groups).filter(([, g]) => isRecord(g) && g.rollout !== undefined).map(([g]) => g);
+    for (const g of withRollout) {
+      if (names.length < 2) out.push({ path: [...at, 'groups', g, 'rollout'], atKey: true, message: 'a rollout compares its group with another: add a stable group' });
+    }
+    if (withRollout.length > 1) out.push({ path: [...at, 'groups', withRollout[1]!, 'rollout'], atKey: true, message: `only one group per pool may have a rollout (already on ${withRollout[0]})` });
+  }
+  const pin = pool.pinHeader;
+  if (isRecord(pin) && Array.isArray(pin.allow)) {
+    pin.allow.forEach((g, i) => {
+      if (typeof g === 'string' && !names.includes(g)) out.push({ path: [...at, 'pinHeader', 'allow', i], message: `unknown group '${g}'${didYouMean(g, names) || ` (groups: ${names.join(', ')})`}` });
+    });
+  }
+}
+
 function checkPool(name: string, pool: Raw, out: PathIssue[]): void {
   const at = ['pools', name];
   const hasBackends = pool.backends !== undefined;
@@ -92,6 +112,7 @@ export function crossChecks(raw: unknown, file: string): PathIssue[] {
       if (!isRecord(pool)) continue;
       checkPool(name, pool, out);
       checkWarmup(name, pool, baseDir, out);
+      checkGroups(name, pool, out);
     }
   }
 

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { ParsedConfig, ParsedPool } from './schema.js';
-import type { BackendConfig, BodyExpectation, Config, GroupConfig, HealthSpec, PoolConfig, ProbeSpec, RouteConfig, WarmupConfig } from './types.js';
+import type { BackendConfig, BodyExpectation, Config, GroupConfig, HealthSpec, OutlierSpec, PinConfig, PoolConfig, ProbeSpec, RolloutSpec, RouteConfig, StickyConfig, WarmupConfig } from './types.js';
 import { effectivePort } from './units.js';
 
 type ParsedBackends = NonNullable<ParsedPool['backends']>;
@@ -16,9 +16,56 @@ function backends(pool: string, group: string, list: ParsedBackends, poolMax: nu
   });
 }
 
+type ParsedRollout = NonNullable<NonNullable<ParsedPool['groups']>[string]['rollout']>;
+
+function rollout(r: ParsedRollout | undefined): RolloutSpec | null {
+  if (r === undefined) return null;
+  return {
+    steps: r.steps,
+    intervalMs: r.interval,
+    minRequests: r.minRequests,
+    maxErrorRate: r.maxErrorRate,
+    maxErrorRatio: r.maxErrorRatio,
+    maxLatencyRatio: r.maxLatencyRatio,
+    latencyQuantile: r.latencyQuantile,
+    failureThreshold: r.failureThreshold,
+    start: r.start,
+  };
+}
+
 function groups(pool: string, p: ParsedPool): GroupConfig[] {
-  if (p.backends) return [{ name: 'default', weight: 100, backends: backends(pool, 'default', p.backends, p.maxConcurrent) }];
-  return Object.entries(p.groups ?? {}).map(([name, g]) => ({ name, weight: g.weight, backends: backends(pool, name, g.backends, p.maxConcurrent) }));
+  if (p.backends) return [{ name: 'default', weight: 100, backends: backends(pool, 'default', p.backends, p.maxConcurrent), rollout: null, model: null }];
+  return Object.entries(p.groups ?? {}).map(([name, g]) => ({
+    name,
+    weight: g.weight,
+    backends: backends(pool, name, g.backends, p.maxConcurrent),
+    rollout: rollout(g.rollout),
+    model: g.model === undefined ? null : { name: g.model.name ?? null, version: g.model.version ?? null, md5: g.model.md5?.toLowerCase() ?? null },
+  }));
+}
+
+function outlier(o: ParsedPool['outlier']): OutlierSpec | null {
+  if (o === false) return null;
+  return {
+    consecutive5xx: o.consecutive5xx,
+    consecutiveGatewayErrors: o.consecutiveGatewayErrors,
+    failureRate: o.failureRate === undefined ? null : { threshold: o.failureRate.threshold, minRequests: o.failureRate.minRequests, windowMs: o.failureRate.window },
+    baseEjectionTimeMs: o.baseEjectionTime,
+    maxEjectionTimeMs: Math.max(o.maxEjectionTime, o.baseEjectionTime),
+    maxEjectionPercent: o.maxEjectionPercent,
+    intervalMs: o.interval,
+  };
+}
+
+function sticky(s: ParsedPool['sticky']): StickyConfig | null {
+  if (s === undefined) return null;
+  if ('header' in s) return { kind: 'header', name: s.header.toLowerCase() };
+  if ('cookie' in s) return { kind: 'cookie', name: s.cookie };
+  return { kind: 'query', name: s.query };
+}
+
+function pin(p: ParsedPool['pinHeader']): PinConfig | null {
+  return p === undefined ? null : { header: p.name.toLowerCase(), allow: new Set(p.allow) };
 }
 
 type ParsedHealth = ParsedPool['health'];
@@ -114,6 +161,9 @@ function pool(name: string, p: ParsedPool, source: string): PoolConfig {
     warmup: warmup(p.warmup, source),
     slowStartMs: p.slowStart ?? p.warmup?.slowStart ?? 0,
     queue: p.queue === false ? null : { max: p.queue.max, timeoutMs: p.queue.timeout },
+    outlier: outlier(p.outlier),
+    sticky: sticky(p.sticky),
+    pin: pin(p.pinHeader),
     maxBodyBytes: p.maxBodySize,
   };
 }
@@ -159,5 +209,6 @@ export function normalise(parsed: ParsedConfig, source: string): Config {
     log: { level: parsed.log.level, accessLog: parsed.log.accessLog },
     routes: routes(parsed),
     pools: new Map(Object.entries(parsed.pools).map(([name, p]) => [name, pool(name, p, source)])),
+    stateFile: parsed.stateFile === undefined ? null : resolve(dirname(source), parsed.stateFile),
   };
 }

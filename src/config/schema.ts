@@ -65,12 +65,81 @@ const backend = z
 
 const backendList = z.array(backend).describe('Backends of this pool or group.');
 
+const rollout = z
+  .strictObject({
+    steps: z
+      .array(z.number().gt(0).max(100))
+      .min(1)
+      .default([10, 25, 50, 100])
+      .superRefine((steps, ctx) => {
+        for (let i = 1; i < steps.length; i++) {
+          if (steps[i]! <= steps[i - 1]!) ctx.addIssue({ code: 'custom', message: `steps must increase (${steps[i]} after ${steps[i - 1]})`, path: [i] });
+        }
+      })
+      .describe('Canary weights in percent, increasing; reaching 100 (or passing the last step) promotes.'),
+    interval: duration('Time between two checks of canary against stable.').prefault('1m'),
+    minRequests: count(1).default(50).describe('Canary requests a check needs; with fewer it waits.'),
+    maxErrorRate: z.number().min(0).max(1).default(0.05).describe('Canary error rate above which it is rolled back at once.'),
+    maxErrorRatio: z.number().min(1).nullable().default(2).describe('Canary error rate / stable error rate (stable floored at 1%); null = off.'),
+    maxLatencyRatio: z.number().min(1).nullable().default(1.5).describe('Canary latency quantile / stable latency quantile; null = off.'),
+    latencyQuantile: z.number().gt(0).max(1).default(0.99).describe('Quantile compared by maxLatencyRatio (0.99 = p99).'),
+    failureThreshold: count(1).default(2).describe('Failed ratio checks that roll back (an error-rate breach rolls back at once).'),
+    start: z.enum(['auto', 'manual']).default('auto').describe('auto: start once the canary has a READY backend; manual: wait for POST /admin/rollouts/{pool}/{group}/resume.'),
+  })
+  .describe('Automatic canary rollout: step the weight up, compare with stable, promote or roll back.');
+
 const group = z
   .strictObject({
     weight: z.int().min(0).max(100).default(100).describe('Share of the pool\'s traffic, 0-100 (canary weight).'),
     backends: backendList,
+    rollout: rollout.optional(),
+    model: z
+      .strictObject({
+        name: z.string().min(1).optional().describe('Model name this group\'s backends must serve.'),
+        version: z.union([z.string(), z.number()]).transform(String).optional().describe('Model version this group\'s backends must report (e.g. the canary\'s new version).'),
+        md5: z.string().regex(/^[0-9a-fA-F]{32}$/, { error: 'md5 is 32 hex digits' }).optional().describe('Checksum this group\'s backends must report.'),
+      })
+      .optional()
+      .describe('Overrides of the pool\'s health.model for this group (a canary carries another version).'),
   })
   .describe('A set of backends serving one model version.');
+
+const outlier = z
+  .union([
+    z.literal(false),
+    z.strictObject({
+      consecutive5xx: count(0).default(5).describe('Consecutive 5xx (gateway errors included) that eject; 0 = off.'),
+      consecutiveGatewayErrors: count(0).default(3).describe('Consecutive gateway errors (connect failure, reset, timeout, 502/503/504) that eject; 0 = off.'),
+      failureRate: z
+        .strictObject({
+          threshold: z.number().gt(0).max(1).default(0.5).describe('Error share at or above which a backend is ejected.'),
+          minRequests: count(1).default(20).describe('Requests in the window needed for a verdict.'),
+          window: duration('Sliding window of the failure rate.').prefault('30s'),
+        })
+        .optional()
+        .describe('Failure-rate detector (off unless set), judged every interval.'),
+      baseEjectionTime: duration('First ejection time; the n-th ejection lasts n times this.').prefault('30s'),
+      maxEjectionTime: duration('Cap on the ejection time.').prefault('300s'),
+      maxEjectionPercent: z.number().min(0).max(100).default(10).describe('Most backends of the pool ejected at once, in percent (one is always allowed; never the last READY one).'),
+      interval: duration('Sweep period: failure-rate verdicts and decay of the ejection multiplier.').prefault('10s'),
+    }),
+  ])
+  .describe('Passive outlier ejection on real traffic; false = off.');
+
+const sticky = z
+  .union([
+    z.strictObject({ header: z.string().min(1).describe('Request header holding the user key.') }),
+    z.strictObject({ cookie: z.string().min(1).describe('Cookie holding the user key.') }),
+    z.strictObject({ query: z.string().min(1).describe('Query parameter holding the user key.') }),
+  ], { error: 'sticky takes one of { header }, { cookie } or { query }' })
+  .describe('Keep each user on the same group while weights change: the user key is hashed onto the weights.');
+
+const pinHeader = z
+  .strictObject({
+    name: z.string().min(1).default('x-infergate-group').describe('Request header naming the group.'),
+    allow: z.array(name).min(1).describe('Groups that may be chosen this way (e.g. [canary]).'),
+  })
+  .describe('Let testers reach a group, even at weight 0, with a header; off unless set.');
 
 /** A substring, or `{ json: <JSON pointer>, equals: <value> }` checked against the parsed JSON body. */
 const bodyExpectation = z
@@ -209,6 +278,9 @@ export const poolSchema = z
     slowStart: duration('Ramp a backend\'s weight from 10% to full over this window after it becomes READY; 0 = off.').optional(),
     queue: queue.prefault({}),
     maxConcurrent: count(0).default(0).describe('Requests in flight per backend before new ones wait in the queue (HAProxy maxconn); 0 = unlimited.'),
+    outlier: outlier.prefault({}),
+    sticky: sticky.optional(),
+    pinHeader: pinHeader.optional(),
     backends: backendList.optional().describe('Backends of a pool with a single group (named "default"). Use this or groups.'),
     groups: z.record(name, group).optional().describe('Named groups with weights (e.g. stable and canary). Use this or backends.'),
   })
@@ -262,6 +334,7 @@ export const configSchema = z
       .prefault({})
       .describe('Logging.'),
     routes: z.array(route).optional().describe('Routes, first match wins; omitted = everything to the only pool.'),
+    stateFile: z.string().min(1).optional().describe('File where rollout state is kept across restarts (written atomically).'),
     pools: z.record(name, poolSchema).describe('Pools of backends by name.'),
   })
   .meta({

@@ -96,10 +96,49 @@ export interface BackendConfig {
   maxConcurrent: number;
 }
 
+/** Same shape as rollout/types.ts RolloutConfig (config/ imports nothing else of src/). */
+export interface RolloutSpec {
+  steps: number[];
+  intervalMs: number;
+  minRequests: number;
+  maxErrorRate: number;
+  maxErrorRatio: number | null;
+  maxLatencyRatio: number | null;
+  latencyQuantile: number;
+  failureThreshold: number;
+  start: 'auto' | 'manual';
+}
+
+/** Same shape as outlier/types.ts OutlierConfig. */
+export interface OutlierSpec {
+  consecutive5xx: number;
+  consecutiveGatewayErrors: number;
+  failureRate: { threshold: number; minRequests: number; windowMs: number } | null;
+  baseEjectionTimeMs: number;
+  maxEjectionTimeMs: number;
+  maxEjectionPercent: number;
+  intervalMs: number;
+}
+
+export interface StickyConfig {
+  kind: 'header' | 'cookie' | 'query';
+  /** Header names lower-cased. */
+  name: string;
+}
+
+export interface PinConfig {
+  /** Lower-cased header name. */
+  header: string;
+  allow: Set<string>;
+}
+
 export interface GroupConfig {
   name: string;
   weight: number;
   backends: BackendConfig[];
+  rollout: RolloutSpec | null;
+  /** Overrides of the pool's health.model for this group (null fields keep the pool's). */
+  model: { name: string | null; version: string | null; md5: string | null } | null;
 }
 
 export interface TimeoutsConfig {
@@ -149,6 +188,10 @@ export interface PoolConfig {
   slowStartMs: number;
   /** null = no queue: 503 at once when nothing is READY. */
   queue: QueueConfig | null;
+  /** null = outlier ejection off. */
+  outlier: OutlierSpec | null;
+  sticky: StickyConfig | null;
+  pin: PinConfig | null;
   /** Largest request body accepted (413 above); 0 = unlimited. */
   maxBodyBytes: number;
 }
@@ -195,4 +238,6 @@ export interface Config {
   log: LogConfig;
   routes: RouteConfig[];
   pools: Map<string, PoolConfig>;
+  /** Absolute path of the rollout state file, or null. */
+  stateFile: string | null;
 }

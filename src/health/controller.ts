@@ -36,6 +36,8 @@ export class HealthController {
   readonly #readinessLoop: ProbeLoop;
   readonly #livenessLoop: ProbeLoop | null;
   #startupTimer: Timer | null = null;
+  /** Ends a warm-up back-off with a readiness probe, so the retry does not wait for the next probe interval. */
+  #backoffTimer: Timer | null = null;
   #stopped = false;
   #admitting = false;
   #warming = false;
@@ -67,6 +69,7 @@ export class HealthController {
   stop(): void {
     this.#stopped = true;
     this.#startupTimer?.cancel();
+    this.#backoffTimer?.cancel();
     this.#startupLoop?.stop();
     this.#readinessLoop.stop();
     this.#livenessLoop?.stop();
@@ -181,10 +184,21 @@ export class HealthController {
         b.apply({ type: 'warmup-done' }, `warm-up done: ${w.requests} request(s) in ${Math.round(r.ms)} ms`);
       } else {
         b.apply({ type: 'warmup-failed' }, `warm-up failed: ${r.reason}; retrying after ${warmupBackoffMs(b.health.warmupFailures + 1) / 1000} s`);
+        this.#retryAfterBackoff();
       }
     } finally {
       this.#warming = false;
     }
+  }
+
+  /** Probe readiness the moment the back-off ends (a readiness pass before then is ignored by the state machine). */
+  #retryAfterBackoff(): void {
+    this.#backoffTimer?.cancel();
+    const wait = Math.max(0, this.#backend.health.holdUntil - this.#deps.clock.now());
+    this.#backoffTimer = this.#deps.clock.setTimer(wait, () => {
+      this.#backoffTimer = null;
+      this.probeNow();
+    });
   }
 
   #startupDeadline(ms: number): void {

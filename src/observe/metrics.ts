@@ -51,6 +51,13 @@ export class Metrics {
   readonly queueWait: Histogram<'pool'>;
   readonly admissions: Counter<'pool' | 'group' | 'backend' | 'result'>;
   readonly warmups: Counter<'pool' | 'group' | 'backend' | 'result'>;
+  readonly rolloutWeight: Gauge<'pool' | 'group'>;
+  readonly rolloutState: Gauge<'pool' | 'group' | 'state'>;
+  readonly rolloutTransitions: Counter<'pool' | 'group' | 'from' | 'to'>;
+  readonly rolloutChecks: Counter<'pool' | 'group' | 'verdict'>;
+  readonly groupFallbacks: Counter<'pool' | 'group'>;
+  readonly ejections: Counter<'pool' | 'group' | 'backend' | 'detector'>;
+  readonly ejectionsSkipped: Counter<'pool' | 'detector'>;
   #backends: () => Iterable<BackendGaugeSource> = () => [];
 
   constructor(version: string, opts: { defaultMetrics?: boolean } = {}) {
@@ -78,6 +85,14 @@ export class Metrics {
     this.queueWait = new Histogram({ name: 'infergate_queue_wait_seconds', help: 'Time requests waited in the queue.', labelNames: ['pool'], buckets: LATENCY_BUCKETS, registers: [r] });
     this.admissions = new Counter({ name: 'infergate_model_admissions_total', help: 'Model admission checks (name/version/checksum) by result.', labelNames: ['pool', 'group', 'backend', 'result'], registers: [r] });
     this.warmups = new Counter({ name: 'infergate_warmups_total', help: 'Warm-up runs by result.', labelNames: ['pool', 'group', 'backend', 'result'], registers: [r] });
+
+    this.rolloutWeight = new Gauge({ name: 'infergate_rollout_weight', help: 'Traffic weight of each group of a pool under a rollout (0-100).', labelNames: ['pool', 'group'], registers: [r] });
+    this.rolloutState = new Gauge({ name: 'infergate_rollout_state', help: 'Rollout state of a canary group: 1 for the current state.', labelNames: ['pool', 'group', 'state'], registers: [r] });
+    this.rolloutTransitions = new Counter({ name: 'infergate_rollout_transitions_total', help: 'Rollout state and weight changes.', labelNames: ['pool', 'group', 'from', 'to'], registers: [r] });
+    this.rolloutChecks = new Counter({ name: 'infergate_rollout_checks_total', help: 'Canary analysis checks by verdict.', labelNames: ['pool', 'group', 'verdict'], registers: [r] });
+    this.groupFallbacks = new Counter({ name: 'infergate_group_fallbacks_total', help: 'Requests whose group had no READY backend and went to another group.', labelNames: ['pool', 'group'], registers: [r] });
+    this.ejections = new Counter({ name: 'infergate_outlier_ejections_total', help: 'Backends ejected by passive outlier detection, by detector.', labelNames: ['pool', 'group', 'backend', 'detector'], registers: [r] });
+    this.ejectionsSkipped = new Counter({ name: 'infergate_outlier_ejections_skipped_total', help: 'Ejections refused by maxEjectionPercent or to keep the last READY backend.', labelNames: ['pool', 'detector'], registers: [r] });
 
     const backends = (): Iterable<BackendGaugeSource> => this.#backends();
     new Gauge({

@@ -2,7 +2,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
 import type { Backend } from '../backends/backend.js';
-import type { BackendPool } from '../backends/pool.js';
+import type { BackendPool, GroupChoice } from '../backends/pool.js';
 import type { Waiter } from '../backends/queue.js';
 import type { Clock, Timer } from '../clock.js';
 import type { AccessRecord, Logger } from '../observe/log.js';
@@ -67,6 +67,8 @@ export class Exchange implements Dispatcher.DispatchHandler, Waiter {
   #totalTimer: Timer | null = null;
   /** Waiting in the pool's queue for a backend. */
   #queued = false;
+  /** The group this request is meant for, chosen once (sticky users keep it across retries and queueing). */
+  #choice: GroupChoice | null = null;
 
   constructor(ctx: ExchangeContext, req: IncomingMessage, res: ServerResponse, pool: BackendPool, requestId: string) {
     this.#ctx = ctx;
@@ -124,7 +126,8 @@ export class Exchange implements Dispatcher.DispatchHandler, Waiter {
   #attempt(): void {
     if (this.#clientGone || this.#done) return;
     const pool = this.#pool;
-    const backend = pool.pick(this.#tried);
+    if (this.#choice === null && pool.chooser !== null) this.#choice = pool.chooser.choose(this.#req);
+    const backend = pool.pick(this.#tried, this.#choice);
     if (backend === undefined) {
       // Nothing can take it now: wait in the queue (first attempt only), else answer 503.
       const queue = pool.queue;
@@ -196,6 +199,8 @@ export class Exchange implements Dispatcher.DispatchHandler, Waiter {
     const backend = this.#backend!;
     backend.observeLatency(this.#upstreamMs);
     backend.stats.upstreamSeconds.observe(this.#upstreamMs / 1000);
+    // Consecutive-error detectors eject on the failing response itself, not at the next sweep.
+    this.#pool.outliers?.report(backend, statusCode < 500 ? 'success' : statusCode <= 504 && statusCode >= 502 ? 'gateway-error' : 'server-error');
     const res = this.#res;
     if (this.#clientGone) {
       controller.abort(new ClientClosedError('client closed the connection'));
@@ -309,6 +314,7 @@ export class Exchange implements Dispatcher.DispatchHandler, Waiter {
     if (failure !== null && failure.source === 'upstream') {
       backend.errors++;
       if (failure.gatewayError) backend.observeFailure();
+      this.#pool.outliers?.report(backend, 'gateway-error');
     }
     this.#controller = null;
   }
@@ -378,6 +384,10 @@ export class Exchange implements Dispatcher.DispatchHandler, Waiter {
     const failure = this.#failure;
     if (this.#responseStarted && backend !== null) backend.stats.requests[codeClassIndex(status)]!.inc();
     else pool.stats.requestsNoBackend[codeClassIndex(status)]!.inc();
+    const rollout = pool.rollout;
+    if (rollout !== null && backend !== null && failure !== Failures.clientClosed && this.#attempts > 0) {
+      rollout.record(backend.group, status < 500 && (failure === null || failure.source !== 'upstream'), this.#upstreamMs);
+    }
     pool.stats.requestSeconds.observe(totalMs / 1000);
     if (failure !== null) ctx.metrics.errors.inc({ pool: pool.name, kind: failure.code });
     const access = ctx.access;

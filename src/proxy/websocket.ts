@@ -60,7 +60,7 @@ export class WebSocketProxy {
       refuseWith(socket, Failures.noRoute, requestId);
       return;
     }
-    const backend = pool.pick(null);
+    const backend = pool.pick(null, pool.chooser?.choose(req) ?? null);
     if (backend === undefined) {
       this.#metrics.websocketUpgrades.inc({ pool: pool.name, result: 'no-ready-backend' });
       refuseWith(socket, Failures.noReadyBackend, requestId);

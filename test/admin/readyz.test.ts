@@ -31,26 +31,26 @@ routes:
   - { match: { pathPrefix: /b/ }, pool: pb }
 pools:
   pa:
-    health: { jitter: 0, readiness: { path: /health, interval: 10s, timeout: 1s, unhealthyThreshold: 1 } }
+    health: { jitter: 0, readiness: { path: /health, interval: 7s, timeout: 1s, unhealthyThreshold: 1 } }
     backends: [${a.url}]
   pb:
-    health: { jitter: 0, readiness: { path: /health, interval: 10s, timeout: 1s, unhealthyThreshold: 1 } }
+    health: { jitter: 0, readiness: { path: /health, interval: 7s, timeout: 1s, unhealthyThreshold: 1 } }
     backends: [${b.url}]
 `,
     { waitReady: false, deps: { clock } },
   );
-  await clock.waitFor(10_000, 2);
+  await clock.waitFor(7_000, 2);
   expect(await readyz(stack)).toEqual({ status: 503, body: { status: 'not-ready', poolsWithoutReadyBackend: ['pb'] } });
 
   b.setHealth(200);
-  clock.advance(10_000);
-  await clock.waitFor(10_000, 4);
+  clock.advance(7_000);
+  await clock.waitFor(7_000, 4);
   expect(await readyz(stack)).toEqual({ status: 200, body: { status: 'ready' } });
 
   // One pool losing its only backend is enough to be unready again.
   a.setHealth(500);
-  clock.advance(10_000);
-  await clock.waitFor(10_000, 6);
+  clock.advance(7_000);
+  await clock.waitFor(7_000, 6);
   expect(await readyz(stack)).toEqual({ status: 503, body: { status: 'not-ready', poolsWithoutReadyBackend: ['pa'] } });
 });
 

@@ -74,7 +74,7 @@ const expected: Record<string, Record<HealthEventType, BackendState>> = {
   EJECTED: {
     'startup-pass': 'EJECTED', 'startup-timeout': 'EJECTED', 'readiness-pass': 'EJECTED', 'readiness-fail': 'UNREADY',
     'liveness-pass': 'EJECTED', 'liveness-fail': 'UNREADY', admitted: 'EJECTED', mismatch: 'EJECTED', 'warmup-done': 'EJECTED',
-    'warmup-failed': 'EJECTED', 'push-ready': 'EJECTED', 'push-unready': 'UNREADY', drain: 'DRAINING', undrain: 'EJECTED', eject: 'EJECTED', uneject: 'READY',
+    'warmup-failed': 'EJECTED', 'push-ready': 'EJECTED', 'push-unready': 'UNREADY', drain: 'DRAINING', undrain: 'EJECTED', eject: 'EJECTED', uneject: 'UNREADY',
   },
   DRAINING: {
     'startup-pass': 'DRAINING', 'startup-timeout': 'DRAINING', 'readiness-pass': 'DRAINING', 'readiness-fail': 'DRAINING',
@@ -136,13 +136,26 @@ describe('the road into service', () => {
     expect(visibleState(h)).toBe('UNREADY');
   });
 
-  it('a probe passing never un-ejects, an ejection never forgets readiness', () => {
+  it('a probe passing never un-ejects; after the ejection the backend comes back through its readiness probe', () => {
+    const plain = { ...policy, admission: false, warmup: false };
     let h: Health = { ...fresh, phase: 'serving', everServed: true };
-    h = step(h, { type: 'eject' }, policy, 0);
-    h = step(h, { type: 'readiness-pass' }, policy, 0);
+    h = step(h, { type: 'eject' }, plain, 0);
+    h = step(h, { type: 'readiness-pass' }, plain, 0);
     expect(visibleState(h)).toBe('EJECTED');
-    h = step(h, { type: 'uneject' }, policy, 0);
+    h = step(h, { type: 'uneject' }, plain, 0);
+    expect(visibleState(h)).toBe('UNREADY');
+    h = step(h, { type: 'readiness-pass' }, plain, 0);
     expect(visibleState(h)).toBe('READY');
+  });
+
+  it('an ejection never forgets readiness: a backend that fell out while ejected stays out after it', () => {
+    const plain = { ...policy, admission: false, warmup: false };
+    let h: Health = { ...fresh, phase: 'serving', everServed: true };
+    h = step(h, { type: 'eject' }, plain, 0);
+    h = step(h, { type: 'readiness-fail' }, plain, 0);
+    h = step(h, { type: 'uneject' }, plain, 0);
+    expect(visibleState(h)).toBe('UNREADY');
+    expect(h.phase).toBe('loading');
   });
 });
 

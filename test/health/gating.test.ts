@@ -19,13 +19,13 @@ test('LOADING backend: 503 no-ready-backend and the backend sees nothing; READY 
 pools:
   p:
     queue: false   # answer 503 at once instead of waiting for a READY backend
-    health: { jitter: 0, readiness: { path: /health, interval: 10s, timeout: 1s } }
+    health: { jitter: 0, readiness: { path: /health, interval: 7s, timeout: 1s } }
     backends: [${target.url}]
 `,
     { waitReady: false, deps: { clock } },
   );
   // The first probe (503) was processed: the prober scheduled the next one.
-  await clock.waitFor(10_000, 1);
+  await clock.waitFor(7_000, 1);
   const b = stack.app.backend(`p.default.127.0.0.1:${target.port}`)!;
   expect(b.state()).toBe('LOADING');
   for (let i = 0; i < 3; i++) {
@@ -39,7 +39,7 @@ pools:
   expect(ready.status).toBe(503);
 
   target.setHealth(200);
-  clock.advance(10_000);
+  clock.advance(7_000);
   await stack.waitForLog((l) => l.msg === 'backend state changed' && l.to === 'READY');
   const res = await fetch(`${stack.url}/predict`, { method: 'POST', body: '{}' });
   expect(res.status).toBe(200);
@@ -56,12 +56,12 @@ test('a backend that is down altogether (connection refused) is never routed to'
 pools:
   p:
     queue: false   # answer 503 at once instead of waiting for a READY backend
-    health: { jitter: 0, readiness: { path: /health, interval: 10s, timeout: 1s } }
+    health: { jitter: 0, readiness: { path: /health, interval: 7s, timeout: 1s } }
     backends: [http://127.0.0.1:9]
 `,
     { waitReady: false, deps: { clock } },
   );
-  await clock.waitFor(10_000, 1);
+  await clock.waitFor(7_000, 1);
   const b = stack.app.backend('p.default.127.0.0.1:9')!;
   expect(b.state()).toBe('LOADING');
   expect(b.lastProbe?.ok).toBe(false);

@@ -25,7 +25,7 @@ test('LOADING -> READY -> UNREADY -> READY: three log lines, three counted trans
     `
 pools:
   p:
-    health: { jitter: 0, readiness: { path: /health, interval: 10s, timeout: 1s, healthyThreshold: 2, unhealthyThreshold: 2 } }
+    health: { jitter: 0, readiness: { path: /health, interval: 7s, timeout: 1s, healthyThreshold: 2, unhealthyThreshold: 2 } }
     backends: [${target.url}]
 `,
     { waitReady: false, deps: { clock } },
@@ -33,10 +33,10 @@ pools:
   const id = `p.default.127.0.0.1:${target.port}`;
   let probes = 1;
   const probe = async (): Promise<void> => {
-    clock.advance(10_000);
-    await clock.waitFor(10_000, ++probes);
+    clock.advance(7_000);
+    await clock.waitFor(7_000, ++probes);
   };
-  await clock.waitFor(10_000, 1);
+  await clock.waitFor(7_000, 1);
   target.setHealth(500);
   for (let i = 0; i < 4; i++) await probe();
   target.setHealth(200);

@@ -19,13 +19,13 @@ test('level warn: no info lines, warn lines kept, access lines kept', async () =
 log: { level: warn, accessLog: true }
 pools:
   p:
-    health: { jitter: 0, readiness: { path: /health, interval: 10s, timeout: 1s } }
+    health: { jitter: 0, readiness: { path: /health, interval: 7s, timeout: 1s } }
     backends: [${backend.url}]
 `,
     { waitReady: false, deps: { clock } },
   );
   // The READY transition is an info line, so it is filtered: wait for the first probe to be processed.
-  await clock.waitFor(10_000, 1);
+  await clock.waitFor(7_000, 1);
   expect(stack.app.backend(`p.default.127.0.0.1:${backend.port}`)!.state()).toBe('READY');
   expect((await fetch(`${stack.url}/x`, { headers: { 'x-request-id': 'lvl' } })).status).toBe(200);
   await stack.waitForLog((l) => l.kind === 'access' && l.requestId === 'lvl');

@@ -34,7 +34,9 @@ export const torchservePreset: Preset = {
   metadata(model: ModelSpec) {
     // Default version on purpose: admitting a registered-but-not-default version would pass a backend
     // whose /predictions/{name} still serves the old one.
-    return model.name === null ? null : { path: `/models/${seg(model.name)}`, base: 'management' };
+    // The checksum lives in the handler's customized metadata, which TorchServe returns only on request.
+    if (model.name === null) return null;
+    return { path: `/models/${seg(model.name)}${model.md5 === null ? '' : '?customized=true'}`, base: 'management' };
   },
   facts(metadata: unknown): ModelFacts {
     // `?customized=true` adds the handler's describe_handle() output; an md5 there is used when present.

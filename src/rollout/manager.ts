@@ -1,0 +1,192 @@
+// Every rollout of the running configuration: builds one controller per canary group, applies its weights to
+// the pool's groups, keeps state across reloads (snapshots) and restarts (state file), answers the admin API.
+import type { Backend } from '../backends/backend.js';
+import type { BackendPool, Group, GroupRecorder } from '../backends/pool.js';
+import type { Clock } from '../clock.js';
+import type { Logger } from '../observe/log.js';
+import type { Metrics } from '../observe/metrics.js';
+import { RolloutController } from './controller.js';
+import { loadState, saveState } from './state-file.js';
+import type { RolloutChange, RolloutConfig, RolloutSnapshot, RolloutView } from './types.js';
+
+export interface RolloutDeps {
+  clock: Clock;
+  random: () => number;
+  log: Logger;
+  metrics: Metrics;
+}
+
+interface Entry {
+  readonly pool: BackendPool;
+  readonly canary: Group;
+  readonly stable: readonly Group[];
+  /** The stable groups' configured weights, to split the stable share in proportion. */
+  readonly stableShares: readonly number[];
+  readonly config: RolloutConfig;
+  readonly controller: RolloutController;
+}
+
+export type RolloutAction = 'pause' | 'resume' | 'promote' | 'abort' | 'weight' | 'start';
+
+export class RolloutManager {
+  readonly #deps: RolloutDeps;
+  readonly #stateFile: string | null;
+  #entries = new Map<string, Entry>();
+  /** Snapshots read from the state file at start, handed to the controllers of the first build. */
+  #fromFile = new Map<string, RolloutSnapshot>();
+  #saving: Promise<void> = Promise.resolve();
+
+  constructor(deps: RolloutDeps, stateFile: string | null) {
+    this.#deps = deps;
+    this.#stateFile = stateFile;
+  }
+
+  /** Read the state file (if any) before the first build; a missing file is a fresh start, a corrupt one is logged. */
+  async loadStateFile(): Promise<void> {
+    if (this.#stateFile === null) return;
+    try {
+      for (const s of await loadState(this.#stateFile)) this.#fromFile.set(key(s.pool, s.group), s);
+    } catch (err) {
+      this.#deps.log.error({ stateFile: this.#stateFile, error: (err as Error).message }, 'rollout state file unreadable: starting rollouts afresh');
+    }
+  }
+
+  /**
+   * Attach controllers to the pools of a (new) configuration. A rollout whose canary group and settings
+   * are unchanged keeps its step and weight; one whose settings changed restarts from its snapshot's
+   * position under the new settings (the controller decides).
+   */
+  build(pools: Iterable<BackendPool>, rollouts: ReadonlyMap<string, ReadonlyMap<string, RolloutConfig>>): void {
+    const previous = this.#entries;
+    const next = new Map<string, Entry>();
+    for (const pool of pools) {
+      const configs = rollouts.get(pool.name);
+      if (configs === undefined || configs.size === 0) continue;
+      const recorders: Array<[string, GroupRecorder]> = [];
+      for (const [groupName, config] of configs) {
+        const canary = pool.groups.find((g) => g.name === groupName);
+        if (canary === undefined) continue;
+        const stable = pool.groups.filter((g) => g !== canary);
+        const k = key(pool.name, groupName);
+        const restored = previous.get(k)?.controller.snapshot() ?? this.#fromFile.get(k);
+        previous.get(k)?.controller.stop();
+        const controller = new RolloutController({
+          pool: pool.name,
+          canary: groupName,
+          stable: stable.map((g) => g.name),
+          config,
+          clock: this.#deps.clock,
+          random: this.#deps.random,
+          onChange: (c) => this.#onChange(c),
+          onCheck: (c) => this.#deps.metrics.rolloutChecks.inc({ pool: pool.name, group: groupName, verdict: c.verdict }),
+          ...(restored === undefined ? {} : { restored }),
+        });
+        const entry: Entry = { pool, canary, stable, stableShares: stable.map((g) => g.weight), config, controller };
+        next.set(k, entry);
+        recorders.push([groupName, controller]);
+        this.#apply(entry);
+        controller.canaryReady(canary.backends.some((b) => b.routable()));
+      }
+      // One recorder per pool; the pool has at most one rollout (checked by the config), so forward directly.
+      const only = recorders[0];
+      if (only !== undefined) pool.rollout = only[1];
+    }
+    for (const [k, e] of previous) if (!next.has(k)) e.controller.stop();
+    this.#fromFile.clear();
+    this.#entries = next;
+    this.#persist();
+  }
+
+  /** A backend changed state: a canary group's readiness may have changed. */
+  backendChanged(b: Backend): void {
+    const e = this.#entries.get(key(b.pool, b.group));
+    if (e !== undefined) e.controller.canaryReady(e.canary.backends.some((x) => x.routable()));
+  }
+
+  views(): RolloutView[] {
+    return [...this.#entries.values()].map((e) => e.controller.view());
+  }
+
+  /** An operator action; returns the view, null for an unknown rollout, or throws RangeError for a bad weight. */
+  act(pool: string, group: string, action: RolloutAction, weight?: number): { changed: boolean; view: RolloutView } | null {
+    const e = this.#entries.get(key(pool, group));
+    if (e === undefined) return null;
+    const c = e.controller;
+    let changed: boolean;
+    switch (action) {
+      case 'pause':
+        changed = c.pause();
+        break;
+      case 'resume':
+        changed = c.resume();
+        break;
+      case 'start':
+        changed = c.start();
+        break;
+      case 'promote':
+        changed = c.promote();
+        break;
+      case 'abort':
+        changed = c.abort();
+        break;
+      case 'weight':
+        changed = c.setWeight(weight ?? Number.NaN);
+        break;
+      default: {
+        const never: never = action;
+        throw new Error(`unknown rollout action ${String(never)}`);
+      }
+    }
+    return { changed, view: c.view() };
+  }
+
+  stop(): void {
+    for (const e of this.#entries.values()) e.controller.stop();
+  }
+
+  /** Let pending state-file writes finish (shutdown). */
+  flush(): Promise<void> {
+    return this.#saving;
+  }
+
+  #onChange(c: RolloutChange): void {
+    const e = this.#entries.get(key(c.pool, c.group));
+    if (e !== undefined) this.#apply(e);
+    const entry = { pool: c.pool, group: c.group, from: c.from, to: c.to, weight: c.weight, step: c.step, reason: c.reason, check: c.check };
+    if (c.to === 'rolled-back') this.#deps.log.error(entry, 'rollout rolled back');
+    else this.#deps.log.info(entry, c.from === c.to ? 'rollout weight changed' : 'rollout state changed');
+    this.#deps.metrics.rolloutTransitions.inc({ pool: c.pool, group: c.group, from: c.from, to: c.to });
+    this.#persist();
+  }
+
+  /** Canary weight to the canary group; the stable share split among the other groups as configured. */
+  #apply(e: Entry): void {
+    const w = e.controller.weights();
+    e.canary.weight = w.canary;
+    const total = e.stableShares.reduce((a, b) => a + b, 0);
+    e.stable.forEach((g, i) => {
+      g.weight = total > 0 ? (w.stable * e.stableShares[i]!) / total : w.stable / e.stable.length;
+    });
+    const m = this.#deps.metrics;
+    m.rolloutWeight.set({ pool: e.pool.name, group: e.canary.name }, w.canary);
+    for (const g of e.stable) m.rolloutWeight.set({ pool: e.pool.name, group: g.name }, g.weight);
+    const state = e.controller.state.name;
+    for (const s of ['pending', 'progressing', 'paused', 'promoted', 'rolled-back'] as const) {
+      m.rolloutState.set({ pool: e.pool.name, group: e.canary.name, state: s }, s === state ? 1 : 0);
+    }
+  }
+
+  /** Writes are serialised: each save waits for the one before, so the file ends with the latest state. */
+  #persist(): void {
+    const file = this.#stateFile;
+    if (file === null) return;
+    const snapshots = [...this.#entries.values()].map((e) => e.controller.snapshot());
+    this.#saving = this.#saving
+      .then(() => saveState(file, snapshots))
+      .catch((err: Error) => this.#deps.log.error({ stateFile: file, error: err.message }, 'could not write the rollout state file'));
+  }
+}
+
+function key(pool: string, group: string): string {
+  return `${pool}\u0000${group}`;
+}

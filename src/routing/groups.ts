@@ -1,0 +1,106 @@
+// Which group (stable, canary, ...) a request is meant for: pin header, else sticky hash, else weighted random.
+import type { IncomingMessage } from 'node:http';
+import type { Group, GroupChoice, GroupChooser } from '../backends/pool.js';
+import type { PinConfig, StickyConfig } from '../config/types.js';
+
+/**
+ * Groups are laid out on [0, total) in a fixed order — groups with a rollout first — so a user's point
+ * (a hash of their key) falls in the canary range at 10% and still does at 25%: raising the canary's
+ * weight only moves users into it, never out.
+ */
+export class GroupSelector implements GroupChooser {
+  readonly #ordered: readonly Group[];
+  readonly #byName: ReadonlyMap<string, Group>;
+  readonly #sticky: StickyConfig | null;
+  readonly #pin: PinConfig | null;
+  readonly #random: () => number;
+  readonly #single: GroupChoice | null;
+
+  constructor(groups: readonly Group[], rolloutGroups: ReadonlySet<string>, sticky: StickyConfig | null, pin: PinConfig | null, random: () => number) {
+    this.#ordered = [...groups.filter((g) => rolloutGroups.has(g.name)), ...groups.filter((g) => !rolloutGroups.has(g.name))];
+    this.#byName = new Map(groups.map((g) => [g.name, g]));
+    this.#sticky = sticky;
+    this.#pin = pin;
+    this.#random = random;
+    this.#single = groups.length === 1 ? { group: groups[0]!, pinned: false } : null;
+  }
+
+  choose(req: IncomingMessage): GroupChoice {
+    if (this.#single !== null) return this.#single;
+    const pin = this.#pin;
+    if (pin !== null) {
+      const value = req.headers[pin.header];
+      if (typeof value === 'string' && pin.allow.has(value)) return { group: this.#byName.get(value)!, pinned: true };
+    }
+    const key = this.#sticky === null ? null : userKey(req, this.#sticky);
+    const u = key === null ? this.#random() : hashUnit(key);
+    return { group: pointToGroup(this.#ordered, u), pinned: false };
+  }
+}
+
+/** The group whose range on [0, total weight) holds u * total. */
+export function pointToGroup(groups: readonly Group[], u: number): Group {
+  let total = 0;
+  for (const g of groups) total += g.weight;
+  let point = u * total;
+  let last: Group = groups[0]!;
+  for (const g of groups) {
+    if (g.weight <= 0) continue;
+    last = g;
+    point -= g.weight;
+    if (point < 0) return g;
+  }
+  return last;
+}
+
+function userKey(req: IncomingMessage, s: StickyConfig): string | null {
+  switch (s.kind) {
+    case 'header': {
+      const v = req.headers[s.name];
+      return typeof v === 'string' && v.length > 0 ? v : null;
+    }
+    case 'cookie':
+      return cookieValue(req.headers.cookie, s.name);
+    case 'query':
+      return queryValue(req.url ?? '', s.name);
+    default: {
+      const never: never = s.kind;
+      throw new Error(`unknown sticky kind ${String(never)}`);
+    }
+  }
+}
+
+function cookieValue(header: string | undefined, name: string): string | null {
+  if (header === undefined) return null;
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq !== -1 && part.slice(0, eq).trim() === name) {
+      const v = part.slice(eq + 1).trim();
+      return v.length > 0 ? v : null;
+    }
+  }
+  return null;
+}
+
+function queryValue(url: string, name: string): string | null {
+  const q = url.indexOf('?');
+  if (q === -1) return null;
+  const v = new URLSearchParams(url.slice(q + 1)).get(name);
+  return v !== null && v.length > 0 ? v : null;
+}
+
+/** FNV-1a 32-bit of the key, mapped to [0, 1): stable across processes and restarts. */
+export function hashUnit(key: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) {
+    h ^= key.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  // A final avalanche so that similar keys (user-1, user-2) spread over the whole range.
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return (h >>> 0) / 4294967296;
+}
