@@ -13,7 +13,8 @@ COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY config/infergate.yaml /etc/infergate/infergate.yaml
 COPY config/infergate.schema.json /etc/infergate/infergate.schema.json
-RUN ln -s /app/dist/cli.js /usr/local/bin/infergate && chmod +x /app/dist/cli.js
+RUN ln -s /app/dist/cli.js /usr/local/bin/infergate && chmod +x /app/dist/cli.js \
+ && mkdir -p /var/lib/infergate && chown node /var/lib/infergate
 # The data port and the admin port (bind admin to 0.0.0.0 with a token to scrape it from outside).
 EXPOSE 8080 9901
 USER node
