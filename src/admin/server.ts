@@ -6,6 +6,7 @@ import type { BackendPool } from '../backends/pool.js';
 import type { Metrics } from '../observe/metrics.js';
 import type { RolloutAction, RolloutManager } from '../rollout/manager.js';
 import { backendView } from './backends-view.js';
+import { STATUS_PAGE } from './status-page.js';
 
 export interface AdminDeps {
   metrics: Metrics;
@@ -98,6 +99,11 @@ async function handle(deps: AdminDeps, req: IncomingMessage, res: ServerResponse
       json(res, 200, { backends: backends.map((b) => backendView(b, now)) });
       return;
     }
+    case '/status':
+      // Static HTML; the data it shows comes from /admin/* (token from ?token= when one is configured).
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(STATUS_PAGE) });
+      res.end(STATUS_PAGE);
+      return;
     case '/admin/rollouts':
       json(res, 200, { rollouts: deps.rollouts.views() });
       return;
