@@ -283,7 +283,7 @@ export class App {
     const clock = this.#deps.clock;
     for (const pc of config.pools.values()) {
       const groups: Group[] = pc.groups.map((g) => {
-        const health = resolveHealth(withGroupModel(pc.healthSpec, g.model));
+        const health = resolveHealth(withGroupModel(pc.health, g.model));
         const policy = policyFor(health, pc);
         return {
         name: g.name,
@@ -304,12 +304,13 @@ export class App {
         }),
         };
       });
-      const balancer = createBalancer<Backend>(pc.balance, { random: this.#deps.random });
       const queue = pc.queue === null ? null : new WaitQueue(pc.queue.max, pc.queue.timeoutMs, clock, this.metrics.bindQueue(pc.name));
-      const pool = new BackendPool(pc, groups, { balancer, random: this.#deps.random, stats: this.metrics.bindPool(pc.name), queue });
+      const random = this.#deps.random;
+      const pool = new BackendPool(pc, groups, { createBalancer: () => createBalancer<Backend>(pc.balance, { random }), random, stats: this.metrics.bindPool(pc.name), queue });
       const withRollout = new Map(pc.groups.filter((g) => g.rollout !== null).map((g) => [g.name, g.rollout as RolloutConfig]));
       if (withRollout.size > 0) rollouts.set(pc.name, withRollout);
       pool.chooser = new GroupSelector(groups, new Set(withRollout.keys()), pc.sticky, pc.pin, this.#deps.random);
+      pool.onUnavailable = (b) => this.#runtime.controllers.get(b.id)?.probeNow();
       const fallbacks = this.metrics.groupFallbacks;
       pool.onFallback = (from) => fallbacks.inc({ pool: pc.name, group: from.name });
       if (pc.outlier !== null) {
@@ -359,8 +360,12 @@ export class App {
     const entry = { backend: b.id, pool: b.pool, group: b.group, from: c.from, to: c.to, reason: c.reason };
     if (c.to === 'READY') this.loggers.log.info(entry, 'backend state changed');
     else this.loggers.log.warn(entry, 'backend state changed');
-    // A backend that became READY is capacity for requests waiting in its pool's queue.
-    if (c.to === 'READY') this.#runtime?.pools.get(b.pool)?.wake();
+    if (c.to === 'READY') {
+      // Back in service through every check: an ejection still on the books is over (see backends/state.ts serve()).
+      this.#runtime?.detectors.get(b.pool)?.detector.readmitted(b);
+      // A backend that became READY is capacity for requests waiting in its pool's queue.
+      this.#runtime?.pools.get(b.pool)?.wake();
+    }
     this.rollouts?.backendChanged(b);
   }
 }

@@ -47,26 +47,29 @@ export class BackendPool {
   readonly stats: PoolStats;
   /** Where requests wait while nothing can take them; null = answer 503 at once. */
   readonly queue: WaitQueue | null;
-  readonly #balancer: Balancer<Backend>;
+  /** One balancer per group: round robin keeps per-group rotation state. */
+  readonly #balancers: Map<Group, Balancer<Backend>>;
   readonly #random: () => number;
   /** Chooses a request's group; set by the app (routing/ builds it). */
   chooser: GroupChooser | null = null;
   /** Requests whose group had no backend able to take them and went to another group. */
   onFallback: ((from: Group) => void) | null = null;
   outliers: OutcomeSink | null = null;
+  /** A backend answered a retryable status (503): its readiness is worth probing now, not at the next interval. */
+  onUnavailable: ((backend: Backend) => void) | null = null;
   rollout: GroupRecorder | null = null;
   /** Requests in flight and retries in flight, for the retry budget. */
   active = 0;
   activeRetries = 0;
 
-  constructor(config: PoolConfig, groups: Group[], deps: { balancer: Balancer<Backend>; random: () => number; stats: PoolStats; queue: WaitQueue | null }) {
+  constructor(config: PoolConfig, groups: Group[], deps: { createBalancer: () => Balancer<Backend>; random: () => number; stats: PoolStats; queue: WaitQueue | null }) {
     this.name = config.name;
     this.config = config;
     this.groups = groups;
     this.backends = groups.flatMap((g) => g.backends);
     this.stats = deps.stats;
     this.queue = deps.queue;
-    this.#balancer = deps.balancer;
+    this.#balancers = new Map(groups.map((g) => [g, deps.createBalancer()]));
     this.#random = deps.random;
   }
 
@@ -75,9 +78,9 @@ export class BackendPool {
     return false;
   }
 
-  /** Some backend could take one more request right now. */
+  /** Some backend could take one more request right now (READY, below maxConcurrent, weight above 0). */
   hasCapacity(): boolean {
-    for (const b of this.backends) if (b.acceptsRequest()) return true;
+    for (const b of this.backends) if (b.acceptsRequest() && b.effectiveWeight() > 0) return true;
     return false;
   }
 
@@ -106,8 +109,9 @@ export class BackendPool {
   }
 
   #pickIn(group: Group, exclude: readonly Backend[] | null): Backend | undefined {
-    if (exclude === null || exclude.length === 0) return this.#balancer.pick(group.backends, accepts);
-    return this.#balancer.pick(group.backends, (b) => b.acceptsRequest() && !exclude.includes(b));
+    const balancer = this.#balancers.get(group)!;
+    if (exclude === null || exclude.length === 0) return balancer.pick(group.backends, accepts);
+    return balancer.pick(group.backends, (b) => b.acceptsRequest() && !exclude.includes(b));
   }
 
   /** Weighted choice among the other groups with weight that have an eligible backend. */
@@ -135,6 +139,6 @@ export class BackendPool {
 }
 
 function hasEligible(g: Group, exclude: readonly Backend[] | null): boolean {
-  for (const b of g.backends) if (b.acceptsRequest() && (exclude === null || !exclude.includes(b))) return true;
+  for (const b of g.backends) if (b.acceptsRequest() && b.effectiveWeight() > 0 && (exclude === null || !exclude.includes(b))) return true;
   return false;
 }

@@ -59,10 +59,24 @@ export class WaitQueue {
    * says a backend can take one more request (each onSlot() takes that capacity synchronously).
    */
   wake(available: () => boolean): void {
-    for (const waiter of this.#entries.keys()) {
+    for (const [waiter, entry] of this.#entries) {
       if (!available()) return;
-      this.#take(waiter);
+      this.#entries.delete(waiter);
       waiter.onSlot();
+      const requeued = this.#entries.get(waiter);
+      if (requeued !== undefined) {
+        // It could not use the capacity (e.g. the only READY backend has weight 0), so no waiter can: keep its
+        // place and its deadline, and stop here rather than hand the same slot round forever.
+        requeued.timer?.cancel();
+        this.#entries.delete(waiter);
+        const rest = [...this.#entries];
+        this.#entries.clear();
+        this.#entries.set(waiter, entry);
+        for (const [w, e] of rest) this.#entries.set(w, e);
+        this.#stats?.length(this.#entries.size);
+        return;
+      }
+      this.#done(entry);
     }
   }
 
@@ -75,9 +89,14 @@ export class WaitQueue {
     const entry = this.#entries.get(waiter);
     if (entry === undefined) return false;
     this.#entries.delete(waiter);
+    this.#done(entry);
+    return true;
+  }
+
+  /** A waiter left the queue for good: stop its timer, account its wait. */
+  #done(entry: Entry): void {
     entry.timer?.cancel();
     this.#stats?.length(this.#entries.size);
     this.#stats?.waited((this.#clock.now() - entry.since) / 1000);
-    return true;
   }
 }

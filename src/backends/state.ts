@@ -78,8 +78,13 @@ function afterReadiness(p: Policy): Phase {
   return p.admission ? 'admitting' : p.warmup ? 'warming' : 'serving';
 }
 
+/**
+ * Enter service from the road (readiness, admission, warm-up). This also ends an outlier ejection: the backend
+ * fell out and came back through every check, so the ejection judged a server that no longer runs (Envoy's
+ * successful_active_health_check_uneject_host). A backend that never left service stays ejected.
+ */
 function serve(h: Health): Health {
-  return { ...h, phase: 'serving', streak: 0, everServed: true, gaveUp: false, warmupFailures: 0, holdUntil: 0 };
+  return { ...h, phase: 'serving', streak: 0, everServed: true, gaveUp: false, warmupFailures: 0, holdUntil: 0, ejected: false };
 }
 
 /** Leave the road into service and start it again from loading (readiness must pass again). */

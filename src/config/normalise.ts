@@ -126,8 +126,6 @@ function warmup(w: ParsedPool['warmup'], source: string): WarmupConfig | null {
 const upper = (methods: readonly string[]): Set<string> => new Set(methods.map((m) => m.toUpperCase()));
 
 function pool(name: string, p: ParsedPool, source: string): PoolConfig {
-  const r = p.health.readiness;
-  const body = bodyExpectation(r.expectBody);
   return {
     name,
     balance: p.balance,
@@ -141,23 +139,9 @@ function pool(name: string, p: ParsedPool, source: string): PoolConfig {
       budgetPercent: p.retry.budget,
       minRetryConcurrency: p.retry.minRetryConcurrency,
       bufferBodyBytes: p.retry.bufferBody,
+      onStatus: new Set(p.retry.onStatus),
     },
-    health: {
-      preset: p.health.preset,
-      jitter: p.health.jitter,
-      readiness: {
-        path: r.path ?? '/health',
-        method: (r.method ?? 'GET').toUpperCase(),
-        intervalMs: r.interval,
-        timeoutMs: r.timeout,
-        healthyThreshold: r.healthyThreshold,
-        unhealthyThreshold: r.unhealthyThreshold,
-        expectStatus: r.expectStatus ?? null,
-        expectBody: body?.kind === 'substring' ? body.text : null,
-        headers: r.headers,
-      },
-    },
-    healthSpec: healthSpec(p.health),
+    health: healthSpec(p.health),
     warmup: warmup(p.warmup, source),
     slowStartMs: p.slowStart ?? p.warmup?.slowStart ?? 0,
     queue: p.queue === false ? null : { max: p.queue.max, timeoutMs: p.queue.timeout },

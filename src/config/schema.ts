@@ -262,6 +262,7 @@ const retry = z
     budget: z.number().min(0).max(100).default(20).describe('Retries allowed as a percent of active requests.'),
     minRetryConcurrency: z.int().min(0).default(3).describe('Retries in flight always allowed, whatever the budget (Envoy min_retry_concurrency).'),
     bufferBody: size('Largest request body kept in memory for replay.').prefault('64kb'),
+    onStatus: z.array(z.int().min(500).max(599)).default([503]).describe('Backend statuses retried on another backend before any byte reached the client (503 = not ready / reloading); [] = none.'),
   })
   .describe('Retries of failed requests on another backend.');
 

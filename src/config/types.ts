@@ -8,19 +8,6 @@ export interface ListenAddress {
   port: number;
 }
 
-export interface ProbeConfig {
-  path: string;
-  method: string;
-  intervalMs: number;
-  timeoutMs: number;
-  healthyThreshold: number;
-  unhealthyThreshold: number;
-  /** Status codes that count as a pass; default 200-299. */
-  expectStatus: number[] | null;
-  /** Substring the body must contain, or null. */
-  expectBody: string | null;
-  headers: Record<string, string>;
-}
 
 /** A body check: substring, or a JSON pointer that must hold a value. */
 export type BodyExpectation =
@@ -78,12 +65,6 @@ export interface QueueConfig {
   timeoutMs: number;
 }
 
-export interface HealthConfig {
-  preset: HealthPreset;
-  readiness: ProbeConfig;
-  /** Fraction of the interval used as random jitter (0.1 = +-10%). */
-  jitter: number;
-}
 
 export interface BackendConfig {
   /** Stable id: `${pool}.${group}.${host}:${port}` (see DESIGN.md). */
@@ -170,6 +151,8 @@ export interface RetryConfig {
   minRetryConcurrency: number;
   /** Largest request body kept in memory so that it can be replayed. */
   bufferBodyBytes: number;
+  /** Backend response statuses retried on another backend (e.g. 503 from a reloading model server). */
+  onStatus: Set<number>;
 }
 
 export interface PoolConfig {
@@ -181,8 +164,7 @@ export interface PoolConfig {
   timeouts: TimeoutsConfig;
   upstream: UpstreamConfig;
   retry: RetryConfig;
-  health: HealthConfig;
-  healthSpec: HealthSpec;
+  health: HealthSpec;
   warmup: WarmupConfig | null;
   /** Weight ramp after a backend becomes READY; 0 = off. */
   slowStartMs: number;

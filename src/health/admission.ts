@@ -2,7 +2,7 @@
 import { request, type Dispatcher } from 'undici';
 import type { Clock } from '../clock.js';
 import { admit, describeMismatches, factsFromPointers, type Mismatch } from './metadata.js';
-import { requestUrl, defaultManagementOrigin, type ModelFacts } from './presets/index.js';
+import { requestUrl, defaultManagementOrigin, type ModelFacts, type ModelSpec } from './presets/index.js';
 import type { ResolvedHealth } from './resolve.js';
 
 const MAX_METADATA_BYTES = 1024 * 1024;
@@ -40,10 +40,28 @@ export async function checkAdmission(origin: string, health: ResolvedHealth, tim
   } finally {
     timer.cancel();
   }
-  const facts = health.pointers !== null ? factsFromPointers(doc, health.pointers) : health.preset.facts(doc, model);
+  const facts = readFacts(doc, health, model);
   const verdict = admit(model, facts);
   if (verdict.ok) return { ok: true, facts };
   return { ok: false, reason: `model mismatch: ${describeMismatches(verdict.mismatches)}`, mismatches: verdict.mismatches, facts };
+}
+
+/**
+ * A custom metadata document is read by pointers only (defaults /name, /version, /md5 then /parameters/md5);
+ * a preset's own document by the preset, with each pointer the operator set overriding just its field.
+ */
+function readFacts(doc: unknown, health: ResolvedHealth, model: ModelSpec): ModelFacts {
+  const pointers = health.pointers;
+  if (health.customMetadata) return factsFromPointers(doc, pointers ?? {});
+  const facts = health.preset.facts(doc, model);
+  if (pointers === null) return facts;
+  const over = factsFromPointers(doc, pointers);
+  return {
+    name: pointers.namePointer !== undefined ? over.name : facts.name,
+    version: pointers.versionPointer !== undefined ? over.version : facts.version,
+    checksum: pointers.checksumPointer !== undefined ? over.checksum : facts.checksum,
+    raw: doc,
+  };
 }
 
 async function readText(body: AsyncIterable<Buffer> & { destroy(): void }): Promise<string> {

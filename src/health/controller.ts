@@ -39,6 +39,8 @@ export class HealthController {
   /** Ends a warm-up back-off with a readiness probe, so the retry does not wait for the next probe interval. */
   #backoffTimer: Timer | null = null;
   #stopped = false;
+  /** Bumped by every push: a readiness probe sent before the latest push answers for an older state of the server. */
+  #pushes = 0;
   #admitting = false;
   #warming = false;
 
@@ -77,6 +79,7 @@ export class HealthController {
 
   /** The model server called back: its model has loaded (admission and warm-up still run). */
   pushReady(): void {
+    this.#pushes++;
     this.#backend.apply({ type: 'push-ready' }, 'pushed ready by the backend');
     this.#startupLoop?.stop();
     this.#startProbing();
@@ -85,6 +88,7 @@ export class HealthController {
 
   /** The model server called back: it is unloading or reloading its model. */
   pushUnready(): void {
+    this.#pushes++;
     this.#backend.apply({ type: 'push-unready' }, 'pushed unready by the backend');
   }
 
@@ -109,13 +113,14 @@ export class HealthController {
 
   async #readinessTick(): Promise<void> {
     const h = this.#health;
+    const pushes = this.#pushes;
     let r = await this.#probe(h.readiness);
     let path = h.readiness.path;
     if (r.ok && h.modelReady !== null) {
       r = await this.#probe(h.modelReady);
       path = `${h.modelReady.base === 'management' ? 'management ' : ''}${h.modelReady.path}`;
     }
-    if (this.#stopped) return;
+    if (this.#stopped || pushes !== this.#pushes) return;
     const b = this.#backend;
     b.apply(r.ok ? { type: 'readiness-pass' } : { type: 'readiness-fail' }, r.ok ? `readiness ${path} passed` : `readiness ${path} failed: ${r.error}`);
     this.#advance();

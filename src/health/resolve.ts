@@ -31,8 +31,10 @@ export interface ResolvedHealth {
   /** What admission compares against; null = no admission. */
   readonly model: ModelSpec | null;
   readonly metadata: MetadataLocation | null;
-  /** Operator pointers into custom metadata; null = the preset reads its own format. */
+  /** Operator pointers into the metadata; null = none set. */
   readonly pointers: FactPointers | null;
+  /** The operator named the metadata endpoint (metadataPath): its format is theirs, read only by pointers. */
+  readonly customMetadata: boolean;
   readonly managementPort: number;
 }
 
@@ -72,8 +74,8 @@ export function resolveHealth(spec: HealthSpec): ResolvedHealth {
   const defaults = preset.probes(model);
   const readiness = merge('readiness', spec.readiness, defaults.readiness, '/health');
   const checks = model.name !== null || model.version !== null || model.md5 !== null;
-  const custom = m !== null && (m.metadataPath !== null || m.namePointer !== null || m.versionPointer !== null || m.checksumPointer !== null);
-  const pointers: FactPointers | null = custom ? compact({ namePointer: m.namePointer, versionPointer: m.versionPointer, checksumPointer: m.checksumPointer }) : null;
+  const anyPointer = m !== null && (m.namePointer !== null || m.versionPointer !== null || m.checksumPointer !== null);
+  const pointers: FactPointers | null = anyPointer ? compact({ namePointer: m.namePointer, versionPointer: m.versionPointer, checksumPointer: m.checksumPointer }) : null;
   return {
     preset,
     jitter: spec.jitter,
@@ -86,6 +88,7 @@ export function resolveHealth(spec: HealthSpec): ResolvedHealth {
     model: checks ? model : null,
     metadata: m?.metadataPath != null ? { path: m.metadataPath, base: 'origin' } : preset.metadata(model),
     pointers,
+    customMetadata: m !== null && m.metadataPath !== null,
     managementPort: spec.managementPort,
   };
 }

@@ -59,15 +59,22 @@ export class Metrics {
   readonly ejections: Counter<'pool' | 'group' | 'backend' | 'detector'>;
   readonly ejectionsSkipped: Counter<'pool' | 'detector'>;
   #backends: () => Iterable<BackendGaugeSource> = () => [];
+  /** Per-request children add up locally and are folded into prom-client at scrape (collect) time. */
+  readonly #requestCounters = new BatchedCounters();
+  readonly #upstreamHistograms = new BatchedHistograms(LATENCY_BUCKETS);
+  readonly #requestHistograms = new BatchedHistograms(LATENCY_BUCKETS);
 
   constructor(version: string, opts: { defaultMetrics?: boolean } = {}) {
     const r = this.registry;
     if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: r, prefix: 'infergate_' });
     new Gauge({ name: 'infergate_build_info', help: 'Build information.', labelNames: ['version', 'node'], registers: [r] })
       .set({ version, node: process.versions.node }, 1);
-    this.requests = new Counter({ name: 'infergate_requests_total', help: 'Requests answered, by pool, group, backend and status class.', labelNames: ['pool', 'group', 'backend', 'code'], registers: [r] });
-    this.requestDuration = new Histogram({ name: 'infergate_request_duration_seconds', help: 'Time from request received to response finished, per pool.', labelNames: ['pool'], buckets: LATENCY_BUCKETS, registers: [r] });
-    this.upstreamDuration = new Histogram({ name: 'infergate_upstream_duration_seconds', help: 'Time from request sent upstream to response headers, per backend.', labelNames: ['pool', 'group', 'backend'], buckets: LATENCY_BUCKETS, registers: [r] });
+    const requestCounters = this.#requestCounters;
+    const upstreamHistograms = this.#upstreamHistograms;
+    const requestHistograms = this.#requestHistograms;
+    this.requests = new Counter({ name: 'infergate_requests_total', help: 'Requests answered, by pool, group, backend and status class.', labelNames: ['pool', 'group', 'backend', 'code'], registers: [r], collect: () => requestCounters.flush() });
+    this.requestDuration = new Histogram({ name: 'infergate_request_duration_seconds', help: 'Time from request received to response finished, per pool.', labelNames: ['pool'], buckets: LATENCY_BUCKETS, registers: [r], collect() { requestHistograms.flush(this); } });
+    this.upstreamDuration = new Histogram({ name: 'infergate_upstream_duration_seconds', help: 'Time from request sent upstream to response headers, per backend.', labelNames: ['pool', 'group', 'backend'], buckets: LATENCY_BUCKETS, registers: [r], collect() { upstreamHistograms.flush(this); } });
     this.healthChecks = new Counter({ name: 'infergate_health_checks_total', help: 'Active health checks by result.', labelNames: ['pool', 'group', 'backend', 'result'], registers: [r] });
     this.transitions = new Counter({ name: 'infergate_backend_state_transitions_total', help: 'Backend state transitions.', labelNames: ['pool', 'group', 'backend', 'from', 'to'], registers: [r] });
     this.retries = new Counter({ name: 'infergate_retries_total', help: 'Requests retried, by reason.', labelNames: ['pool', 'reason'], registers: [r] });
@@ -128,8 +135,8 @@ export class Metrics {
 
   bindBackend(pool: string, group: string, backend: string): BackendStats {
     return {
-      requests: CODE_CLASSES.map((code) => this.requests.labels({ pool, group, backend, code })),
-      upstreamSeconds: this.upstreamDuration.labels({ pool, group, backend }),
+      requests: CODE_CLASSES.map((code) => this.#requestCounters.child(this.requests, { pool, group, backend, code })),
+      upstreamSeconds: this.#upstreamHistograms.child(this.upstreamDuration, { pool, group, backend }),
       probeOk: this.healthChecks.labels({ pool, group, backend, result: 'pass' }),
       probeFail: this.healthChecks.labels({ pool, group, backend, result: 'fail' }),
     };
@@ -145,10 +152,165 @@ export class Metrics {
 
   bindPool(pool: string): PoolStats {
     return {
-      requestSeconds: this.requestDuration.labels({ pool }),
-      requestsNoBackend: CODE_CLASSES.map((code) => this.requests.labels({ pool, group: '', backend: '', code })),
+      requestSeconds: this.#requestHistograms.child(this.requestDuration, { pool }),
+      requestsNoBackend: CODE_CLASSES.map((code) => this.#requestCounters.child(this.requests, { pool, group: '', backend: '', code })),
     };
   }
+}
+
+/*
+ * Batched children for the per-request metrics. A prom-client child rebuilds and hashes its label string
+ * on every inc()/observe() (~1 µs per call, three calls per request); these add up in plain numbers and
+ * fold the sums into prom-client from the metric's `collect()`, which every read (scrape, get()) runs first.
+ */
+type LabelSet = Record<string, string>;
+
+/** One string per label set, in the metric's label order, so that a child and its stored series agree. */
+const labelKey = (names: readonly string[], labels: Readonly<Record<string, unknown>>): string =>
+  JSON.stringify(names.map((name) => String(labels[name] ?? '')));
+const labelNamesOf = (metric: Counter<string> | Histogram<string>): readonly string[] =>
+  (metric as unknown as { labelNames: readonly string[] }).labelNames;
+
+class BatchedCounter implements Counter.Internal {
+  pending = 0;
+  constructor(readonly target: Counter.Internal) {}
+
+  inc(value = 1): void {
+    // Let prom-client reject what it rejects (negative, NaN), at once.
+    if (value >= 0 && value !== Infinity) this.pending += value;
+    else this.target.inc(value);
+  }
+}
+
+/** The batched children of one Counter, one per label set. */
+class BatchedCounters {
+  readonly #children = new Map<string, BatchedCounter>();
+
+  child(counter: Counter<string>, labels: LabelSet): BatchedCounter {
+    const key = labelKey(labelNamesOf(counter), labels);
+    let child = this.#children.get(key);
+    if (child === undefined) {
+      child = new BatchedCounter(counter.labels(labels));
+      this.#children.set(key, child);
+    }
+    return child;
+  }
+
+  flush(): void {
+    for (const child of this.#children.values()) {
+      if (child.pending === 0) continue;
+      const n = child.pending;
+      child.pending = 0;
+      child.target.inc(n);
+    }
+  }
+}
+
+/** prom-client 15's stored series of a histogram (not public API; checked once, see HISTOGRAM_INTERNALS_OK). */
+interface HistogramSeries {
+  labels: LabelSet;
+  bucketValues: Record<string, number>;
+  sum: number;
+  count: number;
+}
+
+const seriesOf = (h: Histogram<string>): Record<string, HistogramSeries> | undefined =>
+  (h as unknown as { hashMap?: Record<string, HistogramSeries> }).hashMap;
+
+/** Whether this prom-client stores histograms as batching expects; if not, children stay plain prom-client ones. */
+const HISTOGRAM_INTERNALS_OK = ((): boolean => {
+  try {
+    const h = new Histogram({ name: 'probe', help: 'probe', labelNames: ['a'], buckets: [1, 2], registers: [] });
+    h.zero({ a: 'x' });
+    const series = Object.values(seriesOf(h) ?? {});
+    const s = series[0];
+    return series.length === 1 && s !== undefined && s.labels.a === 'x' && s.sum === 0 && s.count === 0 &&
+      s.bucketValues['1'] === 0 && s.bucketValues['2'] === 0;
+  } catch {
+    return false;
+  }
+})();
+
+class BatchedHistogram implements Histogram.Internal<string> {
+  /** Observations per bucket since the last flush (index i counts values <= bounds[i], above bounds[i - 1]). */
+  readonly counts: Float64Array;
+  sum = 0;
+  count = 0;
+  constructor(
+    readonly labels: LabelSet,
+    readonly bounds: readonly number[],
+    readonly target: Histogram.Internal<string>,
+  ) {
+    this.counts = new Float64Array(bounds.length);
+  }
+
+  observe(value: number): void {
+    if (!Number.isFinite(value)) {
+      this.target.observe(value); // throws prom-client's TypeError
+      return;
+    }
+    const bounds = this.bounds;
+    let i = 0;
+    while (i < bounds.length && value > bounds[i]!) i++;
+    if (i < bounds.length) this.counts[i]!++;
+    this.sum += value;
+    this.count++;
+  }
+
+  startTimer(): (labels?: Partial<Record<string, string | number>>) => void {
+    return this.target.startTimer();
+  }
+}
+
+/** The batched children of one Histogram, one per label set. */
+class BatchedHistograms {
+  readonly #children = new Map<string, BatchedHistogram>();
+  constructor(readonly bounds: readonly number[]) {}
+
+  child(histogram: Histogram<string>, labels: LabelSet): Histogram.Internal<string> {
+    const target = histogram.labels(labels);
+    if (!HISTOGRAM_INTERNALS_OK) return target;
+    const key = labelKey(labelNamesOf(histogram), labels);
+    let child = this.#children.get(key);
+    if (child === undefined) {
+      child = new BatchedHistogram(labels, this.bounds, target);
+      this.#children.set(key, child);
+    }
+    return child;
+  }
+
+  /** Adds the pending observations to prom-client's series (created as observe() would, on first use). */
+  flush(histogram: Histogram<string>): void {
+    let byKey: Map<string, HistogramSeries> | null = null;
+    for (const [key, child] of this.#children) {
+      if (child.count === 0) continue;
+      byKey ??= seriesByKey(histogram);
+      let series = byKey.get(key);
+      if (series === undefined) {
+        histogram.zero(child.labels);
+        byKey = seriesByKey(histogram);
+        series = byKey.get(key);
+        if (series === undefined) continue;
+      }
+      const { bounds, counts } = child;
+      for (let i = 0; i < bounds.length; i++) {
+        if (counts[i] === 0) continue;
+        series.bucketValues[bounds[i]!] = (series.bucketValues[bounds[i]!] ?? 0) + counts[i]!;
+        counts[i] = 0;
+      }
+      series.sum += child.sum;
+      series.count += child.count;
+      child.sum = 0;
+      child.count = 0;
+    }
+  }
+}
+
+function seriesByKey(histogram: Histogram<string>): Map<string, HistogramSeries> {
+  const names = labelNamesOf(histogram);
+  const out = new Map<string, HistogramSeries>();
+  for (const series of Object.values(seriesOf(histogram) ?? {})) out.set(labelKey(names, series.labels), series);
+  return out;
 }
 
 export function codeClassIndex(status: number): number {

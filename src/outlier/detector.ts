@@ -115,6 +115,24 @@ export class OutlierDetector {
     }
   }
 
+  /**
+   * The backend came back into service through readiness, admission and warm-up while still ejected
+   * (a restarted replica): its ejection ends now, without an onUneject, and it no longer counts
+   * toward maxEjectionPercent. The back-off multiplier is kept.
+   */
+  readmitted(host: OutlierHost): void {
+    const r = this.#records.get(host) ?? this.#byId.get(host.id);
+    if (r === undefined || !r.ejected) return;
+    this.#cancelTimer(r);
+    r.ejected = false;
+    r.ejectedUntil = 0;
+    this.#ejectedCount--;
+    r.calmSince = this.#clock.now();
+    r.consecutive5xx = 0;
+    r.consecutiveGateway = 0;
+    r.window.clear();
+  }
+
   isEjected(host: OutlierHost): boolean {
     return (this.#records.get(host) ?? this.#byId.get(host.id))?.ejected ?? false;
   }

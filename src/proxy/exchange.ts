@@ -29,6 +29,10 @@ class ClientClosedError extends Error {
 class BodyTooLargeError extends Error {
   readonly code = 'INFERGATE_BODY_TOO_LARGE';
 }
+/** The backend's answer was a retryable status (retry.onStatus): dropped unread, the request goes elsewhere. */
+class RetryableStatusError extends Error {
+  readonly code = 'INFERGATE_RETRYABLE_STATUS';
+}
 
 const RETRY_AFTER_SECONDS = '1';
 
@@ -50,6 +54,10 @@ export class Exchange implements Dispatcher.DispatchHandler, Waiter {
   #attempts = 0;
   #retrying = false;
   #freshConnectionRetryUsed = false;
+  /** Tries that do not count against retry.attempts (the keep-alive race retry). */
+  #freeAttempts = 0;
+  /** This attempt's outcome already went to the rollout (a failed attempt is recorded when it fails). */
+  #attemptRecorded = false;
   #controller: Dispatcher.DispatchController | null = null;
   #upstreamStartedAt = 0;
   #upstreamMs = -1;
@@ -142,6 +150,7 @@ export class Exchange implements Dispatcher.DispatchHandler, Waiter {
     this.#backend = backend;
     this.#holding = true;
     this.#attempts++;
+    this.#attemptRecorded = false;
     this.#bytesIn = 0; // bytes of this attempt's body (a replayed body is counted once)
     backend.inflight++;
     backend.requests++;
@@ -200,7 +209,16 @@ export class Exchange implements Dispatcher.DispatchHandler, Waiter {
     backend.observeLatency(this.#upstreamMs);
     backend.stats.upstreamSeconds.observe(this.#upstreamMs / 1000);
     // Consecutive-error detectors eject on the failing response itself, not at the next sweep.
-    this.#pool.outliers?.report(backend, statusCode < 500 ? 'success' : statusCode <= 504 && statusCode >= 502 ? 'gateway-error' : 'server-error');
+    const pool = this.#pool;
+    pool.outliers?.report(backend, statusCode < 500 ? 'success' : statusCode <= 504 && statusCode >= 502 ? 'gateway-error' : 'server-error');
+    if (statusCode >= 500 && pool.config.retry.onStatus.has(statusCode) && this.#mayRetry()) {
+      // A model server answering 503 while it reloads has not processed the request: send it elsewhere.
+      pool.onUnavailable?.(backend);
+      controller.abort(new RetryableStatusError(`backend answered ${statusCode}`));
+      return;
+    }
+    // This answer goes to the client: an earlier attempt's failure (retried away) is not the request's.
+    this.#failure = null;
     const res = this.#res;
     if (this.#clientGone) {
       controller.abort(new ClientClosedError('client closed the connection'));
@@ -256,7 +274,8 @@ export class Exchange implements Dispatcher.DispatchHandler, Waiter {
       this.#finish();
       return;
     }
-    const failure = error instanceof TotalTimeoutError ? Failures.totalTimeout : classifyUpstreamError(error);
+    const failure = error instanceof TotalTimeoutError ? Failures.totalTimeout : error instanceof RetryableStatusError ? Failures.upstreamUnavailable : classifyUpstreamError(error);
+    if (error instanceof RetryableStatusError) this.#responseStarted = false;
     this.#releaseBackend(failure);
     this.#failure = failure;
     if (this.#res.headersSent) {
@@ -276,6 +295,14 @@ export class Exchange implements Dispatcher.DispatchHandler, Waiter {
     this.#fail(failure, false);
   }
 
+  /** A retry would be allowed now: replayable body, retryable method, attempts and budget left. */
+  #mayRetry(): boolean {
+    const pool = this.#pool;
+    const retry = pool.config.retry;
+    const replayable = this.#body === null || Buffer.isBuffer(this.#body);
+    return replayable && retry.methods.has(this.#req.method ?? '') && this.#attempts - this.#freeAttempts < retry.attempts && pool.retryAllowed();
+  }
+
   #shouldRetry(failure: FailureKind): boolean {
     const pool = this.#pool;
     const retry = pool.config.retry;
@@ -285,11 +312,12 @@ export class Exchange implements Dispatcher.DispatchHandler, Waiter {
     // connection, outside attempts and budget; the dispatch API cannot tell a reused socket from a fresh one.
     if (failure === Failures.upstreamReset && !this.#freshConnectionRetryUsed) {
       this.#freshConnectionRetryUsed = true;
+      this.#freeAttempts++;
       this.#ctx.metrics.retries.inc({ pool: pool.name, reason: 'reused-connection' });
       this.#attempt();
       return true;
     }
-    if (this.#attempts >= retry.attempts) return false;
+    if (this.#attempts - this.#freeAttempts >= retry.attempts) return false;
     if (!pool.retryAllowed()) {
       this.#ctx.metrics.retryBudgetExhausted.inc({ pool: pool.name });
       return false;
@@ -314,7 +342,13 @@ export class Exchange implements Dispatcher.DispatchHandler, Waiter {
     if (failure !== null && failure.source === 'upstream') {
       backend.errors++;
       if (failure.gatewayError) backend.observeFailure();
-      this.#pool.outliers?.report(backend, 'gateway-error');
+      // The retry that follows may land elsewhere: the canary analysis must still see this failed attempt.
+      const pool = this.#pool;
+      if (failure !== Failures.upstreamUnavailable) pool.outliers?.report(backend, 'gateway-error');
+      if (pool.rollout !== null) {
+        pool.rollout.record(backend.group, false, -1);
+        this.#attemptRecorded = true;
+      }
     }
     this.#controller = null;
   }
@@ -385,8 +419,8 @@ export class Exchange implements Dispatcher.DispatchHandler, Waiter {
     if (this.#responseStarted && backend !== null) backend.stats.requests[codeClassIndex(status)]!.inc();
     else pool.stats.requestsNoBackend[codeClassIndex(status)]!.inc();
     const rollout = pool.rollout;
-    if (rollout !== null && backend !== null && failure !== Failures.clientClosed && this.#attempts > 0) {
-      rollout.record(backend.group, status < 500 && (failure === null || failure.source !== 'upstream'), this.#upstreamMs);
+    if (rollout !== null && backend !== null && this.#responseStarted && !this.#attemptRecorded && failure !== Failures.clientClosed) {
+      rollout.record(backend.group, status < 500, this.#upstreamMs);
     }
     pool.stats.requestSeconds.observe(totalMs / 1000);
     if (failure !== null) ctx.metrics.errors.inc({ pool: pool.name, kind: failure.code });

@@ -26,6 +26,7 @@ export const Failures = {
   idleTimeout: kind('idle-timeout', 504, 'upstream', false, true, 'backend stalled longer than the idle timeout'),
   totalTimeout: kind('total-timeout', 504, 'upstream', false, true, 'request exceeded the total timeout'),
   upstreamError: kind('upstream-error', 502, 'upstream', false, true, 'error talking to the backend'),
+  upstreamUnavailable: kind('upstream-unavailable', 503, 'upstream', true, true, 'backend answered that it cannot serve now (e.g. its model is reloading)'),
   noReadyBackend: kind('no-ready-backend', 503, 'internal', false, false, 'no backend is ready to take this request'),
   queueFull: kind('queue-full', 503, 'internal', false, false, 'no backend is ready and the wait queue is full'),
   queueTimeout: kind('queue-timeout', 503, 'internal', false, false, 'no backend became ready within the queue timeout'),

@@ -6,9 +6,10 @@ const HOP_BY_HOP = new Set([
   'proxy-authenticate', 'proxy-authorization',
 ]);
 
-/** Header names the client asked to be treated as hop-by-hop via `Connection: a, b`. */
+/** Header names the peer asked to be treated as hop-by-hop via `Connection: a, b`. */
 function connectionNamed(value: string | undefined): Set<string> | null {
-  if (!value) return null;
+  // The usual values name no header: skip the split (this runs twice per request).
+  if (!value || value === 'keep-alive' || value === 'close' || value === 'Keep-Alive' || value === 'Close') return null;
   let named: Set<string> | null = null;
   for (const token of value.split(',')) {
     const name = token.trim().toLowerCase();
@@ -65,6 +66,30 @@ export function upstreamRequestHeaders(req: IncomingMessage, info: ForwardedInfo
   out.push('x-request-id', info.requestId);
   const upstreamHost = info.hostOverride ?? host;
   if (upstreamHost !== null) out.push('host', upstreamHost);
+  return out;
+}
+
+/** A response head for `res.writeHead` as a flat [name, value, ...] list; a value may be a list (Set-Cookie). */
+export type HeaderList = Array<string | string[]>;
+
+/**
+ * The backend's response headers without hop-by-hop ones, plus `x-request-id` (and `connection: close`
+ * when `close`), as a flat list for `res.writeHead`. A new list rather than `delete` on undici's object:
+ * deleting turns the object into a slow dictionary that node's header serialisation then walks.
+ */
+export function responseHeaderList(headers: IncomingHttpHeaders, requestId: string, close: boolean): HeaderList {
+  const conn = headers.connection;
+  const named = conn === undefined ? null : connectionNamed(Array.isArray(conn) ? conn.join(',') : conn);
+  const out: HeaderList = [];
+  for (const name in headers) {
+    const value = headers[name];
+    if (value === undefined || isHopByHop(name, named)) continue;
+    // The backend's own id is replaced by ours, as the request's was.
+    if (name === 'x-request-id') continue;
+    out.push(name, value);
+  }
+  out.push('x-request-id', requestId);
+  if (close) out.push('connection', 'close');
   return out;
 }
 

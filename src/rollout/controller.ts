@@ -107,6 +107,20 @@ export class RolloutController {
     if (ready && s.name === 'pending' && !s.awaitingStart) this.#begin('canary has a READY backend');
   }
 
+  /**
+   * Outlier detection ejected the canary group's last serving backend. A progressing rollout is rolled back at
+   * once, as for a maxErrorRate breach: the new version failed on real traffic, and with nothing left to serve the
+   * canary its window could never fill (checks would stay inconclusive until the ejection ends, then fail anyway).
+   */
+  canaryEjected(reason: string): boolean {
+    this.#canaryReady = false;
+    const s = this.#state;
+    if (s.name !== 'progressing') return false;
+    const why = `every canary backend ejected by outlier detection (${reason})`;
+    this.#go({ name: 'rolled-back', step: s.step, reason: why }, why);
+    return true;
+  }
+
   /** Current weights, 0..100; the lead splits `stable` among the stable groups. */
   weights(): { canary: number; stable: number } {
     const canary = weightOf(this.#state);
@@ -184,6 +198,8 @@ export class RolloutController {
   setWeight(w: number): boolean {
     if (!Number.isFinite(w) || w < 0 || w > 100) throw new RangeError(`weight must be within 0..100, got ${w}`);
     const s = this.#state;
+    // Already held there by hand: nothing changes (the admin API answers 409, as for the other no-op actions).
+    if (s.name === 'paused' && s.weight === w) return false;
     const failedChecks = s.name === 'progressing' || s.name === 'paused' ? s.failedChecks : 0;
     const reason = `weight set to ${w}% by operator`;
     this.#go({ name: 'paused', step: stepFor(this.#config.steps, w), weight: w, failedChecks, reason }, reason);

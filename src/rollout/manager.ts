@@ -84,8 +84,6 @@ export class RolloutManager {
         const entry: Entry = { pool, canary, stable, stableShares: stable.map((g) => g.weight), config, controller };
         next.set(k, entry);
         recorders.push([groupName, controller]);
-        this.#apply(entry);
-        controller.canaryReady(canary.backends.some((b) => b.routable()));
       }
       // One recorder per pool; the pool has at most one rollout (checked by the config), so forward directly.
       const only = recorders[0];
@@ -93,14 +91,23 @@ export class RolloutManager {
     }
     for (const [k, e] of previous) if (!next.has(k)) e.controller.stop();
     this.#fromFile.clear();
+    // Entries first, readiness second: a rollout that starts here (a reload onto a READY canary) must have its
+    // weights applied to the new groups by #onChange, which looks the entry up in this.#entries.
     this.#entries = next;
+    for (const e of next.values()) {
+      this.#apply(e);
+      e.controller.canaryReady(e.canary.backends.some((b) => b.routable()));
+    }
     this.#persist();
   }
 
-  /** A backend changed state: a canary group's readiness may have changed. */
+  /** A backend changed state: a canary group's readiness may have changed, or its last serving backend was ejected. */
   backendChanged(b: Backend): void {
     const e = this.#entries.get(key(b.pool, b.group));
-    if (e !== undefined) e.controller.canaryReady(e.canary.backends.some((x) => x.routable()));
+    if (e === undefined) return;
+    const ready = e.canary.backends.some((x) => x.routable());
+    if (!ready && b.state() === 'EJECTED' && e.canary.backends.includes(b)) e.controller.canaryEjected(b.stateReason);
+    else e.controller.canaryReady(ready);
   }
 
   views(): RolloutView[] {

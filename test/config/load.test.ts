@@ -26,22 +26,23 @@ describe('parseConfig defaults', () => {
       budgetPercent: 20,
       minRetryConcurrency: 3,
       bufferBodyBytes: 65536,
+      onStatus: new Set([503]),
     });
+    // Path, method and expectations are left to the preset (health/resolve.ts); only timing is defaulted here.
     expect(p?.health).toEqual({
       preset: 'http',
       jitter: 0.1,
-      readiness: {
-        path: '/health',
-        method: 'GET',
-        intervalMs: 2000,
-        timeoutMs: 1000,
-        healthyThreshold: 2,
-        unhealthyThreshold: 3,
-        expectStatus: null,
-        expectBody: null,
-        headers: {},
-      },
+      startup: null,
+      readiness: { intervalMs: 2000, timeoutMs: 1000, healthyThreshold: 2, unhealthyThreshold: 3, headers: {} },
+      liveness: null,
+      startupTimeoutMs: 600_000,
+      model: null,
+      managementPort: 8081,
     });
+    expect(p?.queue).toEqual({ max: 1000, timeoutMs: 10_000 });
+    expect(p?.outlier).toMatchObject({ consecutive5xx: 5, consecutiveGatewayErrors: 3, failureRate: null, maxEjectionPercent: 10 });
+    expect([p?.warmup, p?.slowStartMs, p?.sticky, p?.pin]).toEqual([null, 0, null, null]);
+    expect(p?.groups[0]?.backends[0]?.maxConcurrent).toBe(0);
   });
 
   it('turns direct backends into one group "default" with stable ids', () => {
@@ -100,7 +101,9 @@ describe('parseConfig on the full example', () => {
       ['canary', 10, ['mlp.canary.127.0.0.1:9105']],
     ]);
     expect(mlp?.health.preset).toBe('torchserve');
-    expect(mlp?.health.readiness).toMatchObject({ path: '/ping', intervalMs: 1000, timeoutMs: 500, healthyThreshold: 1, unhealthyThreshold: 2, expectStatus: [200] });
+    // Path and status left to the preset (torchserve: /ping, 200 + "Healthy"); timing as written.
+    expect(mlp?.health.readiness).toEqual({ intervalMs: 1000, timeoutMs: 500, healthyThreshold: 1, unhealthyThreshold: 2, headers: {} });
+    expect(mlp?.health.model).toMatchObject({ name: 'mlp', version: '1', md5: '55e55e80cf35a77f076aa8dcc2e26e0c' });
     const llm = c.pools.get('llm');
     expect(llm?.groups[0]?.backends.map((b) => [b.id, b.weight])).toEqual([
       ['llm.default.127.0.0.1:9101', 1],

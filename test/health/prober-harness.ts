@@ -36,7 +36,7 @@ export function proberRig(target: HealthBackend, health: string, random: () => n
   const clock = new RecordingClock();
   const metrics = new Metrics('test', { defaultMetrics: false });
   const changes: StateChange[] = [];
-  const resolved = resolveHealth(pool.healthSpec);
+  const resolved = resolveHealth(pool.health);
   const policy = { healthyThreshold: resolved.readiness.healthyThreshold, unhealthyThreshold: resolved.readiness.unhealthyThreshold, livenessThreshold: 3, admission: false, warmup: false, warmupBackoffMs };
   const backend = new Backend(bc, pool, 'default', { stats: metrics.bindBackend('p', 'default', bc.id), now: () => clock.now(), onChange: (c) => changes.push(c), policy, hasStartupProbe: false });
   const agent = new Agent();

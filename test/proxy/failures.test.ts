@@ -27,7 +27,8 @@ test('errors without a code fall back to upstream-error; parser errors by name a
 
 test('only failures before any response byte that the backend may not have acted on are retryable', () => {
   const retryable = Object.values(Failures).filter((f) => f.retryable).map((f) => f.code).sort();
-  expect(retryable).toEqual(['connect-refused', 'connect-timeout', 'upstream-reset']);
+  // upstream-unavailable: the backend answered a retry.onStatus status (503 while reloading), so it did not act on the request.
+  expect(retryable).toEqual(['connect-refused', 'connect-timeout', 'upstream-reset', 'upstream-unavailable']);
 });
 
 test('downstream and internal failures are never held against a backend', () => {

@@ -1,7 +1,7 @@
 // headers.ts in isolation: the upstream header list and the cleaned response headers.
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { expect, test } from 'vitest';
-import { cleanResponseHeaders, upstreamRequestHeaders } from '../../src/proxy/headers.js';
+import { cleanResponseHeaders, responseHeaderList, upstreamRequestHeaders } from '../../src/proxy/headers.js';
 
 /** A request as node:http hands it over: raw headers, the parsed object, and the peer address. */
 function fakeRequest(raw: string[], remoteAddress = '192.0.2.10'): IncomingMessage {
@@ -63,4 +63,31 @@ test('response: hop-by-hop headers and those named by Connection are removed in 
   };
   expect(cleanResponseHeaders(headers)).toBe(headers);
   expect(headers).toEqual({ 'content-type': 'text/plain', 'set-cookie': ['a=1', 'b=2'] });
+});
+
+test('response list: hop-by-hop and Connection-named headers dropped, order and repeated values kept, our id last', () => {
+  const headers: IncomingHttpHeaders = {
+    'content-type': 'text/plain', connection: 'close, X-Internal', 'x-internal': '1', 'keep-alive': 'timeout=5',
+    'transfer-encoding': 'chunked', trailer: 'x', upgrade: 'h2c', 'proxy-authenticate': 'Basic', 'proxy-foo': 'f',
+    'set-cookie': ['a=1', 'b=2'], 'x-request-id': 'backend-id', 'content-length': '3',
+  };
+  const before = structuredClone(headers);
+  expect(responseHeaderList(headers, 'rid', false)).toEqual([
+    'content-type', 'text/plain', 'set-cookie', ['a=1', 'b=2'], 'content-length', '3', 'x-request-id', 'rid',
+  ]);
+  expect(headers).toEqual(before); // undici's object is left alone
+});
+
+test('response list: the usual Connection values name nothing; draining adds connection: close', () => {
+  for (const connection of ['keep-alive', 'Keep-Alive', 'close', 'Close', 'keep-alive, Upgrade']) {
+    const list = responseHeaderList({ connection, 'keep-alive': 'timeout=5', date: 'd', upgrade: 'x' }, 'r', false);
+    expect(list).toEqual(['date', 'd', 'x-request-id', 'r']);
+  }
+  expect(responseHeaderList({ date: 'd' }, 'r', true)).toEqual(['date', 'd', 'x-request-id', 'r', 'connection', 'close']);
+});
+
+test('request: a Connection header naming a header that is also sent drops it, in any letter case', () => {
+  const req = fakeRequest(['Host', 'h', 'Connection', 'Keep-Alive, x-hop', 'X-Hop', '1', 'Accept', '*/*']);
+  const out = pairs(upstreamRequestHeaders(req, { requestId: 'r', hostOverride: null }));
+  expect(out.map(([n]) => n)).toEqual(['accept', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-request-id', 'host']);
 });
