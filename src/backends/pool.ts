@@ -73,6 +73,12 @@ export class BackendPool {
     this.#random = deps.random;
   }
 
+  /** Discovery changed a group's members; in place, because the balancer and views hold these arrays. */
+  replaceMembers(group: Group, members: Backend[]): void {
+    group.backends.splice(0, group.backends.length, ...members);
+    this.backends.splice(0, this.backends.length, ...this.groups.flatMap((g) => g.backends));
+  }
+
   hasReady(): boolean {
     for (const b of this.backends) if (b.routable()) return true;
     return false;

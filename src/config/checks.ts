@@ -62,20 +62,33 @@ function checkPool(name: string, pool: Raw, out: PathIssue[]): void {
   const at = ['pools', name];
   const hasBackends = pool.backends !== undefined;
   const hasGroups = pool.groups !== undefined;
-  if (hasBackends && hasGroups) {
-    out.push({ path: [...at, 'groups'], atKey: true, label: at, message: 'set either backends or groups, not both' });
+  const hasDiscover = pool.discover !== undefined;
+  if ([hasBackends, hasGroups, hasDiscover].filter(Boolean).length > 1) {
+    const second = hasGroups ? 'groups' : 'discover';
+    out.push({ path: [...at, second], atKey: true, label: at, message: 'set one of backends, discover or groups, not several' });
     return;
   }
-  if (!hasBackends && !hasGroups) {
-    out.push({ path: at, atKey: true, message: 'needs backends (or groups)' });
+  if (!hasBackends && !hasGroups && !hasDiscover) {
+    out.push({ path: at, atKey: true, message: 'needs backends (or discover, or groups)' });
     return;
+  }
+  if (hasDiscover) return;
+  if (isRecord(pool.groups)) {
+    for (const [g, group] of Object.entries(pool.groups)) {
+      if (!isRecord(group)) continue;
+      if (group.backends !== undefined && group.discover !== undefined) {
+        out.push({ path: [...at, 'groups', g, 'discover'], atKey: true, message: 'set either backends or discover, not both' });
+      } else if (group.backends === undefined && group.discover === undefined) {
+        out.push({ path: [...at, 'groups', g], atKey: true, message: 'needs backends (or discover)' });
+      }
+    }
   }
   // Every backend list of the pool, with its path: direct backends are the implicit group "default".
   const lists: Array<[PropertyKey[], unknown]> = [];
   if (hasBackends) lists.push([[...at, 'backends'], pool.backends]);
   else if (isRecord(pool.groups)) {
     for (const [g, group] of Object.entries(pool.groups)) {
-      if (isRecord(group)) lists.push([[...at, 'groups', g, 'backends'], group.backends]);
+      if (isRecord(group) && group.discover === undefined) lists.push([[...at, 'groups', g, 'backends'], group.backends]);
     }
   } else return; // the schema reports the wrong type
   let total = 0;
@@ -94,7 +107,8 @@ function checkPool(name: string, pool: Raw, out: PathIssue[]): void {
     });
   }
   const allLists = lists.every(([, l]) => Array.isArray(l));
-  if (total === 0 && allLists) {
+  const anyDiscover = isRecord(pool.groups) && Object.values(pool.groups).some((g) => isRecord(g) && g.discover !== undefined);
+  if (total === 0 && allLists && !anyDiscover) {
     out.push({ path: hasBackends ? [...at, 'backends'] : [...at, 'groups'], message: 'pool has no backends' });
   }
 }

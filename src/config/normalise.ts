@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { ParsedConfig, ParsedPool } from './schema.js';
-import type { BackendConfig, BodyExpectation, Config, GroupConfig, HealthSpec, OutlierSpec, PinConfig, PoolConfig, ProbeSpec, RolloutSpec, RouteConfig, StickyConfig, WarmupConfig } from './types.js';
+import type { BackendConfig, BodyExpectation, Config, DiscoverConfig, GroupConfig, HealthSpec, OutlierSpec, PinConfig, PoolConfig, ProbeSpec, RolloutSpec, RouteConfig, StickyConfig, WarmupConfig } from './types.js';
 import { effectivePort } from './units.js';
 
 type ParsedBackends = NonNullable<ParsedPool['backends']>;
@@ -33,12 +33,21 @@ function rollout(r: ParsedRollout | undefined): RolloutSpec | null {
   };
 }
 
+type ParsedDiscover = NonNullable<ParsedPool['discover']>;
+
+function discover(d: ParsedDiscover | undefined): DiscoverConfig | null {
+  return d === undefined ? null : { dns: d.dns, port: d.port, intervalMs: d.interval, scheme: d.scheme, weight: d.weight };
+}
+
 function groups(pool: string, p: ParsedPool): GroupConfig[] {
-  if (p.backends) return [{ name: 'default', weight: 100, backends: backends(pool, 'default', p.backends, p.maxConcurrent), rollout: null, model: null }];
+  if (p.backends || p.discover) {
+    return [{ name: 'default', weight: 100, backends: backends(pool, 'default', p.backends ?? [], p.maxConcurrent), discover: discover(p.discover), rollout: null, model: null }];
+  }
   return Object.entries(p.groups ?? {}).map(([name, g]) => ({
     name,
     weight: g.weight,
-    backends: backends(pool, name, g.backends, p.maxConcurrent),
+    backends: backends(pool, name, g.backends ?? [], p.maxConcurrent),
+    discover: discover(g.discover),
     rollout: rollout(g.rollout),
     model: g.model === undefined ? null : { name: g.model.name ?? null, version: g.model.version ?? null, md5: g.model.md5?.toLowerCase() ?? null },
   }));
@@ -145,6 +154,7 @@ function pool(name: string, p: ParsedPool, source: string): PoolConfig {
     warmup: warmup(p.warmup, source),
     slowStartMs: p.slowStart ?? p.warmup?.slowStart ?? 0,
     queue: p.queue === false ? null : { max: p.queue.max, timeoutMs: p.queue.timeout },
+    maxConcurrent: p.maxConcurrent,
     outlier: outlier(p.outlier),
     sticky: sticky(p.sticky),
     pin: pin(p.pinHeader),

@@ -65,6 +65,16 @@ const backend = z
 
 const backendList = z.array(backend).describe('Backends of this pool or group.');
 
+const discover = z
+  .strictObject({
+    dns: z.string().min(1).describe('DNS name whose addresses are the backends (e.g. a Kubernetes headless service).'),
+    port: z.int().min(1).max(65535).describe('Port of every discovered backend.'),
+    interval: duration('Time between two DNS look-ups.').prefault('10s'),
+    scheme: z.enum(['http', 'https']).default('http').describe('Scheme of every discovered backend.'),
+    weight: z.int().min(0).max(1000).default(1).describe('Weight of every discovered backend.'),
+  })
+  .describe('Backends found by DNS instead of a static list: new addresses start LOADING, gone ones drain.');
+
 const rollout = z
   .strictObject({
     steps: z
@@ -91,7 +101,8 @@ const rollout = z
 const group = z
   .strictObject({
     weight: z.int().min(0).max(100).default(100).describe('Share of the pool\'s traffic, 0-100 (canary weight).'),
-    backends: backendList,
+    backends: backendList.optional().describe('The group\'s backends. Use this or discover.'),
+    discover: discover.optional(),
     rollout: rollout.optional(),
     model: z
       .strictObject({
@@ -282,7 +293,8 @@ export const poolSchema = z
     outlier: outlier.prefault({}),
     sticky: sticky.optional(),
     pinHeader: pinHeader.optional(),
-    backends: backendList.optional().describe('Backends of a pool with a single group (named "default"). Use this or groups.'),
+    backends: backendList.optional().describe('Backends of a pool with a single group (named "default"). Use this, discover or groups.'),
+    discover: discover.optional().describe('Backends of a pool with a single group (named "default"), found by DNS.'),
     groups: z.record(name, group).optional().describe('Named groups with weights (e.g. stable and canary). Use this or backends.'),
   })
   .describe('A set of replicas serving the same API.');

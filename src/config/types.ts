@@ -113,10 +113,21 @@ export interface PinConfig {
   allow: Set<string>;
 }
 
+export interface DiscoverConfig {
+  dns: string;
+  port: number;
+  intervalMs: number;
+  scheme: 'http' | 'https';
+  weight: number;
+}
+
 export interface GroupConfig {
   name: string;
   weight: number;
+  /** Static backends; empty when the group is discovered. */
   backends: BackendConfig[];
+  /** DNS discovery instead of a static list, or null. */
+  discover: DiscoverConfig | null;
   rollout: RolloutSpec | null;
   /** Overrides of the pool's health.model for this group (null fields keep the pool's). */
   model: { name: string | null; version: string | null; md5: string | null } | null;
@@ -170,6 +181,8 @@ export interface PoolConfig {
   slowStartMs: number;
   /** null = no queue: 503 at once when nothing is READY. */
   queue: QueueConfig | null;
+  /** Default per-backend in-flight limit (backends found by discovery take it); 0 = unlimited. */
+  maxConcurrent: number;
   /** null = outlier ejection off. */
   outlier: OutlierSpec | null;
   sticky: StickyConfig | null;

@@ -58,6 +58,7 @@ export class Metrics {
   readonly groupFallbacks: Counter<'pool' | 'group'>;
   readonly ejections: Counter<'pool' | 'group' | 'backend' | 'detector'>;
   readonly ejectionsSkipped: Counter<'pool' | 'detector'>;
+  readonly discoveryErrors: Counter<'pool' | 'group'>;
   #backends: () => Iterable<BackendGaugeSource> = () => [];
   /** Per-request children add up locally and are folded into prom-client at scrape (collect) time. */
   readonly #requestCounters = new BatchedCounters();
@@ -99,6 +100,7 @@ export class Metrics {
     this.rolloutChecks = new Counter({ name: 'infergate_rollout_checks_total', help: 'Canary analysis checks by verdict.', labelNames: ['pool', 'group', 'verdict'], registers: [r] });
     this.groupFallbacks = new Counter({ name: 'infergate_group_fallbacks_total', help: 'Requests whose group had no READY backend and went to another group.', labelNames: ['pool', 'group'], registers: [r] });
     this.ejections = new Counter({ name: 'infergate_outlier_ejections_total', help: 'Backends ejected by passive outlier detection, by detector.', labelNames: ['pool', 'group', 'backend', 'detector'], registers: [r] });
+    this.discoveryErrors = new Counter({ name: 'infergate_discovery_errors_total', help: 'Failed DNS look-ups of discovered groups (the last known backends are kept).', labelNames: ['pool', 'group'], registers: [r] });
     this.ejectionsSkipped = new Counter({ name: 'infergate_outlier_ejections_skipped_total', help: 'Ejections refused by maxEjectionPercent or to keep the last READY backend.', labelNames: ['pool', 'detector'], registers: [r] });
 
     const backends = (): Iterable<BackendGaugeSource> => this.#backends();

@@ -42,7 +42,7 @@ describe('parseConfig defaults', () => {
     expect(p?.queue).toEqual({ max: 1000, timeoutMs: 10_000 });
     expect(p?.outlier).toMatchObject({ consecutive5xx: 5, consecutiveGatewayErrors: 3, failureRate: null, maxEjectionPercent: 10 });
     expect([p?.warmup, p?.slowStartMs, p?.sticky, p?.pin]).toEqual([null, 0, null, null]);
-    expect(p?.groups[0]?.backends[0]?.maxConcurrent).toBe(0);
+    expect([p?.maxConcurrent, p?.groups[0]?.backends[0]?.maxConcurrent]).toEqual([0, 0]);
   });
 
   it('turns direct backends into one group "default" with stable ids', () => {

@@ -1,0 +1,60 @@
+// DNS discovery: looks a name up every interval and reports the set of backend origins it resolves to.
+import { lookup } from 'node:dns/promises';
+import type { Clock, Timer } from '../clock.js';
+import type { DiscoverConfig } from '../config/types.js';
+
+/** Addresses of a name; injected in tests. The default uses the system resolver (getaddrinfo: /etc/hosts too). */
+export type Resolve = (name: string) => Promise<string[]>;
+
+export const systemResolve: Resolve = async (name) => (await lookup(name, { all: true })).map((a) => a.address);
+
+export interface DiscoveryDeps {
+  clock: Clock;
+  resolve: Resolve;
+  /** Every successful look-up, with the origins it found (sorted, deduplicated). */
+  onResult(origins: string[]): void;
+  /** A failed look-up: the last known backends are kept. */
+  onError(err: Error): void;
+}
+
+export function originOf(address: string, cfg: DiscoverConfig): string {
+  const host = address.includes(':') ? `[${address}]` : address;
+  return `${cfg.scheme}://${host}:${cfg.port}`;
+}
+
+export class DnsDiscovery {
+  readonly #cfg: DiscoverConfig;
+  readonly #deps: DiscoveryDeps;
+  #timer: Timer | null = null;
+  #stopped = true;
+
+  constructor(cfg: DiscoverConfig, deps: DiscoveryDeps) {
+    this.#cfg = cfg;
+    this.#deps = deps;
+  }
+
+  /** The first look-up runs at once, then every interval; look-ups never overlap. */
+  start(): void {
+    if (!this.#stopped) return;
+    this.#stopped = false;
+    void this.#tick();
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    this.#timer?.cancel();
+    this.#timer = null;
+  }
+
+  async #tick(): Promise<void> {
+    try {
+      const addresses = await this.#deps.resolve(this.#cfg.dns);
+      if (this.#stopped) return;
+      this.#deps.onResult([...new Set(addresses.map((a) => originOf(a, this.#cfg)))].sort());
+    } catch (err) {
+      if (!this.#stopped) this.#deps.onError(err as Error);
+    } finally {
+      if (!this.#stopped) this.#timer = this.#deps.clock.setTimer(this.#cfg.intervalMs, () => void this.#tick());
+    }
+  }
+}
