@@ -119,7 +119,7 @@ export class App {
         shouldUpgradeCallback: (req: http.IncomingMessage) => /\bwebsocket\b/i.test(req.headers.upgrade ?? ''),
       } as http.ServerOptions,
       (req, res) => {
-        res.once('close', this.#afterResponse);
+        res.on('close', this.#afterResponse); // fires once; on() spares once()'s per-request wrapper
         handleRequest(ctx, req, res);
       },
     );

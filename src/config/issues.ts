@@ -16,20 +16,26 @@ function unwrap(node: z.ZodType): z.ZodType {
 export function whereKeyBelongs(schema: z.ZodType, path: readonly PropertyKey[], key: string): string | null {
   const start = objectAt(schema, path);
   let frontier: Array<[string, z.ZodObject]> = start ? [['', start]] : [];
+  // Every place below this one (3 levels deep) that has the key, nearest first: `interval` alone has several.
+  const homes: string[] = [];
   for (let depth = 0; depth < 3 && frontier.length > 0; depth++) {
     const next: Array<[string, z.ZodObject]> = [];
     for (const [prefix, obj] of frontier) {
       for (const [k, child] of Object.entries(obj.shape as Record<string, z.ZodType>)) {
-        const inner = unwrap(child);
+        let inner = unwrap(child);
+        if (inner instanceof z.ZodUnion) inner = unwrap((inner.options as z.ZodType[]).find((o) => unwrap(o) instanceof z.ZodObject) ?? inner);
         if (!(inner instanceof z.ZodObject)) continue;
         const here = `${prefix}${k}`;
-        if (Object.hasOwn(inner.shape, key)) return here;
+        if (Object.hasOwn(inner.shape, key)) homes.push(here);
         next.push([`${here}.`, inner]);
       }
     }
     frontier = next;
   }
-  return null;
+  if (homes.length === 0) return null;
+  if (homes.length === 1) return homes[0]!;
+  const shown = homes.slice(0, 4);
+  return `one of ${shown.join(', ')}${homes.length > shown.length ? ', …' : ''}`;
 }
 
 function objectAt(schema: z.ZodType, path: readonly PropertyKey[]): z.ZodObject | null {

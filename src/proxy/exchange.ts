@@ -8,7 +8,7 @@ import type { Clock, Timer } from '../clock.js';
 import type { AccessRecord, Logger } from '../observe/log.js';
 import { codeClassIndex, type Metrics } from '../observe/metrics.js';
 import { Failures, classifyUpstreamError, failureBody, type FailureKind } from './failures.js';
-import { cleanResponseHeaders, upstreamRequestHeaders } from './headers.js';
+import { responseHeaderList, upstreamRequestHeaders, type HeaderList } from './headers.js';
 
 /** What every exchange shares: long-lived, built once per app. */
 export interface ExchangeContext {
@@ -64,7 +64,7 @@ export class Exchange implements Dispatcher.DispatchHandler, Waiter {
   /** The backend answered (status line received): no retry from here on. */
   #responseStarted = false;
   /** Response head held back until the first body byte (Content-Length responses), so a stall before it can still be answered with a 504. */
-  #pendingHeaders: Record<string, string | string[] | undefined> | null = null;
+  #pendingHeaders: HeaderList | null = null;
   #pendingStatusMessage: string | undefined = undefined;
   #status = 0;
   #bytesIn = 0;
@@ -73,6 +73,7 @@ export class Exchange implements Dispatcher.DispatchHandler, Waiter {
   #clientGone = false;
   #failure: FailureKind | null = null;
   #totalTimer: Timer | null = null;
+  #drainListening = false;
   /** Waiting in the pool's queue for a backend. */
   #queued = false;
   /** The group this request is meant for, chosen once (sticky users keep it across retries and queueing). */
@@ -92,7 +93,8 @@ export class Exchange implements Dispatcher.DispatchHandler, Waiter {
     const req = this.#req;
     const pool = this.#pool;
     pool.active++;
-    this.#res.once('close', this.#onClientClose);
+    // `on`, not `once`: 'close' fires once per response, and once() allocates a wrapper per request.
+    this.#res.on('close', this.#onClientClose);
     const cfg = pool.config;
     const cl = req.headers['content-length'];
     const length = cl === undefined ? -1 : Number(cl);
@@ -101,7 +103,7 @@ export class Exchange implements Dispatcher.DispatchHandler, Waiter {
       this.#fail(Failures.bodyTooLarge, true);
       return;
     }
-    if (cfg.timeouts.totalMs > 0) this.#totalTimer = this.#ctx.clock.setTimer(cfg.timeouts.totalMs, this.#onTotalTimeout);
+    if (cfg.timeouts.totalMs > 0) this.#totalTimer = this.#ctx.clock.setTimer(cfg.timeouts.totalMs, () => this.#onTotalTimeout());
     this.#headers = upstreamRequestHeaders(req, { requestId: this.requestId, hostOverride: cfg.hostHeader });
     if (length <= 0 && !chunked) {
       this.#body = null;
@@ -224,16 +226,14 @@ export class Exchange implements Dispatcher.DispatchHandler, Waiter {
       controller.abort(new ClientClosedError('client closed the connection'));
       return;
     }
-    cleanResponseHeaders(headers);
-    headers['x-request-id'] = this.requestId;
-    if (this.#ctx.draining()) headers.connection = 'close';
+    const head = responseHeaderList(headers, this.requestId, this.#ctx.draining());
     if (headers['content-length'] !== undefined) {
       // A sized body: the head goes out with the first body byte, so a backend stalling before it still gets a JSON 504.
-      this.#pendingHeaders = headers;
+      this.#pendingHeaders = head;
       this.#pendingStatusMessage = statusMessage || undefined;
       return;
     }
-    res.writeHead(statusCode, statusMessage || undefined, headers);
+    res.writeHead(statusCode, statusMessage || undefined, head);
     // Flush headers now: a token stream's first event must not wait for the second.
     res.flushHeaders();
   }
@@ -243,7 +243,11 @@ export class Exchange implements Dispatcher.DispatchHandler, Waiter {
     this.#bytesOut += chunk.length;
     if (!this.#res.write(chunk)) {
       controller.pause();
-      this.#res.once('drain', this.#resumeUpstream);
+      // One listener per response, added at the first pause (most small responses never pause); it resumes whichever attempt is current.
+      if (!this.#drainListening) {
+        this.#drainListening = true;
+        this.#res.on('drain', () => this.#controller?.resume());
+      }
     }
   }
 
@@ -374,10 +378,6 @@ export class Exchange implements Dispatcher.DispatchHandler, Waiter {
     this.#finish();
   }
 
-  readonly #resumeUpstream = (): void => {
-    this.#controller?.resume();
-  };
-
   readonly #onClientClose = (): void => {
     if (this.#done || this.#res.writableFinished) return;
     this.#clientGone = true;
@@ -391,13 +391,13 @@ export class Exchange implements Dispatcher.DispatchHandler, Waiter {
     }
   };
 
-  readonly #onTotalTimeout = (): void => {
+  #onTotalTimeout(): void {
     this.#totalTimer = null;
     if (this.#done) return;
     const controller = this.#controller;
     if (controller !== null) controller.abort(new TotalTimeoutError('total timeout'));
     else this.#fail(Failures.totalTimeout, false);
-  };
+  }
 
   /** Phase: accounting, exactly once per client request. */
   #finish(): void {

@@ -92,13 +92,3 @@ export function responseHeaderList(headers: IncomingHttpHeaders, requestId: stri
   if (close) out.push('connection', 'close');
   return out;
 }
-
-/** Remove hop-by-hop headers from a backend's response headers object, in place. */
-export function cleanResponseHeaders(headers: IncomingHttpHeaders): IncomingHttpHeaders {
-  const conn = headers.connection;
-  const named = connectionNamed(Array.isArray(conn) ? conn.join(',') : conn);
-  for (const name of Object.keys(headers)) {
-    if (isHopByHop(name, named)) delete headers[name];
-  }
-  return headers;
-}

@@ -94,8 +94,8 @@ describe('config errors', () => {
       '      canary: { weight: 10, backends: [] }',
     );
     expect(errors(text)).toEqual([
-      'test.yaml:5:5: pools.a: set either backends or groups, not both',
-      'test.yaml:6:3: pools.b: needs backends (or groups)',
+      'test.yaml:5:5: pools.a: set one of backends, discover or groups, not several',
+      'test.yaml:6:3: pools.b: needs backends (or discover, or groups)',
       'test.yaml:9:15: pools.c.backends: pool has no backends',
       'test.yaml:12:7: pools.d.groups: pool has no backends',
     ]);
@@ -123,7 +123,7 @@ describe('config errors', () => {
     const text = yaml('token: x', 'pools:', '  p:', '    interval: 1s', '    backends: [http://127.0.0.1:9101]');
     expect(errors(text)).toEqual([
       "test.yaml:1:1: unknown key 'token' (it belongs under admin)",
-      "test.yaml:4:5: pools.p: unknown key 'interval' (it belongs under health.readiness)",
+      "test.yaml:4:5: pools.p: unknown key 'interval' (it belongs under one of outlier, discover, health.startup, health.readiness, …)",
     ]);
   });
 

@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { BackendState } from '../../src/backends/state.js';
 import { startStack, type Stack } from '../helpers/stack.js';
-import { backendByUrl } from '../e2e/support.js';
+import { backendByUrl, metric } from '../e2e/support.js';
 import { RecordingModelServer } from './recording-model-server.js';
 import { SteadyClient, describeErrors, type Outcome } from './steady-client.js';
 
@@ -98,13 +98,16 @@ describe('scale-up from cold under steady traffic', () => {
     expect(times[2]! - start).toBeGreaterThanOrEqual(4000 - 200);
   });
 
-  test('requests sent at t=0 waited in the queue and succeeded', () => {
+  test('requests sent at t=0, before any backend was READY, waited in the queue and succeeded', async () => {
     const first = outcomes.reduce((a, b) => (a.sentAt <= b.sentAt ? a : b));
     expect(first.status).toBe(200);
+    expect(first.sentAt).toBeLessThanOrEqual(readyAt(good[0]!)!);
+    expect(await metric(stack, 'infergate_queue_wait_seconds_count', { pool: 'p' })).toBeGreaterThan(0);
   });
 
   test('the wrong-version backend stays MISMATCH and receives no user request (nor warm-up)', () => {
     expect(backendByUrl(stack, wrong.url).state()).toBe('MISMATCH');
+    expect(readyAt(wrong), 'the wrong-version backend was READY at some point').toBeUndefined();
     expect(wrong.userRequests()).toEqual([]);
     expect(wrong.warmups()).toEqual([]);
     // Admission kept reading its metadata: the verdict is current, not a one-off.
