@@ -134,6 +134,13 @@ export class App {
       pools: () => this.#runtime.pools.values(),
       draining: () => this.#draining,
       rollouts: this.rollouts,
+      recent: (b) => {
+        const entry = this.#runtime.detectors.get(b.pool);
+        if (entry === undefined) return null;
+        const v = entry.detector.view(b);
+        const remaining = v.ejectedUntilMs === null ? null : Math.max(0, Math.round(v.ejectedUntilMs - this.#deps.clock.now()));
+        return { windowMs: entry.detector.windowMs, requests: v.recentRequests, errors: v.recentErrors, ejectionRemainingMs: remaining };
+      },
       actions: {
         pushReady: (id) => this.#controllerAction(id, (c) => c.pushReady()),
         pushUnready: (id) => this.#controllerAction(id, (c) => c.pushUnready()),

@@ -1,6 +1,15 @@
 // The JSON shape of /admin/backends, built from live backend records.
 import type { Backend } from '../backends/backend.js';
 
+/** Recent traffic of a backend (the outlier detector's sliding window), when there is one. */
+export interface RecentTraffic {
+  windowMs: number;
+  requests: number;
+  errors: number;
+  /** Time left in the current ejection, or null when not ejected. */
+  ejectionRemainingMs: number | null;
+}
+
 export interface BackendView {
   id: string;
   pool: string;
@@ -14,7 +23,9 @@ export interface BackendView {
   inflight: number;
   requests: number;
   errors: number;
+  /** Errors / requests over `recent.windowMs` when outlier detection runs, else over the backend's life. */
   errorRate: number;
+  recent: RecentTraffic | null;
   latencyMs: number;
   ejections: number;
   maxConcurrent: number;
@@ -23,7 +34,7 @@ export interface BackendView {
   warmup: Backend['warmup'];
 }
 
-export function backendView(b: Backend, nowMs: number): BackendView {
+export function backendView(b: Backend, nowMs: number, recent: RecentTraffic | null = null): BackendView {
   return {
     id: b.id,
     pool: b.pool,
@@ -37,7 +48,8 @@ export function backendView(b: Backend, nowMs: number): BackendView {
     inflight: b.inflight,
     requests: b.requests,
     errors: b.errors,
-    errorRate: b.requests === 0 ? 0 : Math.round((b.errors / b.requests) * 10000) / 10000,
+    errorRate: recent !== null ? ratio(recent.errors, recent.requests) : ratio(b.errors, b.requests),
+    recent,
     latencyMs: Math.round(b.latencyScore() * 100) / 100,
     ejections: b.ejections,
     maxConcurrent: b.maxConcurrent,
@@ -45,4 +57,8 @@ export function backendView(b: Backend, nowMs: number): BackendView {
     admission: b.admission,
     warmup: b.warmup,
   };
+}
+
+function ratio(errors: number, requests: number): number {
+  return requests === 0 ? 0 : Math.round((errors / requests) * 10000) / 10000;
 }

@@ -5,7 +5,7 @@ import type { Backend } from '../backends/backend.js';
 import type { BackendPool } from '../backends/pool.js';
 import type { Metrics } from '../observe/metrics.js';
 import type { RolloutAction, RolloutManager } from '../rollout/manager.js';
-import { backendView } from './backends-view.js';
+import { backendView, type RecentTraffic } from './backends-view.js';
 import { STATUS_PAGE } from './status-page.js';
 
 export interface AdminDeps {
@@ -19,6 +19,8 @@ export interface AdminDeps {
   /** Write actions on one backend; each returns the backend, or null when the id is unknown. */
   actions: BackendActions;
   rollouts: Pick<RolloutManager, 'views' | 'act'>;
+  /** A backend's recent traffic from its pool's outlier detector, or null when detection is off. */
+  recent(b: Backend): RecentTraffic | null;
 }
 
 export interface BackendActions {
@@ -67,7 +69,7 @@ async function handle(deps: AdminDeps, req: IncomingMessage, res: ServerResponse
     const verb = action[2]!;
     const b = deps.actions[ACTIONS[verb]!](id);
     if (b === null) json(res, 404, { error: 'unknown-backend', message: `no backend with id ${JSON.stringify(id)}` });
-    else json(res, 200, { backend: backendView(b, deps.now()) });
+    else json(res, 200, { backend: backendView(b, deps.now(), deps.recent(b)) });
     return;
   }
   if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -96,7 +98,7 @@ async function handle(deps: AdminDeps, req: IncomingMessage, res: ServerResponse
       const now = deps.now();
       const backends: Backend[] = [];
       for (const p of deps.pools()) backends.push(...p.backends);
-      json(res, 200, { backends: backends.map((b) => backendView(b, now)) });
+      json(res, 200, { backends: backends.map((b) => backendView(b, now, deps.recent(b))) });
       return;
     }
     case '/status':

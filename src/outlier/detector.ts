@@ -133,6 +133,11 @@ export class OutlierDetector {
     r.window.clear();
   }
 
+  /** Length of the sliding window behind view().recentRequests / recentErrors. */
+  get windowMs(): number {
+    return this.#windowMs;
+  }
+
   isEjected(host: OutlierHost): boolean {
     return (this.#records.get(host) ?? this.#byId.get(host.id))?.ejected ?? false;
   }

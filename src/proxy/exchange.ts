@@ -221,6 +221,7 @@ export class Exchange implements Dispatcher.DispatchHandler, Waiter {
     }
     // This answer goes to the client: an earlier attempt's failure (retried away) is not the request's.
     this.#failure = null;
+    if (statusCode >= 500) backend.errors++;
     const res = this.#res;
     if (this.#clientGone) {
       controller.abort(new ClientClosedError('client closed the connection'));
