@@ -1,5 +1,6 @@
 /** Entry point of `npm run bench`: runs the selected scenarios (default all) and guarantees every child process is stopped. */
 import { stopAll } from './lib/children.ts';
+import { runFailingCanary } from './scenarios/failing-canary.ts';
 import { runLargeBody } from './scenarios/large-body.ts';
 import { runRollingRestart } from './scenarios/rolling-restart.ts';
 import { runScaleUp } from './scenarios/scale-up.ts';
@@ -12,6 +13,7 @@ const SCENARIOS: Record<string, () => Promise<void>> = {
   'large-body': runLargeBody,
   'scale-up': runScaleUp,
   'rolling-restart': runRollingRestart,
+  'failing-canary': runFailingCanary,
 };
 
 const wanted = process.argv.slice(2);

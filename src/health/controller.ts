@@ -216,7 +216,19 @@ export class HealthController {
     b.apply({ type: 'startup-timeout' }, reason);
   }
 
-  async #probe(probe: ResolvedProbe, record = true): Promise<ProbeResult> {
+  /**
+   * Probes of one backend never overlap, across roles too: each waits for the one before (every probe is
+   * bounded by its own timeout), so a slow server never has a readiness and a liveness probe in flight at once.
+   */
+  #probe(probe: ResolvedProbe, record = true): Promise<ProbeResult> {
+    const run = this.#lastProbe.then(() => this.#probeNow(probe, record));
+    this.#lastProbe = run.catch(() => undefined);
+    return run;
+  }
+
+  #lastProbe: Promise<unknown> = Promise.resolve();
+
+  async #probeNow(probe: ResolvedProbe, record: boolean): Promise<ProbeResult> {
     const b = this.#backend;
     const r = await runProbe(b.origin, probe, this.#management, { clock: this.#deps.clock, random: this.#deps.random, dispatcher: this.#deps.probeDispatcher });
     if (this.#stopped) return r;
