@@ -4,27 +4,19 @@ import type { AddressInfo } from 'node:net';
 import type { DestinationStream } from 'pino';
 import { Agent } from 'undici';
 import { createAdminServer } from './admin/server.js';
-import { Backend, type StateChange } from './backends/backend.js';
-import { BackendPool, type Group } from './backends/pool.js';
-import { WaitQueue } from './backends/queue.js';
-import type { Policy } from './backends/state.js';
-import { createBalancer } from './balancer/index.js';
+import type { Backend, StateChange } from './backends/backend.js';
+import type { BackendPool } from './backends/pool.js';
 import { systemClock, type Clock } from './clock.js';
-import type { BackendConfig, Config, DiscoverConfig, GroupConfig, HealthSpec, PoolConfig } from './config/types.js';
-import { HealthController, warmupBackoffMs } from './health/controller.js';
-import { resolveHealth, type ResolvedHealth } from './health/resolve.js';
-import { OutlierDetector } from './outlier/detector.js';
-import type { EjectionEvent, OutlierHost } from './outlier/types.js';
-import { DnsDiscovery, systemResolve, type Resolve } from './discovery/dns.js';
-import { RolloutManager } from './rollout/manager.js';
-import type { RolloutConfig } from './rollout/types.js';
-import { GroupSelector } from './routing/groups.js';
+import type { Config } from './config/types.js';
+import { systemResolve, type Resolve } from './discovery/dns.js';
+import type { HealthController } from './health/controller.js';
 import { applyLogConfig, createLoggers, type Loggers } from './observe/log.js';
 import { Metrics } from './observe/metrics.js';
 import { handleRequest, type RequestContext } from './proxy/phases.js';
 import { onClientError, onConnect } from './proxy/strict.js';
 import { WebSocketProxy } from './proxy/websocket.js';
-import { Router, type CompiledRoute } from './routing/routes.js';
+import { RolloutManager } from './rollout/manager.js';
+import { Runtime } from './runtime.js';
 import { VERSION } from './version.js';
 
 export interface AppDeps {
@@ -36,21 +28,6 @@ export interface AppDeps {
   defaultMetrics?: boolean;
   /** DNS look-up for `discover` (tests inject one); default: the system resolver. */
   resolve?: Resolve;
-}
-
-/** Everything derived from one configuration; swapped whole on reload. */
-interface Runtime {
-  readonly config: Config;
-  readonly pools: Map<string, BackendPool>;
-  readonly router: Router<BackendPool>;
-  readonly byId: Map<string, Backend>;
-  readonly controllers: Map<string, HealthController>;
-  /** Outlier detector per pool (absent when `outlier: false`), with the config it was built from. */
-  readonly detectors: Map<string, { detector: OutlierDetector; spec: string }>;
-  /** DNS discovery of groups configured with `discover`. */
-  readonly discoveries: DnsDiscovery[];
-  /** Rollout settings per pool and canary group. */
-  readonly rollouts: Map<string, Map<string, RolloutConfig>>;
 }
 
 export interface Listening {
@@ -184,9 +161,7 @@ export class App {
     await this.rollouts.loadStateFile();
     this.rollouts.build(this.#runtime.pools.values(), this.#runtime.rollouts);
     this.#started = true;
-    for (const c of this.#runtime.controllers.values()) c.start();
-    for (const d of this.#runtime.detectors.values()) d.detector.start();
-    for (const d of this.#runtime.discoveries) d.start();
+    this.#runtime.start();
     this.loggers.log.info({ listen: `${listen.host}:${port(this.#server)}`, admin: `${admin.listen.host}:${port(this.#admin)}`, pools: [...this.#runtime.pools.keys()] }, 'infergate started');
     return { port: port(this.#server), adminPort: port(this.#admin) };
   }
@@ -203,15 +178,9 @@ export class App {
     this.#runtime = next;
     applyLogConfig(this.loggers, config.log);
     this.#applyServerConfig(config);
-    for (const c of old.controllers.values()) c.stop();
-    for (const c of next.controllers.values()) c.start();
-    for (const [pool, d] of old.detectors) if (next.detectors.get(pool) !== d) d.detector.stop();
-    for (const d of next.detectors.values()) d.detector.start();
-    for (const d of old.discoveries) d.stop();
-    for (const d of next.discoveries) d.start();
+    old.handOver(next);
+    next.start();
     if (this.#started) this.rollouts.build(next.pools.values(), next.rollouts);
-    for (const p of old.pools.values()) p.queue?.flush();
-    for (const b of old.byId.values()) void b.close();
     this.metrics.configReloads.inc({ result: 'success' });
     this.metrics.configLastReloadSuccess.set(1);
     this.metrics.configLastReloadSeconds.set(Date.now() / 1000);
@@ -267,11 +236,8 @@ export class App {
   /** Immediate stop of everything (tests, and the end of shutdown). */
   async close(): Promise<void> {
     this.#draining = true;
-    for (const c of this.#runtime.controllers.values()) c.stop();
-    for (const d of this.#runtime.detectors.values()) d.detector.stop();
-    for (const d of this.#runtime.discoveries) d.stop();
+    this.#runtime.stop();
     this.rollouts.stop();
-    for (const p of this.#runtime.pools.values()) p.queue?.flush();
     this.#server.closeAllConnections();
     await Promise.all([
       new Promise<void>((r) => (this.#server.listening ? this.#server.close(() => r()) : r())),
@@ -290,129 +256,16 @@ export class App {
   }
 
   #build(config: Config, previous: Runtime | null): Runtime {
-    const pools = new Map<string, BackendPool>();
-    const byId = new Map<string, Backend>();
-    const controllers = new Map<string, HealthController>();
-    const detectors = new Map<string, { detector: OutlierDetector; spec: string }>();
-    const rollouts = new Map<string, Map<string, RolloutConfig>>();
-    const discoveries: Array<{ pool: string; group: string; cfg: DiscoverConfig }> = [];
-    const clock = this.#deps.clock;
-    for (const pc of config.pools.values()) {
-      const groups: Group[] = pc.groups.map((g) => {
-        const member = this.#memberFactory(pc, g, previous, byId, controllers);
-        // A discovered group starts from the members the previous configuration had found (health kept).
-        const configs = g.discover === null ? g.backends : (previous?.pools.get(pc.name)?.groups.find((x) => x.name === g.name)?.backends ?? []).map((b) => backendConfigFor(b.origin, pc, g));
-        if (g.discover !== null) discoveries.push({ pool: pc.name, group: g.name, cfg: g.discover });
-        return { name: g.name, weight: g.weight, backends: configs.map(member) };
-      });
-      const queue = pc.queue === null ? null : new WaitQueue(pc.queue.max, pc.queue.timeoutMs, clock, this.metrics.bindQueue(pc.name));
-      const random = this.#deps.random;
-      const pool = new BackendPool(pc, groups, { createBalancer: () => createBalancer<Backend>(pc.balance, { random }), random, stats: this.metrics.bindPool(pc.name), queue });
-      const withRollout = new Map(pc.groups.filter((g) => g.rollout !== null).map((g) => [g.name, g.rollout as RolloutConfig]));
-      if (withRollout.size > 0) rollouts.set(pc.name, withRollout);
-      pool.chooser = new GroupSelector(groups, new Set(withRollout.keys()), pc.sticky, pc.pin, this.#deps.random);
-      pool.onUnavailable = (b) => this.#runtime.controllers.get(b.id)?.probeNow();
-      const fallbacks = this.metrics.groupFallbacks;
-      pool.onFallback = (from) => fallbacks.inc({ pool: pc.name, group: from.name });
-      if (pc.outlier !== null) {
-        const spec = JSON.stringify(pc.outlier);
-        const kept = previous?.detectors.get(pc.name);
-        const entry = kept !== undefined && kept.spec === spec ? kept : { detector: this.#detector(pc), spec };
-        entry.detector.setHosts(pool.backends);
-        pool.outliers = entry.detector;
-        detectors.set(pc.name, entry);
-      }
-      pools.set(pc.name, pool);
-    }
-    const routes: CompiledRoute<BackendPool>[] = config.routes.map((r) => ({ config: r, pool: pools.get(r.pool)! }));
-    const only = config.routes.length === 0 && pools.size === 1 ? [...pools.values()][0]! : null;
-    const runtime: Runtime = { config, pools, router: new Router(routes, only), byId, controllers, detectors, rollouts, discoveries: [] };
-    for (const d of discoveries) {
-      runtime.discoveries.push(
-        new DnsDiscovery(d.cfg, {
-          clock,
-          resolve: this.#deps.resolve ?? systemResolve,
-          onResult: (origins) => this.#syncMembers(runtime, d.pool, d.group, origins),
-          onError: (err) => {
-            this.metrics.discoveryErrors.inc({ pool: d.pool, group: d.group });
-            this.loggers.log.warn({ pool: d.pool, group: d.group, dns: d.cfg.dns, error: err.message }, 'DNS discovery failed: keeping the last known backends');
-          },
-        }),
-      );
-    }
-    return runtime;
-  }
-
-  /** Builds a group's Backend records (health adopted by id from the previous configuration) with their controllers. */
-  #memberFactory(pc: PoolConfig, g: GroupConfig, previous: Runtime | null, byId: Map<string, Backend>, controllers: Map<string, HealthController>): (bc: BackendConfig) => Backend {
-    const clock = this.#deps.clock;
-    const health = resolveHealth(withGroupModel(pc.health, g.model));
-    const policy = policyFor(health, pc);
-    const onChange = (c: StateChange): void => this.#onStateChange(c);
-    return (bc) => {
-      const b = new Backend(bc, pc, g.name, { stats: this.metrics.bindBackend(pc.name, g.name, bc.id), now: () => clock.now(), onChange, policy, hasStartupProbe: health.startup !== null });
-      const old = previous?.byId.get(bc.id);
-      if (old) b.adoptHealth(old);
-      byId.set(b.id, b);
-      controllers.set(b.id, new HealthController(b, health, pc.warmup, { clock, random: this.#deps.random, probeDispatcher: this.#probeAgent, log: this.loggers.log, metrics: this.metrics }));
-      return b;
-    };
-  }
-
-  /**
-   * DNS said these origins serve the group: new ones join LOADING (and earn READY like any backend),
-   * gone ones leave routing at once and close once their in-flight requests finish.
-   */
-  #syncMembers(runtime: Runtime, poolName: string, groupName: string, origins: string[]): void {
-    if (runtime !== this.#runtime || this.#draining) return;
-    const pc = runtime.config.pools.get(poolName)!;
-    const gc = pc.groups.find((g) => g.name === groupName)!;
-    const pool = runtime.pools.get(poolName)!;
-    const group = pool.groups.find((g) => g.name === groupName)!;
-    const wanted = new Set(origins);
-    const keep = group.backends.filter((b) => wanted.has(b.origin));
-    const gone = group.backends.filter((b) => !wanted.has(b.origin));
-    const have = new Set(keep.map((b) => b.origin));
-    const member = this.#memberFactory(pc, gc, null, runtime.byId, runtime.controllers);
-    const fresh = origins.filter((o) => !have.has(o)).map((o) => member(backendConfigFor(o, pc, gc)));
-    if (fresh.length === 0 && gone.length === 0) return;
-    pool.replaceMembers(group, [...keep, ...fresh]);
-    runtime.detectors.get(poolName)?.detector.setHosts(pool.backends);
-    for (const b of fresh) runtime.controllers.get(b.id)!.start();
-    for (const b of gone) {
-      runtime.controllers.get(b.id)?.stop();
-      runtime.controllers.delete(b.id);
-      b.apply({ type: 'drain' }, `no longer in DNS (${gc.discover?.dns})`);
-      runtime.byId.delete(b.id);
-      void b.close();
-    }
-    this.rollouts.backendChanged(group.backends[0] ?? gone[0]!);
-    this.loggers.log.info({ pool: poolName, group: groupName, added: fresh.map((b) => b.id), removed: gone.map((b) => b.id) }, 'DNS discovery changed the backends');
-  }
-
-  #detector(pc: PoolConfig): OutlierDetector {
-    const log = this.loggers.log;
-    const m = this.metrics;
-    return new OutlierDetector(pc.outlier!, {
+    return new Runtime(config, previous, {
       clock: this.#deps.clock,
-      onEject: (e: EjectionEvent) => {
-        const b = e.host as Backend;
-        b.ejections = e.ejections;
-        m.ejections.inc({ pool: b.pool, group: b.group, backend: b.id, detector: e.detector });
-        log.warn({ backend: b.id, pool: b.pool, group: b.group, detector: e.detector, durationMs: e.durationMs, ejections: e.ejections, reason: e.reason }, 'backend ejected');
-        this.#runtime.byId.get(b.id)?.apply({ type: 'eject' }, `ejected for ${Math.round(e.durationMs / 1000)} s: ${e.reason}`);
-      },
-      onUneject: (host: OutlierHost, reason: string) => {
-        const b = this.#runtime.byId.get(host.id);
-        if (b === undefined) return;
-        log.info({ backend: b.id, pool: b.pool, reason }, 'backend ejection ended: back through its readiness probe');
-        b.apply({ type: 'uneject' }, `${reason}; waiting for readiness`);
-        this.#runtime.controllers.get(b.id)?.probeNow();
-      },
-      onSkip: (host: OutlierHost, reason: string, detector) => {
-        m.ejectionsSkipped.inc({ pool: pc.name, detector });
-        log.warn({ backend: host.id, pool: pc.name, detector, reason }, 'backend not ejected: ejection limit reached');
-      },
+      random: this.#deps.random,
+      metrics: this.metrics,
+      log: this.loggers.log,
+      probeDispatcher: this.#probeAgent,
+      resolve: this.#deps.resolve ?? systemResolve,
+      onStateChange: (c) => this.#onStateChange(c),
+      onMembersChanged: (b) => this.rollouts.backendChanged(b),
+      current: () => this.#runtime,
     });
   }
 
@@ -430,31 +283,6 @@ export class App {
     }
     this.rollouts?.backendChanged(b);
   }
-}
-
-/** The config of a backend found by discovery: same id scheme and settings as a static one. */
-function backendConfigFor(origin: string, pc: PoolConfig, g: GroupConfig): BackendConfig {
-  const url = new URL(origin);
-  const port = url.port === '' ? (url.protocol === 'https:' ? '443' : '80') : url.port;
-  return { id: `${pc.name}.${g.name}.${url.hostname}:${port}`, url, origin: url.origin, weight: g.discover?.weight ?? 1, maxConcurrent: pc.maxConcurrent };
-}
-
-/** A group's model overrides (a canary's version) on top of the pool's health.model. */
-function withGroupModel(spec: HealthSpec, model: GroupConfig['model']): HealthSpec {
-  if (model === null) return spec;
-  const base = spec.model ?? { name: null, version: null, md5: null, metadataPath: null, namePointer: null, versionPointer: null, checksumPointer: null };
-  return { ...spec, model: { ...base, name: model.name ?? base.name, version: model.version ?? base.version, md5: model.md5 ?? base.md5 } };
-}
-
-function policyFor(health: ResolvedHealth, pc: PoolConfig): Policy {
-  return {
-    healthyThreshold: health.readiness.healthyThreshold,
-    unhealthyThreshold: health.readiness.unhealthyThreshold,
-    livenessThreshold: health.liveness?.unhealthyThreshold ?? 3,
-    admission: health.model !== null,
-    warmup: pc.warmup !== null,
-    warmupBackoffMs,
-  };
 }
 
 function listenOn(server: http.Server, host: string, portNumber: number): Promise<void> {
