@@ -1,106 +1,12 @@
 #!/usr/bin/env node
-// Command line: run, check (like nginx -t), demo, --version, --help; signals for reload and drain.
-import { parseArgs } from 'node:util';
-import { createApp } from './app.js';
-import { waitForSignals } from './signals.js';
-import { formatErrors, loadConfigFile } from './config/load.js';
-import { VERSION } from './version.js';
-
-const HELP = `infergate ${VERSION} - a load balancer for ML inference servers
-
-Usage:
-  infergate [--config FILE]           run (default config: config/infergate.yaml)
-  infergate check [--config FILE]     validate the configuration; exit 0 if valid, 1 with file:line:col errors
-  infergate demo                      start demo model servers and the balancer in front of them
-  infergate --version                 print the version
-  infergate --help                    this text
-
-Signals: SIGHUP reloads the configuration (an invalid one is refused and the old one keeps serving);
-SIGTERM / SIGINT drain in-flight requests (up to shutdown.drainTimeout), then exit 0.
-`;
-
-const DEFAULT_CONFIG = 'config/infergate.yaml';
-
-export async function main(argv: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        config: { type: 'string', short: 'c' },
-        version: { type: 'boolean', short: 'v' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (err) {
-    process.stderr.write(`infergate: ${(err as Error).message}\n\n${HELP}`);
-    return 2;
-  }
-  const { values, positionals } = parsed;
-  if (values.help) {
-    process.stdout.write(HELP);
-    return 0;
-  }
-  if (values.version) {
-    process.stdout.write(`infergate ${VERSION}\n`);
-    return 0;
-  }
-  const command = positionals[0] ?? 'run';
-  if (positionals.length > 1) {
-    process.stderr.write(`infergate: unexpected argument "${positionals[1]}"\n\n${HELP}`);
-    return 2;
-  }
-  const file = values.config ?? DEFAULT_CONFIG;
-  switch (command) {
-    case 'check':
-      return check(file);
-    case 'run':
-      return run(file);
-    case 'demo': {
-      const { runDemo } = await import('./demo/demo.js');
-      return runDemo();
-    }
-    default:
-      process.stderr.write(`infergate: unknown command "${command}"\n\n${HELP}`);
-      return 2;
-  }
+// Entry point: refuse a Node.js that is too old, with a clear message, before loading anything that needs a current one.
+const MIN = [22, 19] as const;
+const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
+if (major < MIN[0] || (major === MIN[0] && minor < MIN[1])) {
+  process.stderr.write(
+    `infergate needs Node.js >= ${MIN[0]}.${MIN[1]} (Node 24 LTS recommended); this is ${process.version}.\n` +
+      'Older HTTP parsers have request-smuggling holes that matter to a proxy. Install Node 24, e.g. npm i --prefix /opt/node24 node@24\n',
+  );
+  process.exit(1);
 }
-
-async function check(file: string): Promise<number> {
-  const result = await loadConfigFile(file);
-  if (!result.ok) {
-    process.stderr.write(formatErrors(result.errors) + '\n');
-    return 1;
-  }
-  return 0;
-}
-
-async function run(file: string): Promise<number> {
-  const result = await loadConfigFile(file);
-  if (!result.ok) {
-    process.stderr.write(formatErrors(result.errors) + '\n');
-    return 1;
-  }
-  const app = createApp(result.config);
-  try {
-    await app.start();
-  } catch (err) {
-    process.stderr.write(`infergate: cannot start: ${(err as Error).message}\n`);
-    await app.close();
-    return 1;
-  }
-  return waitForSignals(app, file);
-}
-
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-    // Open handles (timers, sockets) must not keep a finished command alive.
-    setImmediate(() => process.exit(code));
-  },
-  (err: Error) => {
-    process.stderr.write(`infergate: ${err.stack ?? err.message}\n`);
-    process.exit(1);
-  },
-);
+await import('./commands.js');
