@@ -38,6 +38,18 @@ function checkWarmup(name: string, pool: Raw, baseDir: string, out: PathIssue[])
   }
 }
 
+/** Admission needs somewhere to read the model from: the generic http preset has no metadata endpoint of its own. */
+function checkModel(name: string, pool: Raw, out: PathIssue[]): void {
+  const health = isRecord(pool.health) ? pool.health : null;
+  const model = health !== null && isRecord(health.model) ? health.model : null;
+  if (model === null) return;
+  const preset = health!.preset ?? 'http';
+  const checks = model.name !== undefined || model.version !== undefined || model.md5 !== undefined;
+  if (preset === 'http' && checks && model.metadataPath === undefined) {
+    out.push({ path: ['pools', name, 'health', 'model'], atKey: true, message: 'preset http has no metadata endpoint: set model.metadataPath (and versionPointer / checksumPointer) so the model can be checked' });
+  }
+}
+
 /** Rollouts need a group to compare with; pinned groups must exist. */
 function checkGroups(name: string, pool: Raw, out: PathIssue[]): void {
   const at = ['pools', name];
@@ -127,6 +139,7 @@ export function crossChecks(raw: unknown, file: string): PathIssue[] {
       checkPool(name, pool, out);
       checkWarmup(name, pool, baseDir, out);
       checkGroups(name, pool, out);
+      checkModel(name, pool, out);
     }
   }
 

@@ -1,7 +1,7 @@
 // Every error class, with its exact file:line:col, and all errors of a file reported at once.
 
 import { describe, expect, it } from 'vitest';
-import { formatErrors } from '../../src/config/load.js';
+import { formatErrors, parseConfig } from '../../src/config/load.js';
 import { errors, onePool, yaml } from './helpers.js';
 
 describe('config errors', () => {
@@ -186,5 +186,15 @@ describe('formatErrors', () => {
       { file: 'c.yaml', line: 1, col: 2, message: 'first' },
     ]);
     expect(out).toBe('c.yaml:1:2: first\nc.yaml:1:5: second\nc.yaml:3:1: third');
+  });
+});
+
+describe('model admission needs a source', () => {
+  it('rejects health.model on the http preset without metadataPath, and accepts it with one', () => {
+    const bad = parseConfig('pools:\n  p:\n    health:\n      model: { version: "2" }\n    backends: [http://127.0.0.1:9101]\n', 'm.yaml', {});
+    expect(bad.ok).toBe(false);
+    if (!bad.ok) expect(formatErrors(bad.errors)).toBe('m.yaml:4:7: pools.p.health.model: preset http has no metadata endpoint: set model.metadataPath (and versionPointer / checksumPointer) so the model can be checked');
+    const good = parseConfig('pools:\n  p:\n    health:\n      model: { version: "2", metadataPath: /info }\n    backends: [http://127.0.0.1:9101]\n', 'm.yaml', {});
+    expect(good.ok).toBe(true);
   });
 });
