@@ -1,6 +1,5 @@
 // Commands (run, check, demo, --version, --help) and their signals; src/cli.ts loads this after checking the Node version.
 import { parseArgs } from 'node:util';
-import { createApp } from './app.js';
 import { waitForSignals } from './signals.js';
 import { formatErrors, loadConfigFile } from './config/load.js';
 import { VERSION } from './version.js';
@@ -81,6 +80,8 @@ async function run(file: string): Promise<number> {
     process.stderr.write(formatErrors(result.errors) + '\n');
     return 1;
   }
+  // Loaded here, not at the top: `check`, `--version` and `--help` never load the proxy (and undici).
+  const { createApp } = await import('./app.js');
   const app = createApp(result.config);
   try {
     await app.start();
