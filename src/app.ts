@@ -4,12 +4,13 @@ import type { AddressInfo } from 'node:net';
 import type { DestinationStream } from 'pino';
 import { Agent } from 'undici';
 import { createAdminServer } from './admin/server.js';
-import type { Backend, StateChange } from './backends/backend.js';
-import type { BackendPool } from './backends/pool.js';
+import type { Backend } from './backends/backend.js';
+import type { Cluster } from './cluster/cluster.js';
+import { EventStream, type ClusterEvent } from './cluster/events.js';
 import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config/types.js';
 import { systemResolve, type Resolve } from './discovery/dns.js';
-import type { HealthController } from './health/controller.js';
+import { logClusterEvents } from './observe/event-log.js';
 import { applyLogConfig, createLoggers, type Loggers } from './observe/log.js';
 import { Metrics } from './observe/metrics.js';
 import { handleRequest, type RequestContext } from './proxy/phases.js';
@@ -45,6 +46,8 @@ export class App {
   readonly #ws: WebSocketProxy;
   readonly #probeAgent = new Agent({ connections: 4, pipelining: 1 });
   readonly rollouts: RolloutManager;
+  /** What happens to backends, from every cluster of every configuration: logs, metrics and rollouts subscribe. */
+  readonly events = new EventStream<ClusterEvent>();
   #started = false;
   #draining = false;
   #shutdown: Promise<void> | null = null;
@@ -63,20 +66,21 @@ export class App {
     this.#deps = { clock: deps.clock ?? systemClock, random: deps.random ?? Math.random, ...deps };
     this.loggers = createLoggers(config.log, deps.logDestination);
     this.metrics = new Metrics(VERSION, { defaultMetrics: deps.defaultMetrics ?? true });
-    this.rollouts = new RolloutManager({ clock: this.#deps.clock, random: this.#deps.random, log: this.loggers.log, metrics: this.metrics }, config.stateFile);
+    this.rollouts = new RolloutManager({ clock: this.#deps.clock, random: this.#deps.random, log: this.loggers.log, stats: this.metrics.rolloutStats() }, config.stateFile);
+    this.events.subscribe(this.metrics.onClusterEvent);
+    this.events.subscribe(logClusterEvents(this.loggers.log));
+    this.events.subscribe(this.rollouts.onClusterEvent);
     this.#runtime = this.#build(config, null);
-    this.metrics.setBackendSource(() => this.#runtime.byId.values());
+    this.metrics.setBackendSource(() => this.#runtime.backends());
     this.metrics.configLastReloadSuccess.set(1);
     this.metrics.configLastReloadSeconds.set(Date.now() / 1000);
 
     const loggers = this.loggers;
     const ctx: RequestContext = {
       clock: this.#deps.clock,
-      metrics: this.metrics,
-      // A getter: a reload may switch the access log on or off.
-      get access() {
-        return loggers.access;
-      },
+      stats: this.metrics.proxyStats(),
+      // Read per request: a reload may switch the access log on or off.
+      access: () => loggers.access,
       log: this.loggers.log,
       draining: () => this.#draining,
       router: () => this.#runtime.router,
@@ -102,56 +106,48 @@ export class App {
     );
     this.#server.on('clientError', onClientError);
     this.#server.on('connect', onConnect);
-    this.#ws = new WebSocketProxy({ metrics: this.metrics, log: this.loggers.log, router: () => this.#runtime.router });
+    this.#ws = new WebSocketProxy({ stats: this.metrics.webSocketStats(), log: this.loggers.log, router: () => this.#runtime.router });
     this.#server.on('upgrade', (req, socket, head) => this.#ws.handleUpgrade(req, socket, head));
     this.#admin = createAdminServer({
       metrics: this.metrics,
       token: () => this.#runtime.config.admin.token,
       now: () => this.#deps.clock.now(),
-      pools: () => this.#runtime.pools.values(),
+      pools: () => this.#runtime.clusters(),
       draining: () => this.#draining,
       rollouts: this.rollouts,
       recent: (b) => {
-        const entry = this.#runtime.detectors.get(b.pool);
-        if (entry === undefined) return null;
-        const v = entry.detector.view(b);
+        const v = this.#runtime.cluster(b.pool)?.outlierView(b) ?? null;
+        if (v === null) return null;
         const remaining = v.ejectedUntilMs === null ? null : Math.max(0, Math.round(v.ejectedUntilMs - this.#deps.clock.now()));
-        return { windowMs: entry.detector.windowMs, requests: v.recentRequests, errors: v.recentErrors, ejectionRemainingMs: remaining };
+        return { windowMs: v.windowMs, requests: v.recentRequests, errors: v.recentErrors, ejections: v.ejections, ejectionRemainingMs: remaining };
       },
       actions: {
-        pushReady: (id) => this.#controllerAction(id, (c) => c.pushReady()),
-        pushUnready: (id) => this.#controllerAction(id, (c) => c.pushUnready()),
-        drain: (id) => this.#backendAction(id, (b) => b.apply({ type: 'drain' }, 'drained by operator')),
-        enable: (id) => this.#backendAction(id, (b) => b.apply({ type: 'undrain' }, 'enabled by operator')),
+        pushReady: (id) => this.#act(id, (c, b) => c.push(b, true)),
+        pushUnready: (id) => this.#act(id, (c, b) => c.push(b, false)),
+        drain: (id) => this.#act(id, (c, b) => c.operator(b, true)),
+        enable: (id) => this.#act(id, (c, b) => c.operator(b, false)),
       },
     });
   }
 
-  #controllerAction(id: string, act: (c: HealthController) => void): Backend | null {
-    const c = this.#runtime.controllers.get(id);
-    const b = this.#runtime.byId.get(id);
-    if (c === undefined || b === undefined) return null;
-    act(c);
-    return b;
-  }
-
-  #backendAction(id: string, act: (b: Backend) => void): Backend | null {
-    const b = this.#runtime.byId.get(id);
-    if (b === undefined) return null;
-    act(b);
-    return b;
+  /** An admin write action on one backend, through its cluster; null when the id is unknown. */
+  #act(id: string, act: (c: Cluster, b: Backend) => void): Backend | null {
+    const found = this.#runtime.find(id);
+    if (found === undefined) return null;
+    act(found.cluster, found.backend);
+    return found.backend;
   }
 
   get config(): Config {
     return this.#runtime.config;
   }
 
-  pools(): Iterable<BackendPool> {
-    return this.#runtime.pools.values();
+  pools(): Iterable<Cluster> {
+    return this.#runtime.clusters();
   }
 
   backend(id: string): Backend | undefined {
-    return this.#runtime.byId.get(id);
+    return this.#runtime.find(id)?.backend;
   }
 
   async start(): Promise<Listening> {
@@ -159,10 +155,10 @@ export class App {
     await listenOn(this.#admin, admin.listen.host, admin.listen.port);
     await listenOn(this.#server, listen.host, listen.port);
     await this.rollouts.loadStateFile();
-    this.rollouts.build(this.#runtime.pools.values(), this.#runtime.rollouts);
+    this.rollouts.build(this.#runtime.clusters(), this.#runtime.rolloutConfigs());
     this.#started = true;
     this.#runtime.start();
-    this.loggers.log.info({ listen: `${listen.host}:${port(this.#server)}`, admin: `${admin.listen.host}:${port(this.#admin)}`, pools: [...this.#runtime.pools.keys()] }, 'infergate started');
+    this.loggers.log.info({ listen: `${listen.host}:${port(this.#server)}`, admin: `${admin.listen.host}:${port(this.#admin)}`, pools: [...this.#runtime.config.pools.keys()] }, 'infergate started');
     return { port: port(this.#server), adminPort: port(this.#admin) };
   }
 
@@ -180,11 +176,11 @@ export class App {
     this.#applyServerConfig(config);
     old.handOver(next);
     next.start();
-    if (this.#started) this.rollouts.build(next.pools.values(), next.rollouts);
+    if (this.#started) this.rollouts.build(next.clusters(), next.rolloutConfigs());
     this.metrics.configReloads.inc({ result: 'success' });
     this.metrics.configLastReloadSuccess.set(1);
     this.metrics.configLastReloadSeconds.set(Date.now() / 1000);
-    this.loggers.log.info({ pools: [...next.pools.keys()], backends: next.byId.size }, 'configuration reloaded');
+    this.loggers.log.info({ pools: [...config.pools.keys()], backends: [...next.backends()].length }, 'configuration reloaded');
     if (listenChanged(old.config, config)) this.loggers.log.warn('listen addresses changed in the new configuration: restart infergate to apply them');
     if (old.config.server.maxHeaderBytes !== config.server.maxHeaderBytes) this.loggers.log.warn('server.maxHeaderSize changed in the new configuration: restart infergate to apply it');
   }
@@ -249,7 +245,7 @@ export class App {
     ]);
     this.#ws.closeAll();
     // Everything that had to finish has finished (or the drain timed out): do not wait on upstream requests.
-    await Promise.all([...this.#runtime.byId.values()].map((b) => b.destroy()));
+    await Promise.all([...this.#runtime.backends()].map((b) => b.destroy()));
     await this.#probeAgent.close().catch(() => undefined);
     await this.rollouts.flush();
     this.loggers.log.flush();
@@ -263,25 +259,9 @@ export class App {
       log: this.loggers.log,
       probeDispatcher: this.#probeAgent,
       resolve: this.#deps.resolve ?? systemResolve,
-      onStateChange: (c) => this.#onStateChange(c),
-      onMembersChanged: (b) => this.rollouts.backendChanged(b),
-      current: () => this.#runtime,
+      events: this.events,
+      rollouts: this.rollouts,
     });
-  }
-
-  #onStateChange(c: StateChange): void {
-    const b = c.backend;
-    this.metrics.transitions.inc({ pool: b.pool, group: b.group, backend: b.id, from: c.from, to: c.to });
-    const entry = { backend: b.id, pool: b.pool, group: b.group, from: c.from, to: c.to, reason: c.reason };
-    if (c.to === 'READY') this.loggers.log.info(entry, 'backend state changed');
-    else this.loggers.log.warn(entry, 'backend state changed');
-    if (c.to === 'READY') {
-      // Back in service through every check: an ejection still on the books is over (see backends/state.ts serve()).
-      this.#runtime?.detectors.get(b.pool)?.detector.readmitted(b);
-      // A backend that became READY is capacity for requests waiting in its pool's queue.
-      this.#runtime?.pools.get(b.pool)?.wake();
-    }
-    this.rollouts?.backendChanged(b);
   }
 }
 

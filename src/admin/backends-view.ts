@@ -6,6 +6,8 @@ export interface RecentTraffic {
   windowMs: number;
   requests: number;
   errors: number;
+  /** Ejections over the backend's life. */
+  ejections: number;
   /** Time left in the current ejection, or null when not ejected. */
   ejectionRemainingMs: number | null;
 }
@@ -51,7 +53,7 @@ export function backendView(b: Backend, nowMs: number, recent: RecentTraffic | n
     errorRate: recent !== null ? ratio(recent.errors, recent.requests) : ratio(b.errors, b.requests),
     recent,
     latencyMs: Math.round(b.latencyScore() * 100) / 100,
-    ejections: b.ejections,
+    ejections: recent?.ejections ?? 0,
     maxConcurrent: b.maxConcurrent,
     lastProbe: b.lastProbe,
     admission: b.admission,

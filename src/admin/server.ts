@@ -2,8 +2,9 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import { timingSafeEqual } from 'node:crypto';
 import type { Backend } from '../backends/backend.js';
-import type { BackendPool } from '../backends/pool.js';
+import type { Cluster } from '../cluster/cluster.js';
 import type { Metrics } from '../observe/metrics.js';
+import { errorBody, writeJson } from '../proxy/error-body.js';
 import type { RolloutAction, RolloutManager } from '../rollout/manager.js';
 import { backendView, type RecentTraffic } from './backends-view.js';
 import { STATUS_PAGE } from './status-page.js';
@@ -13,7 +14,7 @@ export interface AdminDeps {
   /** The bearer token in force (read per request, so a reload can set or rotate it). */
   token(): string | null;
   now: () => number;
-  pools(): Iterable<BackendPool>;
+  pools(): Iterable<Cluster>;
   /** True once shutdown began: /readyz turns 503 so the balancer is taken out of rotation. */
   draining(): boolean;
   /** Write actions on one backend; each returns the backend, or null when the id is unknown. */
@@ -41,7 +42,7 @@ const MAX_ACTION_BODY = 4096;
 
 export function createAdminServer(deps: AdminDeps): http.Server {
   return http.createServer((req, res) => {
-    handle(deps, req, res).catch((err: Error) => json(res, 500, { error: 'internal-error', message: err.message }));
+    handle(deps, req, res).catch((err: Error) => fail(res, 500, 'internal-error', err.message));
   });
 }
 
@@ -49,7 +50,7 @@ async function handle(deps: AdminDeps, req: IncomingMessage, res: ServerResponse
   const path = (req.url ?? '/').split('?')[0] ?? '/';
   if (path.startsWith('/admin/') && !authorised(deps.token(), req)) {
     res.setHeader('www-authenticate', 'Bearer');
-    json(res, 401, { error: 'unauthorised', message: 'admin token required (Authorization: Bearer <token>)' });
+    fail(res, 401, 'unauthorised', 'admin token required (Authorization: Bearer <token>)');
     return;
   }
   const rolloutAction = ROLLOUT_PATH.exec(path);
@@ -61,19 +62,19 @@ async function handle(deps: AdminDeps, req: IncomingMessage, res: ServerResponse
   if (action !== null) {
     if (req.method !== 'POST') {
       res.setHeader('allow', 'POST');
-      json(res, 405, { error: 'method-not-allowed', message: 'write actions are POST only' });
+      fail(res, 405, 'method-not-allowed', 'write actions are POST only');
       return;
     }
     req.resume();
     const id = decodeURIComponent(action[1]!);
     const verb = action[2]!;
     const b = deps.actions[ACTIONS[verb]!](id);
-    if (b === null) json(res, 404, { error: 'unknown-backend', message: `no backend with id ${JSON.stringify(id)}` });
+    if (b === null) fail(res, 404, 'unknown-backend', `no backend with id ${JSON.stringify(id)}`);
     else json(res, 200, { backend: backendView(b, deps.now(), deps.recent(b)) });
     return;
   }
   if (req.method !== 'GET' && req.method !== 'HEAD') {
-    json(res, 405, { error: 'method-not-allowed' });
+    fail(res, 405, 'method-not-allowed', 'the admin API answers GET and HEAD here');
     return;
   }
   switch (path) {
@@ -110,7 +111,7 @@ async function handle(deps: AdminDeps, req: IncomingMessage, res: ServerResponse
       json(res, 200, { rollouts: deps.rollouts.views() });
       return;
     default:
-      json(res, 404, { error: 'not-found' });
+      fail(res, 404, 'not-found', 'no such admin endpoint');
   }
 }
 
@@ -118,7 +119,7 @@ async function handle(deps: AdminDeps, req: IncomingMessage, res: ServerResponse
 async function handleRolloutAction(deps: AdminDeps, req: IncomingMessage, res: ServerResponse, pool: string, group: string, action: RolloutAction): Promise<void> {
   if (req.method !== 'POST') {
     res.setHeader('allow', 'POST');
-    json(res, 405, { error: 'method-not-allowed', message: 'write actions are POST only' });
+    fail(res, 405, 'method-not-allowed', 'write actions are POST only');
     return;
   }
   const body = await readBody(req);
@@ -130,23 +131,23 @@ async function handleRolloutAction(deps: AdminDeps, req: IncomingMessage, res: S
       try {
         raw = (JSON.parse(body) as { weight?: unknown }).weight;
       } catch {
-        json(res, 400, { error: 'bad-request', message: 'body must be JSON like {"weight": 25}' });
+        fail(res, 400, 'bad-request', 'body must be JSON like {"weight": 25}');
         return;
       }
     }
     weight = typeof raw === 'number' ? raw : typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : Number.NaN;
     if (!Number.isFinite(weight) || weight < 0 || weight > 100) {
-      json(res, 400, { error: 'bad-request', message: 'weight must be a number from 0 to 100 ({"weight": 25} or ?weight=25)' });
+      fail(res, 400, 'bad-request', 'weight must be a number from 0 to 100 ({"weight": 25} or ?weight=25)');
       return;
     }
   }
   const result = deps.rollouts.act(pool, group, action, weight);
   if (result === null) {
-    json(res, 404, { error: 'unknown-rollout', message: `no rollout on pool ${JSON.stringify(pool)}, group ${JSON.stringify(group)}` });
+    fail(res, 404, 'unknown-rollout', `no rollout on pool ${JSON.stringify(pool)}, group ${JSON.stringify(group)}`);
     return;
   }
   if (!result.changed) {
-    json(res, 409, { error: 'no-change', message: `${action} does not apply in state ${result.view.state}`, rollout: result.view });
+    fail(res, 409, 'no-change', `${action} does not apply in state ${result.view.state}`, { rollout: result.view });
     return;
   }
   json(res, 200, { rollout: result.view });
@@ -174,7 +175,10 @@ function authorised(token: string | null, req: IncomingMessage): boolean {
 }
 
 function json(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
-  res.end(text);
+  writeJson(res, status, JSON.stringify(body));
+}
+
+/** Admin errors look like every other infergate error (proxy/error-body.ts). */
+function fail(res: ServerResponse, status: number, code: string, message: string, extra?: Record<string, unknown>): void {
+  writeJson(res, status, errorBody({ code, message }, null, extra));
 }

@@ -5,7 +5,8 @@ import { PeakEwma } from '../balancer/ewma.js';
 import type { BackendConfig, PoolConfig } from '../config/types.js';
 import type { BackendStats } from '../observe/metrics.js';
 import { rampFactor } from './slow-start.js';
-import { initialHealth, step, visibleState, type BackendState, type Health, type HealthEvent, type Phase, type Policy } from './state.js';
+import type { OutlierHost } from '../outlier/types.js';
+import { initialHealth, step, visibleState, type BackendState, type Health, type HealthEvent, type HealthSource, type Phase, type Policy, type SourceEvents } from './state.js';
 
 export interface ProbeRecord {
   /** Wall-clock ms. */
@@ -38,22 +39,24 @@ export interface WarmupRecord {
 export interface BackendDeps {
   stats: BackendStats;
   now: () => number;
+  /** Every visible state change (the cluster that builds the backend publishes it). */
   onChange: (c: StateChange) => void;
   /** How health events move this backend (thresholds, admission and warm-up configured). */
   policy: Policy;
   hasStartupProbe: boolean;
 }
 
-export type { BackendState, HealthEvent, Phase };
+export type { BackendState, HealthEvent, HealthSource, Phase };
 
 export interface StateChange {
   backend: Backend;
+  source: HealthSource;
   from: BackendState;
   to: BackendState;
   reason: string;
 }
 
-export class Backend implements Candidate {
+export class Backend implements Candidate, OutlierHost {
   readonly id: string;
   readonly pool: string;
   readonly group: string;
@@ -70,8 +73,6 @@ export class Backend implements Candidate {
   lastProbe: ProbeRecord | null = null;
   admission: AdmissionRecord | null = null;
   warmup: WarmupRecord | null = null;
-  /** Outlier ejections over the backend's life (set by the outlier wiring). */
-  ejections = 0;
   /** Monotonic ms of the last state change and why. */
   stateSince: number;
   stateReason = 'waiting for the first passing readiness check';
@@ -140,6 +141,19 @@ export class Backend implements Candidate {
     return this.#state === 'READY';
   }
 
+  /** The outlier source's flag: the one place an ejection is stored. */
+  isEjected(): boolean {
+    return this.#health.ejected;
+  }
+
+  eject(reason: string): void {
+    this.set('outlier', { type: 'eject' }, reason);
+  }
+
+  uneject(reason: string): void {
+    this.set('outlier', { type: 'uneject' }, reason);
+  }
+
   /** Weight scaled by slow start, from the moment the backend became READY (not from discovery). */
   effectiveWeight(): number {
     if (this.#rampUntil === 0) return this.weight;
@@ -163,8 +177,11 @@ export class Backend implements Candidate {
     this.#ewma.observeFailure(this.#now());
   }
 
-  /** Feed one health event through the state machine; a visible change is reported once, with its reason. */
-  apply(event: HealthEvent, reason: string): void {
+  /**
+   * A health source writes its own flag: the event goes through the state machine, and a visible change is
+   * reported once, with its source and reason. The types let each source apply only its own events.
+   */
+  set<S extends HealthSource>(source: S, event: SourceEvents[S], reason: string): void {
     const now = this.#now();
     const next = step(this.#health, event, this.#policy, now);
     if (next === this.#health) return;
@@ -179,7 +196,7 @@ export class Backend implements Candidate {
       this.#readySince = now;
       this.#rampUntil = this.#slowStartMs > 0 ? now + this.#slowStartMs : 0;
     }
-    this.#onChange({ backend: this, from, to, reason });
+    this.#onChange({ backend: this, source, from, to, reason });
   }
 
   get draining(): boolean {
@@ -199,7 +216,6 @@ export class Backend implements Candidate {
     this.warmup = old.warmup;
     this.requests = old.requests;
     this.errors = old.errors;
-    this.ejections = old.ejections;
   }
 
   /** Close the connection pool once its in-flight requests finish (reload). */

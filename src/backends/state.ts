@@ -49,6 +49,22 @@ export type HealthEvent =
 
 export type HealthEventType = HealthEvent['type'];
 
+/** Who may move a backend: each health source writes only its own part of the record (Envoy's health flags). */
+export type HealthSource = 'probe' | 'push' | 'admission' | 'warmup' | 'outlier' | 'operator' | 'discovery';
+
+/** The events each source may apply; anything else does not type-check. */
+export interface SourceEvents {
+  probe: Extract<HealthEvent, { type: 'startup-pass' | 'startup-timeout' | 'readiness-pass' | 'readiness-fail' | 'liveness-pass' | 'liveness-fail' }>;
+  /** The model server calling back (its model loaded, or is unloading). */
+  push: Extract<HealthEvent, { type: 'push-ready' | 'push-unready' }>;
+  admission: Extract<HealthEvent, { type: 'admitted' | 'mismatch' }>;
+  warmup: Extract<HealthEvent, { type: 'warmup-done' | 'warmup-failed' }>;
+  outlier: Extract<HealthEvent, { type: 'eject' | 'uneject' }>;
+  operator: Extract<HealthEvent, { type: 'drain' | 'undrain' }>;
+  /** Discovery no longer lists the backend: it drains and leaves. */
+  discovery: Extract<HealthEvent, { type: 'drain' }>;
+}
+
 export const EVENT_TYPES: readonly HealthEventType[] = [
   'startup-pass', 'startup-timeout', 'readiness-pass', 'readiness-fail', 'liveness-pass', 'liveness-fail',
   'admitted', 'mismatch', 'warmup-done', 'warmup-failed', 'push-ready', 'push-unready', 'drain', 'undrain', 'eject', 'uneject',

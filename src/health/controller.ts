@@ -5,12 +5,17 @@ import type { Backend } from '../backends/backend.js';
 import type { Clock, Timer } from '../clock.js';
 import type { WarmupConfig } from '../config/types.js';
 import type { Logger } from '../observe/log.js';
-import type { Metrics } from '../observe/metrics.js';
 import { checkAdmission } from './admission.js';
 import { defaultManagementOrigin } from './presets/index.js';
 import { ProbeLoop, runProbe, type ProbeResult } from './prober.js';
 import type { ResolvedHealth, ResolvedProbe } from './resolve.js';
 import { runWarmup } from './warmup.js';
+
+/** What probes, admission and warm-up count (observe/metrics.ts implements it). */
+export interface HealthStats {
+  admission(b: Backend, result: 'admitted' | 'mismatch' | 'error'): void;
+  warmup(b: Backend, result: 'done' | 'failed'): void;
+}
 
 export interface ControllerDeps {
   clock: Clock;
@@ -18,7 +23,7 @@ export interface ControllerDeps {
   /** For probes and metadata: a fresh connection each time. */
   probeDispatcher: Dispatcher;
   log: Logger;
-  metrics: Metrics;
+  stats: HealthStats;
 }
 
 /** Back-off after the n-th consecutive failed warm-up: 1 s, 2 s, 4 s ... at most 60 s. */
@@ -80,7 +85,7 @@ export class HealthController {
   /** The model server called back: its model has loaded (admission and warm-up still run). */
   pushReady(): void {
     this.#pushes++;
-    this.#backend.apply({ type: 'push-ready' }, 'pushed ready by the backend');
+    this.#backend.set('push', { type: 'push-ready' }, 'pushed ready by the backend');
     this.#startupLoop?.stop();
     this.#startProbing();
     this.#advance();
@@ -89,7 +94,7 @@ export class HealthController {
   /** The model server called back: it is unloading or reloading its model. */
   pushUnready(): void {
     this.#pushes++;
-    this.#backend.apply({ type: 'push-unready' }, 'pushed unready by the backend');
+    this.#backend.set('push', { type: 'push-unready' }, 'pushed unready by the backend');
   }
 
   /** Probe readiness now rather than at the next interval (after an ejection ends, after a push). */
@@ -106,7 +111,7 @@ export class HealthController {
   async #startupTick(probe: ResolvedProbe): Promise<void> {
     const r = await this.#probe(probe);
     if (this.#stopped || !r.ok) return;
-    this.#backend.apply({ type: 'startup-pass' }, `startup ${probe.path} passed`);
+    this.#backend.set('probe', { type: 'startup-pass' }, `startup ${probe.path} passed`);
     this.#startupLoop?.stop();
     this.#startProbing();
   }
@@ -122,7 +127,7 @@ export class HealthController {
     }
     if (this.#stopped || pushes !== this.#pushes) return;
     const b = this.#backend;
-    b.apply(r.ok ? { type: 'readiness-pass' } : { type: 'readiness-fail' }, r.ok ? `readiness ${path} passed` : `readiness ${path} failed: ${r.error}`);
+    b.set('probe', r.ok ? { type: 'readiness-pass' } : { type: 'readiness-fail' }, r.ok ? `readiness ${path} passed` : `readiness ${path} failed: ${r.error}`);
     this.#advance();
   }
 
@@ -131,7 +136,7 @@ export class HealthController {
     if (this.#stopped) return;
     const b = this.#backend;
     const wasLive = b.health.live;
-    b.apply(r.ok ? { type: 'liveness-pass' } : { type: 'liveness-fail' }, r.ok ? `liveness ${probe.path} passed again` : `liveness ${probe.path} failed: ${r.error}`);
+    b.set('probe', r.ok ? { type: 'liveness-pass' } : { type: 'liveness-fail' }, r.ok ? `liveness ${probe.path} passed again` : `liveness ${probe.path} failed: ${r.error}`);
     if (wasLive && !b.health.live) {
       this.#deps.log.error(
         { backend: b.id, pool: b.pool, probe: probe.path, error: r.error },
@@ -159,11 +164,11 @@ export class HealthController {
       b.admission = { at: this.#deps.clock.wallNow(), ok: r.ok, reason: r.ok ? null : r.reason, expected: h.model ?? { name: null, version: null, md5: null }, found };
       const wasMismatch = b.phase === 'mismatch';
       const result = r.ok ? 'admitted' : r.mismatches.length > 0 ? 'mismatch' : 'error';
-      this.#deps.metrics.admissions.inc({ pool: b.pool, group: b.group, backend: b.id, result });
+      this.#deps.stats.admission(b, result);
       if (r.ok) {
-        b.apply({ type: 'admitted' }, h.model === null ? 'admitted' : `model admitted (${describeModel(found)})`);
+        b.set('admission', { type: 'admitted' }, h.model === null ? 'admitted' : `model admitted (${describeModel(found)})`);
       } else {
-        b.apply({ type: 'mismatch' }, r.reason);
+        b.set('admission', { type: 'mismatch' }, r.reason);
         if (!wasMismatch) this.#deps.log.warn({ backend: b.id, pool: b.pool, expected: h.model, found, reason: r.reason }, 'backend refused: model mismatch (re-checked every readiness interval)');
       }
     } finally {
@@ -176,7 +181,7 @@ export class HealthController {
     const w = this.#warmup;
     const b = this.#backend;
     if (w === null) {
-      b.apply({ type: 'warmup-done' }, 'no warm-up configured');
+      b.set('warmup', { type: 'warmup-done' }, 'no warm-up configured');
       return;
     }
     this.#warming = true;
@@ -184,11 +189,11 @@ export class HealthController {
       const r = await runWarmup(b.origin, w, { clock: this.#deps.clock, dispatcher: b.dispatcher });
       if (this.#stopped) return;
       b.warmup = { at: this.#deps.clock.wallNow(), ok: r.ok, ms: r.ok ? Math.round(r.ms) : null, reason: r.ok ? null : r.reason };
-      this.#deps.metrics.warmups.inc({ pool: b.pool, group: b.group, backend: b.id, result: r.ok ? 'done' : 'failed' });
+      this.#deps.stats.warmup(b, r.ok ? 'done' : 'failed');
       if (r.ok) {
-        b.apply({ type: 'warmup-done' }, `warm-up done: ${w.requests} request(s) in ${Math.round(r.ms)} ms`);
+        b.set('warmup', { type: 'warmup-done' }, `warm-up done: ${w.requests} request(s) in ${Math.round(r.ms)} ms`);
       } else {
-        b.apply({ type: 'warmup-failed' }, `warm-up failed: ${r.reason}; retrying after ${warmupBackoffMs(b.health.warmupFailures + 1) / 1000} s`);
+        b.set('warmup', { type: 'warmup-failed' }, `warm-up failed: ${r.reason}; retrying after ${warmupBackoffMs(b.health.warmupFailures + 1) / 1000} s`);
         this.#retryAfterBackoff();
       }
     } finally {
@@ -213,7 +218,7 @@ export class HealthController {
     const last = b.lastProbe?.error ?? 'no probe answered';
     const reason = `model did not load within ${Math.round(ms / 1000)} s (last probe: ${last}); still probing`;
     this.#deps.log.error({ backend: b.id, pool: b.pool, startupTimeoutMs: ms, lastProbe: b.lastProbe }, reason);
-    b.apply({ type: 'startup-timeout' }, reason);
+    b.set('probe', { type: 'startup-timeout' }, reason);
   }
 
   /**

@@ -1,34 +1,31 @@
 // Passive outlier detection for one pool: consecutive-error and failure-rate detectors, timed ejection with back-off, and the pool's ejection cap.
 //
-// The detector owns only the `ejected` verdict. It tells the lead through onEject / onUneject, and the lead steps the
-// backend state machine ('eject' / 'uneject'). Consecutive-error detectors eject on the failing response itself,
+// The detector writes only the host's `ejected` flag (host.eject() / host.uneject()) and keeps the timing and history
+// behind it; listeners hear of it through one event callback. Consecutive-error detectors eject on the failing response itself,
 // inside report(): a backend failing in 1 ms looks fastest to least-request and would otherwise draw the traffic
 // of a whole sweep interval (the "black hole"). Only the failure-rate detector waits for the sweep.
 import type { Clock, Timer } from '../clock.js';
 import { outlierConfigProblems, FAILURE_RATE_DEFAULTS } from './defaults.js';
 import { capRefusal, ejectionDurationMs, maxMultiplier } from './ejection.js';
-import type { Detector, EjectionEvent, OutlierConfig, OutlierHost, OutlierView, Outcome } from './types.js';
+import type { Detector, OutlierConfig, OutlierEvent, OutlierHost, OutlierView, Outcome } from './types.js';
 import { OutcomeWindow } from './window.js';
 
 export { OUTLIER_DEFAULTS, FAILURE_RATE_DEFAULTS, withOutlierDefaults, outlierConfigProblems } from './defaults.js';
 export type { OutlierConfigInput } from './defaults.js';
 
-export interface OutlierDeps {
+export interface OutlierDeps<H extends OutlierHost> {
   clock: Clock;
-  onEject(e: EjectionEvent): void;
-  /** The ejection time is up; the backend should pass its readiness probe again before it is READY. */
-  onUneject(host: OutlierHost, reason: string): void;
-  /** A detector tripped but the ejection was refused (pool cap or last serving backend); once per failure streak. */
-  onSkip?(host: OutlierHost, reason: string, detector: Detector): void;
+  /** Ejections, their end and refused ejections, after the host's flag was written. */
+  onEvent(e: OutlierEvent<H>): void;
 }
 
 /** Per-backend state; survives setHosts() for backends that stay. */
-class HostRecord {
+class HostRecord<H extends OutlierHost> {
   consecutive5xx = 0;
   consecutiveGateway = 0;
   /** The refused trip of the current failure streak was reported; further failures retry the ejection silently. */
   skipReported = false;
-  ejected = false;
+  /** Monotonic ms at which this detector's ejection ends; 0 when it has none open. */
   ejectedUntil = 0;
   lastDurationMs = 0;
   ejections = 0;
@@ -39,25 +36,24 @@ class HostRecord {
   timer: Timer | null = null;
   readonly window: OutcomeWindow;
 
-  constructor(public host: OutlierHost, windowMs: number, now: number) {
+  constructor(public host: H, windowMs: number, now: number) {
     this.window = new OutcomeWindow(windowMs, now);
   }
 }
 
-export class OutlierDetector {
+export class OutlierDetector<H extends OutlierHost = OutlierHost> {
   readonly #config: OutlierConfig;
-  readonly #deps: OutlierDeps;
+  readonly #deps: OutlierDeps<H>;
   readonly #clock: Clock;
   readonly #windowMs: number;
   readonly #maxMultiplier: number;
-  #records = new Map<OutlierHost, HostRecord>();
+  #records = new Map<OutlierHost, HostRecord<H>>();
   /** Same records by id: a backend re-created by a reload keeps its record, and late reports of the old object still land. */
-  #byId = new Map<string, HostRecord>();
-  #ejectedCount = 0;
+  #byId = new Map<string, HostRecord<H>>();
   #sweepTimer: Timer | null = null;
   #stopped = false;
 
-  constructor(config: OutlierConfig, deps: OutlierDeps) {
+  constructor(config: OutlierConfig, deps: OutlierDeps<H>) {
     const problems = outlierConfigProblems(config);
     if (problems.length > 0) throw new RangeError(`invalid outlier config: ${problems.join('; ')}`);
     this.#config = config;
@@ -68,10 +64,10 @@ export class OutlierDetector {
   }
 
   /** The pool's backends. Records of backends that stay (same object or same id) are kept; removed ones are forgotten. */
-  setHosts(hosts: readonly OutlierHost[]): void {
+  setHosts(hosts: readonly H[]): void {
     const now = this.#clock.now();
-    const records = new Map<OutlierHost, HostRecord>();
-    const byId = new Map<string, HostRecord>();
+    const records = new Map<OutlierHost, HostRecord<H>>();
+    const byId = new Map<string, HostRecord<H>>();
     for (const host of hosts) {
       if (records.has(host)) continue;
       let r = this.#records.get(host) ?? this.#byId.get(host.id);
@@ -85,8 +81,6 @@ export class OutlierDetector {
     }
     this.#records = records;
     this.#byId = byId;
-    this.#ejectedCount = 0;
-    for (const r of records.values()) if (r.ejected) this.#ejectedCount++;
   }
 
   /** Hot path: one call per response. O(1); the success case allocates nothing. Unknown and ejected backends are ignored. */
@@ -94,8 +88,9 @@ export class OutlierDetector {
     if (this.#stopped) return;
     const r = this.#records.get(host) ?? this.#byId.get(host.id);
     // Responses still arriving from an ejected backend were sent before the ejection: they say nothing new.
-    if (r === undefined || r.ejected) return;
+    if (r === undefined || r.host.isEjected()) return;
     const now = this.#clock.now();
+    if (r.ejectedUntil !== 0) this.#readmitted(r, now);
     if (outcome === 'success') {
       r.consecutive5xx = 0;
       r.consecutiveGateway = 0;
@@ -116,18 +111,14 @@ export class OutlierDetector {
   }
 
   /**
-   * The backend came back into service through readiness, admission and warm-up while still ejected
-   * (a restarted replica): its ejection ends now, without an onUneject, and it no longer counts
-   * toward maxEjectionPercent. The back-off multiplier is kept.
+   * The host came back into service through readiness, admission and warm-up while still ejected (a restarted
+   * replica): state.ts cleared its flag, so the ejection is over. Noticed lazily, at the next report or sweep:
+   * the timer goes, the counters start afresh, the back-off multiplier is kept.
    */
-  readmitted(host: OutlierHost): void {
-    const r = this.#records.get(host) ?? this.#byId.get(host.id);
-    if (r === undefined || !r.ejected) return;
+  #readmitted(r: HostRecord<H>, now: number): void {
     this.#cancelTimer(r);
-    r.ejected = false;
     r.ejectedUntil = 0;
-    this.#ejectedCount--;
-    r.calmSince = this.#clock.now();
+    r.calmSince = now;
     r.consecutive5xx = 0;
     r.consecutiveGateway = 0;
     r.window.clear();
@@ -139,7 +130,8 @@ export class OutlierDetector {
   }
 
   isEjected(host: OutlierHost): boolean {
-    return (this.#records.get(host) ?? this.#byId.get(host.id))?.ejected ?? false;
+    const r = this.#records.get(host) ?? this.#byId.get(host.id);
+    return r !== undefined && r.host.isEjected();
   }
 
   view(host: OutlierHost): OutlierView {
@@ -148,11 +140,12 @@ export class OutlierDetector {
       return { ejected: false, ejections: 0, multiplier: 0, ejectedUntilMs: null, consecutive5xx: 0, consecutiveGatewayErrors: 0, recentRequests: 0, recentErrors: 0, lastReason: null };
     }
     const now = this.#clock.now();
+    const ejected = r.host.isEjected();
     return {
-      ejected: r.ejected,
+      ejected,
       ejections: r.ejections,
       multiplier: r.multiplier,
-      ejectedUntilMs: r.ejected ? r.ejectedUntil : null,
+      ejectedUntilMs: ejected && r.ejectedUntil !== 0 ? r.ejectedUntil : null,
       consecutive5xx: r.consecutive5xx,
       consecutiveGatewayErrors: r.consecutiveGateway,
       recentRequests: r.window.requests(now),
@@ -167,7 +160,7 @@ export class OutlierDetector {
     if (this.#sweepTimer === null) this.#sweepTimer = this.#clock.setTimer(this.#config.intervalMs, this.#sweep);
     const now = this.#clock.now();
     for (const r of this.#records.values()) {
-      if (!r.ejected || r.timer !== null) continue;
+      if (r.ejectedUntil === 0 || r.timer !== null) continue;
       if (r.ejectedUntil <= now) this.#uneject(r);
       else r.timer = this.#clock.setTimer(r.ejectedUntil - now, () => this.#uneject(r));
     }
@@ -187,7 +180,8 @@ export class OutlierDetector {
     const now = this.#clock.now();
     const fr = this.#config.failureRate;
     for (const r of this.#records.values()) {
-      if (r.ejected) continue;
+      if (r.host.isEjected()) continue;
+      if (r.ejectedUntil !== 0) this.#readmitted(r, now);
       if (fr !== null) {
         const requests = r.window.requests(now);
         const errors = r.window.errors(now);
@@ -204,16 +198,14 @@ export class OutlierDetector {
     }
   };
 
-  #tryEject(r: HostRecord, detector: Detector, reason: string, now: number): boolean {
+  #tryEject(r: HostRecord<H>, detector: Detector, reason: string, now: number): boolean {
     const refusal = this.#refusal(r);
     if (refusal !== null) {
-      if (!r.skipReported) this.#deps.onSkip?.(r.host, `${reason}; not ejected: ${refusal}`, detector);
+      if (!r.skipReported) this.#deps.onEvent({ type: 'ejection-skipped', host: r.host, reason: `${reason}; not ejected: ${refusal}`, detector });
       // A consecutive streak reports its refusal once; the failure-rate detector reports once per sweep.
       r.skipReported = detector !== 'failure-rate';
       return false;
     }
-    r.ejected = true;
-    this.#ejectedCount++;
     r.ejections++;
     r.multiplier = Math.min(r.multiplier + 1, this.#maxMultiplier);
     const durationMs = ejectionDurationMs(this.#config.baseEjectionTimeMs, this.#config.maxEjectionTimeMs, r.multiplier);
@@ -226,39 +218,41 @@ export class OutlierDetector {
     r.skipReported = false;
     r.window.clear();
     r.timer = this.#clock.setTimer(durationMs, () => this.#uneject(r));
-    this.#deps.onEject({ host: r.host, reason, detector, durationMs, ejections: r.ejections, multiplier: r.multiplier });
+    r.host.eject(`ejected for ${Math.round(durationMs / 1000)} s: ${reason}`);
+    this.#deps.onEvent({ type: 'ejected', host: r.host, reason, detector, durationMs, ejections: r.ejections, multiplier: r.multiplier });
     return true;
   }
 
   /** Null when `r` may be ejected, else why not. */
-  #refusal(r: HostRecord): string | null {
-    const cap = capRefusal(this.#ejectedCount, this.#records.size, this.#config.maxEjectionPercent);
+  #refusal(r: HostRecord<H>): string | null {
+    let ejected = 0;
+    for (const o of this.#records.values()) if (o.host.isEjected()) ejected++;
+    const cap = capRefusal(ejected, this.#records.size, this.#config.maxEjectionPercent);
     if (cap !== null) return cap;
     if (r.host.isServing() && !this.#anotherServing(r)) return 'it is the last serving backend of its pool';
     return null;
   }
 
-  #anotherServing(r: HostRecord): boolean {
+  #anotherServing(r: HostRecord<H>): boolean {
     for (const o of this.#records.values()) {
-      if (o !== r && !o.ejected && o.host.isServing()) return true;
+      if (o !== r && !o.host.isEjected() && o.host.isServing()) return true;
     }
     return false;
   }
 
-  #uneject(r: HostRecord): void {
+  #uneject(r: HostRecord<H>): void {
     r.timer = null;
-    if (!r.ejected) return;
-    r.ejected = false;
-    r.ejectedUntil = 0;
-    this.#ejectedCount--;
-    r.calmSince = this.#clock.now();
-    r.consecutive5xx = 0;
-    r.consecutiveGateway = 0;
-    r.window.clear();
-    this.#deps.onUneject(r.host, `ejection of ${r.lastDurationMs}ms ended (${r.lastReason ?? 'unknown reason'})`);
+    const now = this.#clock.now();
+    const stillEjected = r.host.isEjected();
+    this.#readmitted(r, now);
+    // Back in service by its probes already (readmitted): nothing to end.
+    if (!stillEjected) return;
+    const reason = `ejection of ${r.lastDurationMs}ms ended (${r.lastReason ?? 'unknown reason'})`;
+    r.host.uneject(`${reason}; waiting for readiness`);
+    this.#deps.onEvent({ type: 'ejection-ended', host: r.host, reason });
   }
 
-  #cancelTimer(r: HostRecord): void {
+  #cancelTimer(r: HostRecord<H>): void {
     r.timer?.cancel();
     r.timer = null;
   }

@@ -32,17 +32,32 @@ export interface OutlierConfig {
  */
 export type Outcome = 'success' | 'server-error' | 'gateway-error';
 
-/** Implemented by the lead's Backend. */
+/**
+ * A backend as the detector sees it (implemented by backends/backend.ts). The `ejected` flag lives on the host,
+ * written only by the detector through eject() / uneject(); the detector keeps the timing and the history.
+ * A host that re-enters service through its probes clears the flag itself (state.ts serve()).
+ */
 export interface OutlierHost {
   readonly id: string;
   /** READY and not ejected: counts for "never eject the last READY backend". */
   isServing(): boolean;
+  isEjected(): boolean;
+  eject(reason: string): void;
+  /** The ejection time is up: the host goes back through its readiness probe before it is READY. */
+  uneject(reason: string): void;
 }
+
+/** What the detector tells its listener (metrics, logs); the flag itself is already set on the host. */
+export type OutlierEvent<H extends OutlierHost = OutlierHost> =
+  | ({ readonly type: 'ejected' } & EjectionEvent<H>)
+  | { readonly type: 'ejection-ended'; readonly host: H; readonly reason: string }
+  /** A detector tripped but the ejection was refused (pool cap or last serving backend); once per failure streak. */
+  | { readonly type: 'ejection-skipped'; readonly host: H; readonly reason: string; readonly detector: Detector };
 
 export type Detector = 'consecutive-5xx' | 'consecutive-gateway' | 'failure-rate';
 
-export interface EjectionEvent {
-  host: OutlierHost;
+export interface EjectionEvent<H extends OutlierHost = OutlierHost> {
+  host: H;
   reason: string;
   detector: Detector;
   durationMs: number;

@@ -1,42 +1,83 @@
-// One table of every way a request can fail: code -> HTTP status, source, retryable, outlier input.
+// One table of every way a request can fail — code -> HTTP status, source, retryable, what it says about the backend —
+// for the proxy, the strict request checks, WebSocket upgrades and the admin API alike.
 
 export type FailureSource = 'upstream' | 'downstream' | 'internal';
 
+/** What a failed attempt tells passive health (outlier detection): a gateway error, or nothing about the backend. */
+export type FailureOutcome = 'gateway-error' | null;
+
 export interface FailureKind {
+  /** Short stable kebab-case code: logs, metric labels and the JSON error body. */
   readonly code: string;
   readonly status: number;
   readonly source: FailureSource;
   /** May the request be sent to another backend (before any response byte reached the client)? */
   readonly retryable: boolean;
-  /** Counts as a gateway error against the backend (connect failure, reset, timeout). */
-  readonly gatewayError: boolean;
+  /** Counts as a gateway error against the backend (connect failure, reset, timeout) for outlier detection and EWMA. */
+  readonly outcome: FailureOutcome;
   readonly message: string;
 }
 
-function kind(code: string, status: number, source: FailureSource, retryable: boolean, gatewayError: boolean, message: string): FailureKind {
-  return Object.freeze({ code, status, source, retryable, gatewayError, message });
+function kind(code: string, status: number, source: FailureSource, retryable: boolean, outcome: FailureOutcome, message: string): FailureKind {
+  return Object.freeze({ code, status, source, retryable, outcome, message });
 }
 
+const GW = 'gateway-error';
+
 export const Failures = {
-  connectRefused: kind('connect-refused', 502, 'upstream', true, true, 'backend refused the connection'),
-  connectTimeout: kind('connect-timeout', 504, 'upstream', true, true, 'timed out connecting to the backend'),
-  upstreamReset: kind('upstream-reset', 502, 'upstream', true, true, 'backend closed the connection before answering'),
-  invalidResponse: kind('invalid-response', 502, 'upstream', false, true, 'backend sent an invalid HTTP response'),
-  firstByteTimeout: kind('first-byte-timeout', 504, 'upstream', false, true, 'backend did not answer within the first-byte timeout'),
-  idleTimeout: kind('idle-timeout', 504, 'upstream', false, true, 'backend stalled longer than the idle timeout'),
-  totalTimeout: kind('total-timeout', 504, 'upstream', false, true, 'request exceeded the total timeout'),
-  upstreamError: kind('upstream-error', 502, 'upstream', false, true, 'error talking to the backend'),
-  upstreamUnavailable: kind('upstream-unavailable', 503, 'upstream', true, true, 'backend answered that it cannot serve now (e.g. its model is reloading)'),
-  noReadyBackend: kind('no-ready-backend', 503, 'internal', false, false, 'no backend is ready to take this request'),
-  queueFull: kind('queue-full', 503, 'internal', false, false, 'no backend is ready and the wait queue is full'),
-  queueTimeout: kind('queue-timeout', 503, 'internal', false, false, 'no backend became ready within the queue timeout'),
-  noRoute: kind('no-route', 404, 'internal', false, false, 'no route matches this request'),
-  bodyTooLarge: kind('body-too-large', 413, 'downstream', false, false, 'request body is larger than the pool allows'),
-  clientClosed: kind('client-closed', 499, 'downstream', false, false, 'client closed the connection'),
-  unforwardable: kind('unforwardable-request', 400, 'downstream', false, false, 'request cannot be forwarded to a backend'),
-  clientBodyError: kind('client-body-error', 400, 'downstream', false, false, 'error reading the request body'),
-  shuttingDown: kind('shutting-down', 503, 'internal', false, false, 'infergate is shutting down'),
-  internal: kind('internal-error', 500, 'internal', false, false, 'internal error'),
+  connectRefused: kind('connect-refused', 502, 'upstream', true, GW, 'backend refused the connection'),
+  connectTimeout: kind('connect-timeout', 504, 'upstream', true, GW, 'timed out connecting to the backend'),
+  upstreamReset: kind('upstream-reset', 502, 'upstream', true, GW, 'backend closed the connection before answering'),
+  invalidResponse: kind('invalid-response', 502, 'upstream', false, GW, 'backend sent an invalid HTTP response'),
+  firstByteTimeout: kind('first-byte-timeout', 504, 'upstream', false, GW, 'backend did not answer within the first-byte timeout'),
+  idleTimeout: kind('idle-timeout', 504, 'upstream', false, GW, 'backend stalled longer than the idle timeout'),
+  totalTimeout: kind('total-timeout', 504, 'upstream', false, GW, 'request exceeded the total timeout'),
+  upstreamError: kind('upstream-error', 502, 'upstream', false, GW, 'error talking to the backend'),
+  /** The backend answered a status listed in retry.onStatus (e.g. 503 while its model reloads). */
+  upstreamUnavailable: kind('upstream-unavailable', 503, 'upstream', true, GW, 'backend answered that it cannot serve now (e.g. its model is reloading)'),
+  noReadyBackend: kind('no-ready-backend', 503, 'internal', false, null, 'no backend is ready to take this request'),
+  queueFull: kind('queue-full', 503, 'internal', false, null, 'no backend is ready and the wait queue is full'),
+  queueTimeout: kind('queue-timeout', 503, 'internal', false, null, 'no backend became ready within the queue timeout'),
+  noRoute: kind('no-route', 404, 'internal', false, null, 'no route matches this request'),
+  bodyTooLarge: kind('body-too-large', 413, 'downstream', false, null, 'request body is larger than the pool allows'),
+  clientClosed: kind('client-closed', 499, 'downstream', false, null, 'client closed the connection'),
+  unforwardable: kind('unforwardable-request', 400, 'downstream', false, null, 'request cannot be forwarded to a backend'),
+  clientBodyError: kind('client-body-error', 400, 'downstream', false, null, 'error reading the request body'),
+  shuttingDown: kind('shutting-down', 503, 'internal', false, null, 'infergate is shutting down'),
+  internal: kind('internal-error', 500, 'internal', false, null, 'internal error'),
+} as const satisfies Record<string, FailureKind>;
+
+const rejected = (status: number, code: string, message: string): FailureKind => kind(code, status, 'downstream', false, null, message);
+
+/** Malformed requests, refused before routing with the status nginx gives (proxy/strict.ts decides which). */
+export const Rejections = {
+  connectionClosing: rejected(400, 'connection-closing', 'request pipelined after a rejected request on the same connection'),
+  http09: rejected(400, 'invalid-version', 'HTTP/0.9 requests are not supported'),
+  versionNotSupported: rejected(505, 'http-version-not-supported', 'only HTTP/1.0 and HTTP/1.1 are served on this listener'),
+  invalidVersion: rejected(400, 'invalid-version', 'invalid HTTP version'),
+  trace: rejected(405, 'trace-not-allowed', 'TRACE is not allowed'),
+  connect: rejected(405, 'connect-not-allowed', 'CONNECT is not allowed: infergate is not a forward proxy'),
+  duplicateHost: rejected(400, 'duplicate-host', 'more than one Host header'),
+  duplicateContentLength: rejected(400, 'duplicate-content-length', 'more than one Content-Length header'),
+  duplicateTransferEncoding: rejected(400, 'duplicate-transfer-encoding', 'more than one Transfer-Encoding header'),
+  duplicateHeader: rejected(400, 'duplicate-header', 'a header that must be unique was sent twice'),
+  missingHost: rejected(400, 'missing-host', 'HTTP/1.1 request without a Host header'),
+  invalidHost: rejected(400, 'invalid-host', 'invalid Host header'),
+  invalidContentLength: rejected(400, 'invalid-content-length', 'Content-Length is not a decimal number'),
+  teHttp10: rejected(400, 'te-http10', 'Transfer-Encoding on an HTTP/1.0 request'),
+  teWithCl: rejected(400, 'te-with-cl', 'both Content-Length and Transfer-Encoding'),
+  unknownTe: rejected(501, 'unknown-transfer-encoding', 'Transfer-Encoding other than chunked'),
+  invalidUri: rejected(400, 'invalid-uri', 'invalid request target'),
+  userinfo: rejected(400, 'userinfo-in-uri', 'request target carries userinfo'),
+  hostMismatch: rejected(400, 'host-mismatch', 'absolute-form request target names another host than the Host header'),
+  headerTooLarge: rejected(431, 'header-too-large', 'request header fields too large'),
+  invalidChunk: rejected(400, 'invalid-chunk', 'invalid chunked body'),
+  requestTimeout: rejected(408, 'request-timeout', 'the request was not received in time'),
+  unknownMethod: rejected(501, 'unknown-method', 'method not implemented'),
+  invalidMethod: rejected(400, 'invalid-method', 'invalid method'),
+  invalidRequestLine: rejected(400, 'invalid-request-line', 'invalid request line'),
+  invalidHeader: rejected(400, 'invalid-header', 'invalid header'),
+  badRequest: rejected(400, 'bad-request', 'malformed request'),
 } as const satisfies Record<string, FailureKind>;
 
 const byUndiciCode: Record<string, FailureKind> = {
@@ -62,8 +103,21 @@ const byUndiciCode: Record<string, FailureKind> = {
   UND_ERR_RES_EXCEEDED_MAX_SIZE: Failures.invalidResponse,
 };
 
-/** Classify an error raised by undici while talking to a backend. */
-export function classifyUpstreamError(err: unknown): FailureKind {
+/**
+ * The reason infergate itself gives when it aborts an upstream request (client gone, total timeout, body too
+ * large, a retryable status): the failure travels with the abort, so classification needs no private classes.
+ */
+export class ProxyAbort extends Error {
+  readonly failure: FailureKind;
+  constructor(failure: FailureKind) {
+    super(failure.message);
+    this.failure = failure;
+  }
+}
+
+/** Classify an error raised while talking to a backend (undici, or http-proxy for WebSocket upgrades). */
+export function classifyUpstreamError(err: unknown, otherwise: FailureKind = Failures.upstreamError): FailureKind {
+  if (err instanceof ProxyAbort) return err.failure;
   const code = (err as { code?: unknown } | null)?.code;
   if (typeof code === 'string') {
     const known = byUndiciCode[code];
@@ -72,10 +126,5 @@ export function classifyUpstreamError(err: unknown): FailureKind {
   }
   const name = (err as { name?: unknown } | null)?.name;
   if (name === 'HTTPParserError') return Failures.invalidResponse;
-  return Failures.upstreamError;
-}
-
-/** The JSON body every failure answers with. */
-export function failureBody(failure: FailureKind, requestId: string): string {
-  return `{"error":"${failure.code}","message":"${failure.message}","requestId":${JSON.stringify(requestId)}}`;
+  return otherwise;
 }

@@ -1,31 +1,43 @@
-// The order of one request's phases, in one place: strict check -> id -> route -> exchange.
+// The order of one request's phases, in one place.
+//
+//  1. strict     reject what nginx would reject (ambiguous framing, bad syntax) before anything else   strict.ts
+//  2. id         keep the client's x-request-id or make one                                            request-id.ts
+//  3. route      the first matching route names the pool (404 when none)                               routing/routes.ts
+//  4. body       413 above maxBodySize; keep a small retryable body whole, else stream it              body.ts
+//  5. deadline   the total timeout starts                                                              exchange.ts
+//  6. pick       the cluster picks a READY backend in the request's group (or another group), or the
+//                request waits in the queue, or 503                                                    cluster/cluster.ts
+//  7. forward    one attempt: headers cleaned, body streamed, the answer streamed back with
+//                backpressure; a sized head held back until its first byte                             forward.ts
+//  8. report     every attempt tells the cluster what it did: head (latency, outlier) and end
+//                (slot freed, failures, canary analysis)                                                cluster.report()
+//  9. retry      a failed attempt (or a retry.onStatus answer) goes back to 6 when retry.ts says so     retry.ts
+// 10. respond    the response, or one JSON error from the failure table                                error-body.ts
+// 11. account    metrics and the access log, exactly once                                              accounting.ts
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { BackendPool } from '../backends/pool.js';
-import type { AccessRecord } from '../observe/log.js';
+import type { Cluster } from '../cluster/cluster.js';
 import type { Router } from '../routing/routes.js';
-import { Exchange, type ExchangeContext } from './exchange.js';
-import { Failures, failureBody, type FailureKind } from './failures.js';
+import type { ExchangeContext } from './accounting.js';
+import { planBody, readWholeBody } from './body.js';
+import { errorBody, writeFailure } from './error-body.js';
+import { Exchange } from './exchange.js';
+import { Failures } from './failures.js';
+import { upstreamRequestHeaders } from './headers.js';
 import { requestIdFor } from './request-id.js';
 import { checkRequest, originForm } from './strict.js';
 
 export interface RequestContext extends ExchangeContext {
   /** The router of the configuration in force (swapped on reload). */
-  router(): Router<BackendPool>;
+  router(): Router<Cluster>;
 }
 
-/**
- * 1. strict: reject what nginx would reject (ambiguous framing, bad syntax) before anything else;
- * 2. id: keep the client's x-request-id or make one;
- * 3. route: first matching route picks the pool (404 when none);
- * 4. exchange: body policy, backend pick (503 when none is READY), forward with retries, stream back,
- *    account (metrics, access log, passive health) — see exchange.ts.
- */
 export function handleRequest(ctx: RequestContext, req: IncomingMessage, res: ServerResponse): void {
+  // 1. strict
   const rejection = checkRequest(req);
   if (rejection !== null) {
-    ctx.metrics.rejected.inc({ reason: rejection.code });
+    ctx.stats.rejected(rejection.code);
     const id = requestIdFor(undefined);
-    const body = `{"error":"${rejection.code}","message":${JSON.stringify(rejection.reason)},"requestId":"${id}"}`;
+    const body = errorBody(rejection, id);
     res.shouldKeepAlive = false;
     res.writeHead(rejection.status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), connection: 'close', 'x-request-id': id });
     res.end(body, () => req.socket.destroy());
@@ -33,26 +45,49 @@ export function handleRequest(ctx: RequestContext, req: IncomingMessage, res: Se
   }
   // Absolute-form (GET http://host/path) is routed and forwarded as origin-form, as nginx does.
   if (req.url !== undefined && req.url.charCodeAt(0) !== 0x2f) req.url = originForm(req.url);
+  // 2. id
   const requestId = requestIdFor(req.headers['x-request-id']);
-  const pool = ctx.router().match(req);
-  if (pool === null) {
-    ctx.metrics.noRoute.inc();
-    ctx.metrics.errors.inc({ pool: '', kind: Failures.noRoute.code });
-    answer(res, Failures.noRoute, requestId, ctx.draining());
-    ctx.access?.info({
+  // 3. route
+  const cluster = ctx.router().match(req);
+  if (cluster === null) {
+    ctx.stats.noRoute();
+    ctx.stats.failed('', Failures.noRoute.code);
+    writeFailure(res, Failures.noRoute, requestId, ctx.draining());
+    ctx.access()?.info({
       requestId, method: req.method ?? '', path: req.url ?? '', status: Failures.noRoute.status, pool: '', group: '', backend: '',
       attempts: 0, upstreamMs: -1, totalMs: 0, bytesIn: 0, bytesOut: 0, error: Failures.noRoute.code,
-    } satisfies AccessRecord);
+    });
     return;
   }
-  new Exchange(ctx, req, res, pool, requestId).start();
-}
-
-/** A JSON error answered before any exchange exists. */
-export function answer(res: ServerResponse, failure: FailureKind, requestId: string, close: boolean): void {
-  const body = failureBody(failure, requestId);
-  const headers: Record<string, string | number> = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'x-request-id': requestId };
-  if (close) headers.connection = 'close';
-  res.writeHead(failure.status, headers);
-  res.end(body);
+  const x = new Exchange(ctx, req, res, cluster, requestId);
+  const cfg = cluster.config;
+  // 4. body
+  const plan = planBody(req, cfg);
+  if (plan.kind === 'too-large') {
+    x.fail(Failures.bodyTooLarge, true);
+    return;
+  }
+  // 5. deadline
+  if (cfg.timeouts.totalMs > 0) x.totalTimer = ctx.clock.setTimer(cfg.timeouts.totalMs, () => x.onTotalTimeout());
+  x.upstreamHeaders = upstreamRequestHeaders(req, { requestId, hostOverride: cfg.hostHeader });
+  // 6.-11.: each attempt picks, forwards, reports and maybe retries; the exchange answers and accounts at the end.
+  switch (plan.kind) {
+    case 'none':
+      x.attempt();
+      return;
+    case 'stream':
+      x.body = req;
+      x.attempt();
+      return;
+    case 'buffer':
+      readWholeBody(req, plan.length, (body) => {
+        x.body = body;
+        x.attempt();
+      }, () => x.fail(Failures.clientBodyError, true));
+      return;
+    default: {
+      const never: never = plan;
+      throw new Error(`unknown body plan ${JSON.stringify(never)}`);
+    }
+  }
 }

@@ -1,39 +1,14 @@
 /** Strict HTTP/1.x request validation with nginx's rules: checks what Node's llhttp parser lets through, and answers what it rejects itself. */
-import { STATUS_CODES } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { rawFailure } from './error-body.js';
+import { Rejections, type FailureKind } from './failures.js';
 
-export interface Rejection {
-  status: 400 | 405 | 431 | 501 | 505;
-  /** Short stable kebab-case code: logs, metric labels and the JSON error body. */
-  code: string;
-  reason: string;
-}
-
-function rejection(status: Rejection['status'], code: string, reason: string): Rejection {
-  return Object.freeze({ status, code, reason });
-}
+/** A refused request: an entry of the failure table (proxy/failures.ts, `Rejections`). */
+export type Rejection = FailureKind;
 
 /** Every rejection is a preallocated constant so the hot path never allocates one. */
-export const REJECTIONS = {
-  connectionClosing: rejection(400, 'connection-closing', 'request pipelined after a rejected request on the same connection'),
-  http09: rejection(400, 'invalid-version', 'HTTP/0.9 requests are not supported'),
-  versionNotSupported: rejection(505, 'http-version-not-supported', 'only HTTP/1.0 and HTTP/1.1 are served on this listener'),
-  trace: rejection(405, 'trace-not-allowed', 'TRACE is not allowed'),
-  duplicateHost: rejection(400, 'duplicate-host', 'more than one Host header'),
-  duplicateContentLength: rejection(400, 'duplicate-content-length', 'more than one Content-Length header'),
-  duplicateTransferEncoding: rejection(400, 'duplicate-transfer-encoding', 'more than one Transfer-Encoding header'),
-  duplicateHeader: rejection(400, 'duplicate-header', 'a header that must be unique was sent twice'),
-  missingHost: rejection(400, 'missing-host', 'HTTP/1.1 request without a Host header'),
-  invalidHost: rejection(400, 'invalid-host', 'invalid Host header'),
-  invalidContentLength: rejection(400, 'invalid-content-length', 'Content-Length is not a decimal number'),
-  teHttp10: rejection(400, 'te-http10', 'Transfer-Encoding on an HTTP/1.0 request'),
-  teWithCl: rejection(400, 'te-with-cl', 'both Content-Length and Transfer-Encoding'),
-  unknownTe: rejection(501, 'unknown-transfer-encoding', 'Transfer-Encoding other than chunked'),
-  invalidUri: rejection(400, 'invalid-uri', 'invalid request target'),
-  userinfo: rejection(400, 'userinfo-in-uri', 'request target carries userinfo'),
-  hostMismatch: rejection(400, 'host-mismatch', 'absolute-form request target names another host than the Host header'),
-} as const satisfies Record<string, Rejection>;
+export const REJECTIONS = Rejections;
 
 // Headers nginx refuses to see twice (ngx_http_process_unique_header_line / ngx_http_process_host).
 const H_HOST = 1;
@@ -263,7 +238,7 @@ interface ParseError extends Error {
   rawPacket?: Buffer;
 }
 
-interface ClientAnswer { status: number; code: string }
+type ClientAnswer = FailureKind;
 
 const handled = new WeakSet<object>();
 
@@ -295,7 +270,7 @@ export function onClientError(err: ParseError, socket: Duplex): void {
 
 /** CONNECT never reaches 'request' in Node: a load balancer is no forward proxy (nginx: 405). */
 export function onConnect(_req: IncomingMessage, socket: Duplex): void {
-  answerAndClose(socket, { status: 405, code: 'connect-not-allowed' });
+  answerAndClose(socket, Rejections.connect);
 }
 
 /** The ServerResponse Node has bound to this socket, if any (Node's own clientError default reads it too). */
@@ -321,57 +296,50 @@ function answerAndClose(socket: Duplex, answer: ClientAnswer | null): void {
     socket.destroy();
     return;
   }
-  socket.end(rawResponse(answer.status, answer.code), () => socket.destroy());
-}
-
-/** A minimal HTTP/1.1 error response, written straight to the socket. */
-export function rawResponse(status: number, code: string): string {
-  const body = `{"error":"${code}"}`;
-  return `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\nConnection: close\r\nContent-Type: application/json\r\n`
-    + `Content-Length: ${body.length}\r\n\r\n${body}`;
+  socket.end(rawFailure(answer), () => socket.destroy());
 }
 
 /** Maps an llhttp error (HPE_*) or a Node server error to the status nginx would give and a stable code. */
 export function classifyParseError(err: ParseError): ClientAnswer {
   const reason = err.reason ?? err.message;
   switch (err.code) {
-    case 'HPE_HEADER_OVERFLOW': return { status: 431, code: 'header-too-large' };
-    case 'HPE_CHUNK_EXTENSIONS_OVERFLOW': return { status: 400, code: 'invalid-chunk' };
-    case 'ERR_HTTP_REQUEST_TIMEOUT': return { status: 408, code: 'request-timeout' };
+    case 'HPE_HEADER_OVERFLOW': return Rejections.headerTooLarge;
+    case 'HPE_CHUNK_EXTENSIONS_OVERFLOW': return Rejections.invalidChunk;
+    case 'ERR_HTTP_REQUEST_TIMEOUT': return Rejections.requestTimeout;
     case 'HPE_INVALID_TRANSFER_ENCODING':
-      if (reason.includes('Content-Length')) return { status: 400, code: 'te-with-cl' };
+      if (reason.includes('Content-Length')) return Rejections.teWithCl;
       return countHeader(err.rawPacket, 'transfer-encoding') > 1
-        ? { status: 400, code: 'duplicate-transfer-encoding' }
-        : { status: 501, code: 'unknown-transfer-encoding' };
+        ? Rejections.duplicateTransferEncoding
+        : Rejections.unknownTe;
     case 'HPE_INVALID_CONTENT_LENGTH':
       return reason.includes('Transfer-Encoding')
-        ? { status: 400, code: 'te-with-cl' }
-        : { status: 400, code: 'invalid-content-length' };
-    case 'HPE_UNEXPECTED_CONTENT_LENGTH': return { status: 400, code: 'duplicate-content-length' };
-    case 'HPE_INVALID_CHUNK_SIZE': return { status: 400, code: 'invalid-chunk' };
+        ? Rejections.teWithCl
+        : Rejections.invalidContentLength;
+    case 'HPE_UNEXPECTED_CONTENT_LENGTH': return Rejections.duplicateContentLength;
+    case 'HPE_INVALID_CHUNK_SIZE': return Rejections.invalidChunk;
     case 'HPE_INVALID_METHOD': return methodAnswer(err.rawPacket);
     case 'HPE_INVALID_VERSION':
     case 'HPE_PAUSED_H2_UPGRADE':
       return versionMajor(err.rawPacket) > 1
-        ? { status: 505, code: 'http-version-not-supported' }
-        : { status: 400, code: 'invalid-version' };
-    case 'HPE_INVALID_URL': return { status: 400, code: 'invalid-uri' };
-    case 'HPE_INVALID_CONSTANT': return { status: 400, code: 'invalid-request-line' };
+        ? Rejections.versionNotSupported
+        : Rejections.invalidVersion;
+    case 'HPE_INVALID_URL': return Rejections.invalidUri;
+    case 'HPE_INVALID_CONSTANT': return Rejections.invalidRequestLine;
     case 'HPE_INVALID_HEADER_TOKEN':
     case 'HPE_UNEXPECTED_SPACE':
-      return { status: 400, code: 'invalid-header' };
+      return Rejections.invalidHeader;
     default:
       // HPE_STRICT, HPE_CR_EXPECTED, HPE_LF_EXPECTED, HPE_INVALID_EOF_STATE, ...: bad framing in general.
-      return { status: 400, code: 'bad-request' };
+      return Rejections.badRequest;
   }
 }
 
 /** nginx takes any upper-case token as a method (unknown ones are 501 by RFC 9110); anything else is 400. */
 function methodAnswer(raw: Buffer | undefined): ClientAnswer {
-  if (raw === undefined) return { status: 400, code: 'invalid-method' };
+  if (raw === undefined) return Rejections.invalidMethod;
   let i = 0;
   while (i < raw.length && ((raw[i]! >= 0x41 && raw[i]! <= 0x5a) || raw[i] === 0x5f || raw[i] === 0x2d)) i++;
-  return i > 0 && raw[i] === 0x20 ? { status: 501, code: 'unknown-method' } : { status: 400, code: 'invalid-method' };
+  return i > 0 && raw[i] === 0x20 ? Rejections.unknownMethod : Rejections.invalidMethod;
 }
 
 /** The major digit after `HTTP/` on the request line, or -1. */

@@ -2,14 +2,22 @@
 import type { ClientRequest, IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import httpProxy from 'http-proxy';
-import type { Backend } from '../backends/backend.js';
-import type { BackendPool } from '../backends/pool.js';
-import type { Metrics } from '../observe/metrics.js';
+import { Backend } from '../backends/backend.js';
+import type { Cluster, PickRequest } from '../cluster/cluster.js';
 import type { Logger } from '../observe/log.js';
 import type { Router } from '../routing/routes.js';
-import { Failures, failureBody, type FailureKind } from './failures.js';
+import { rawFailure } from './error-body.js';
+import { Failures, classifyUpstreamError } from './failures.js';
 import { requestIdFor } from './request-id.js';
 import { checkRequest } from './strict.js';
+
+/** What WebSocket upgrades count (observe/metrics.ts implements it). */
+export interface WebSocketStats {
+  upgrade(pool: string, result: string): void;
+  open(delta: 1 | -1): void;
+  rejected(reason: string): void;
+  noRoute(): void;
+}
 
 interface Tunnel {
   client: Duplex;
@@ -27,13 +35,13 @@ interface Tunnel {
 export class WebSocketProxy {
   readonly #proxy = httpProxy.createProxyServer({ ws: true, xfwd: true });
   readonly #tunnels = new Set<Tunnel>();
-  readonly #metrics: Metrics;
+  readonly #stats: WebSocketStats;
   readonly #log: Logger;
-  readonly #router: () => Router<BackendPool>;
+  readonly #router: () => Router<Cluster>;
   readonly #byRequest = new WeakMap<IncomingMessage, Tunnel>();
 
-  constructor(deps: { metrics: Metrics; log: Logger; router: () => Router<BackendPool> }) {
-    this.#metrics = deps.metrics;
+  constructor(deps: { stats: WebSocketStats; log: Logger; router: () => Router<Cluster> }) {
+    this.#stats = deps.stats;
     this.#log = deps.log;
     this.#router = deps.router;
     // Errors are handled per call; this keeps an unhandled 'error' from crashing the process.
@@ -49,35 +57,36 @@ export class WebSocketProxy {
     socket.on('error', () => socket.destroy());
     const rejection = checkRequest(req);
     if (rejection !== null) {
-      this.#metrics.rejected.inc({ reason: rejection.code });
-      refuse(socket, rejection.status, rejection.code);
+      this.#stats.rejected(rejection.code);
+      send(socket, rawFailure(rejection));
       return;
     }
     const requestId = requestIdFor(req.headers['x-request-id']);
     const pool = this.#router().match(req);
     if (pool === null) {
-      this.#metrics.noRoute.inc();
-      refuseWith(socket, Failures.noRoute, requestId);
+      this.#stats.noRoute();
+      send(socket, rawFailure(Failures.noRoute, requestId));
       return;
     }
-    const backend = pool.pick(null, pool.chooser?.choose(req) ?? null);
-    if (backend === undefined) {
-      this.#metrics.websocketUpgrades.inc({ pool: pool.name, result: 'no-ready-backend' });
-      refuseWith(socket, Failures.noReadyBackend, requestId);
+    const picked = pool.pick(upgradeRequest(req));
+    if (!(picked instanceof Backend)) {
+      this.#stats.upgrade(pool.name, 'no-ready-backend');
+      send(socket, rawFailure(Failures.noReadyBackend, requestId));
       return;
     }
+    const backend = picked;
     let closed = false;
     const tunnel: Tunnel = { client: socket, upstream: null, backend, close: null, closed: () => closed, rejected: false, takeOver: null };
     this.#tunnels.add(tunnel);
-    backend.inflight++;
-    this.#metrics.websocketOpen.inc();
+    this.#stats.open(1);
     const close = (result: string | null): void => {
       if (closed) return;
       closed = true;
       this.#tunnels.delete(tunnel);
-      backend.inflight--;
-      this.#metrics.websocketOpen.dec();
-      if (result !== null) this.#metrics.websocketUpgrades.inc({ pool: pool.name, result });
+      // The backend slot taken by pick() is free again (a tunnel is no attempt the canary analysis judges).
+      pool.report('end', { backend, status: 0, latencyMs: -1, failure: null });
+      this.#stats.open(-1);
+      if (result !== null) this.#stats.upgrade(pool.name, result);
       tunnel.upstream?.destroy();
       destroyAfterFlush(socket);
     };
@@ -102,9 +111,9 @@ export class WebSocketProxy {
     tunnel.close = close;
     this.#byRequest.set(req, tunnel);
     this.#proxy.ws(req, socket, head, { target: backend.origin }, (err: Error) => {
-      const failure = classify(err);
+      const failure = classifyUpstreamError(err, Failures.upstreamReset);
       this.#log.warn({ requestId, backend: backend.id, error: failure.code, detail: err.message }, 'websocket upgrade failed');
-      if (tunnel.upstream === null && !tunnel.rejected && socket.writable) refuseWith(socket, failure, requestId);
+      if (tunnel.upstream === null && !tunnel.rejected && socket.writable) send(socket, rawFailure(failure, requestId));
       close(tunnel.upstream === null && !tunnel.rejected ? failure.code : null);
     });
   }
@@ -121,13 +130,13 @@ export class WebSocketProxy {
     proxyReq.once('response', (res: IncomingMessage) => {
       if (res.statusCode === 101) return;
       tunnel.rejected = true;
-      this.#metrics.websocketUpgrades.inc({ pool: tunnel.backend.pool, result: 'rejected' });
+      this.#stats.upgrade(tunnel.backend.pool, 'rejected');
     });
     // Registered before http-proxy's own 'upgrade' listener, which pipes the sockets right after this.
     proxyReq.once('upgrade', (_res: IncomingMessage, proxySocket: Duplex) => {
       tunnel.takeOver?.();
       tunnel.upstream = proxySocket;
-      this.#metrics.websocketUpgrades.inc({ pool: tunnel.backend.pool, result: 'upgraded' });
+      this.#stats.upgrade(tunnel.backend.pool, 'upgraded');
       proxySocket.once('close', () => tunnel.close?.(null));
       if (tunnel.closed()) proxySocket.destroy();
     });
@@ -142,29 +151,15 @@ export class WebSocketProxy {
   }
 }
 
-function classify(err: Error): FailureKind {
-  const code = (err as { code?: string }).code;
-  if (code === 'ECONNREFUSED') return Failures.connectRefused;
-  if (code === 'ETIMEDOUT') return Failures.connectTimeout;
-  return Failures.upstreamReset;
-}
-
 /** How an upgrade attempt ended, when the client socket closes; null when it was counted already. */
 function outcome(tunnel: Tunnel): string | null {
   if (tunnel.upstream !== null || tunnel.rejected) return null;
   return 'client-aborted';
 }
 
-function refuseWith(socket: Duplex, failure: FailureKind, requestId: string): void {
-  const body = failureBody(failure, requestId);
-  const retryAfter = failure.status === 503 ? 'Retry-After: 1\r\n' : '';
-  const head = `HTTP/1.1 ${failure.status} ${failure.code}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nX-Request-Id: ${requestId}\r\n${retryAfter}Connection: close\r\n\r\n`;
-  send(socket, head + body);
-}
-
-function refuse(socket: Duplex, status: number, code: string): void {
-  const body = `{"error":"${code}"}`;
-  send(socket, `HTTP/1.1 ${status} ${code}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
+/** An upgrade as pick() sees it: never queued (a client waiting for a tunnel gets its 503 now). */
+function upgradeRequest(req: IncomingMessage): PickRequest {
+  return { headers: req.headers, url: req.url, choice: null, tried: null, mayQueue: false, onSlot() {}, onQueueTimeout() {} };
 }
 
 /** Write a whole refusal, then close once it is flushed. */

@@ -1,25 +1,33 @@
 // Every rollout of the running configuration: builds one controller per canary group, applies its weights to
 // the pool's groups, keeps state across reloads (snapshots) and restarts (state file), answers the admin API.
 import type { Backend } from '../backends/backend.js';
-import type { BackendPool, Group, GroupRecorder } from '../backends/pool.js';
+import type { BackendGroup, Cluster, GroupRecorder } from '../cluster/cluster.js';
+import type { ClusterEvent } from '../cluster/events.js';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../observe/log.js';
-import type { Metrics } from '../observe/metrics.js';
 import { RolloutController } from './controller.js';
 import { loadState, saveState } from './state-file.js';
-import type { RolloutChange, RolloutConfig, RolloutSnapshot, RolloutView } from './types.js';
+import type { RolloutChange, RolloutConfig, RolloutSnapshot, RolloutState, RolloutView } from './types.js';
+
+/** What rollouts count (observe/metrics.ts implements it). */
+export interface RolloutStats {
+  weight(pool: string, group: string, weight: number): void;
+  state(pool: string, group: string, state: RolloutState['name'], current: boolean): void;
+  transition(pool: string, group: string, from: string, to: string): void;
+  check(pool: string, group: string, verdict: string): void;
+}
 
 export interface RolloutDeps {
   clock: Clock;
   random: () => number;
   log: Logger;
-  metrics: Metrics;
+  stats: RolloutStats;
 }
 
 interface Entry {
-  readonly pool: BackendPool;
-  readonly canary: Group;
-  readonly stable: readonly Group[];
+  readonly pool: Cluster;
+  readonly canary: BackendGroup;
+  readonly stable: readonly BackendGroup[];
   /** The stable groups' configured weights, to split the stable share in proportion. */
   readonly stableShares: readonly number[];
   readonly config: RolloutConfig;
@@ -32,6 +40,8 @@ export class RolloutManager {
   readonly #deps: RolloutDeps;
   readonly #stateFile: string | null;
   #entries = new Map<string, Entry>();
+  /** The controller that analyses each pool's traffic (a pool has at most one rollout, checked by the config). */
+  #byPool = new Map<string, RolloutController>();
   /** Snapshots read from the state file at start, handed to the controllers of the first build. */
   #fromFile = new Map<string, RolloutSnapshot>();
   #saving: Promise<void> = Promise.resolve();
@@ -56,13 +66,13 @@ export class RolloutManager {
    * are unchanged keeps its step and weight; one whose settings changed restarts from its snapshot's
    * position under the new settings (the controller decides).
    */
-  build(pools: Iterable<BackendPool>, rollouts: ReadonlyMap<string, ReadonlyMap<string, RolloutConfig>>): void {
+  build(pools: Iterable<Cluster>, rollouts: ReadonlyMap<string, ReadonlyMap<string, RolloutConfig>>): void {
     const previous = this.#entries;
     const next = new Map<string, Entry>();
+    const byPool = new Map<string, RolloutController>();
     for (const pool of pools) {
       const configs = rollouts.get(pool.name);
       if (configs === undefined || configs.size === 0) continue;
-      const recorders: Array<[string, GroupRecorder]> = [];
       for (const [groupName, config] of configs) {
         const canary = pool.groups.find((g) => g.name === groupName);
         if (canary === undefined) continue;
@@ -78,28 +88,43 @@ export class RolloutManager {
           clock: this.#deps.clock,
           random: this.#deps.random,
           onChange: (c) => this.#onChange(c),
-          onCheck: (c) => this.#deps.metrics.rolloutChecks.inc({ pool: pool.name, group: groupName, verdict: c.verdict }),
+          onCheck: (c) => this.#deps.stats.check(pool.name, groupName, c.verdict),
           ...(restored === undefined ? {} : { restored }),
         });
         const entry: Entry = { pool, canary, stable, stableShares: stable.map((g) => g.weight), config, controller };
         next.set(k, entry);
-        recorders.push([groupName, controller]);
+        byPool.set(pool.name, controller);
       }
-      // One recorder per pool; the pool has at most one rollout (checked by the config), so forward directly.
-      const only = recorders[0];
-      if (only !== undefined) pool.rollout = only[1];
     }
     for (const [k, e] of previous) if (!next.has(k)) e.controller.stop();
     this.#fromFile.clear();
     // Entries first, readiness second: a rollout that starts here (a reload onto a READY canary) must have its
     // weights applied to the new groups by #onChange, which looks the entry up in this.#entries.
     this.#entries = next;
+    this.#byPool = byPool;
     for (const e of next.values()) {
       this.#apply(e);
       e.controller.canaryReady(e.canary.backends.some((b) => b.routable()));
     }
     this.#persist();
   }
+
+  /**
+   * Where a pool's clusters send every attempt's outcome (one per pool, stable across reloads): it reaches whichever
+   * rollout is in force for the pool, or nothing.
+   */
+  recorder(pool: string): GroupRecorder {
+    return { record: (group, ok, latencyMs) => this.#byPool.get(pool)?.record(group, ok, latencyMs) };
+  }
+
+  /** Subscribed to the clusters' event stream: a canary group's readiness follows its backends' states and members. */
+  readonly onClusterEvent = (e: ClusterEvent): void => {
+    if (e.type === 'state') this.backendChanged(e.backend);
+    else if (e.type === 'members') {
+      const b = e.added[0] ?? e.removed[0];
+      if (b !== undefined) this.backendChanged(b);
+    }
+  };
 
   /** A backend changed state: a canary group's readiness may have changed, or its last serving backend was ejected. */
   backendChanged(b: Backend): void {
@@ -162,7 +187,7 @@ export class RolloutManager {
     const entry = { pool: c.pool, group: c.group, from: c.from, to: c.to, weight: c.weight, step: c.step, reason: c.reason, check: c.check };
     if (c.to === 'rolled-back') this.#deps.log.error(entry, 'rollout rolled back');
     else this.#deps.log.info(entry, c.from === c.to ? 'rollout weight changed' : 'rollout state changed');
-    this.#deps.metrics.rolloutTransitions.inc({ pool: c.pool, group: c.group, from: c.from, to: c.to });
+    this.#deps.stats.transition(c.pool, c.group, c.from, c.to);
     this.#persist();
   }
 
@@ -174,13 +199,11 @@ export class RolloutManager {
     e.stable.forEach((g, i) => {
       g.weight = total > 0 ? (w.stable * e.stableShares[i]!) / total : w.stable / e.stable.length;
     });
-    const m = this.#deps.metrics;
-    m.rolloutWeight.set({ pool: e.pool.name, group: e.canary.name }, w.canary);
-    for (const g of e.stable) m.rolloutWeight.set({ pool: e.pool.name, group: g.name }, g.weight);
+    const m = this.#deps.stats;
+    m.weight(e.pool.name, e.canary.name, w.canary);
+    for (const g of e.stable) m.weight(e.pool.name, g.name, g.weight);
     const state = e.controller.state.name;
-    for (const s of ['pending', 'progressing', 'paused', 'promoted', 'rolled-back'] as const) {
-      m.rolloutState.set({ pool: e.pool.name, group: e.canary.name, state: s }, s === state ? 1 : 0);
-    }
+    for (const s of ['pending', 'progressing', 'paused', 'promoted', 'rolled-back'] as const) m.state(e.pool.name, e.canary.name, s, s === state);
   }
 
   /** Writes are serialised: each save waits for the one before, so the file ends with the latest state. */

@@ -1,22 +1,40 @@
 // Which group (stable, canary, ...) a request is meant for: pin header, else sticky hash, else weighted random.
-import type { IncomingMessage } from 'node:http';
-import type { Group, GroupChoice, GroupChooser } from '../backends/pool.js';
 import type { PinConfig, StickyConfig } from '../config/types.js';
+
+/** A group of a pool as routing sees it: a name and a share of the traffic (a rollout changes it live). */
+export interface Group {
+  readonly name: string;
+  weight: number;
+}
+
+/** The group a request is meant for; a pinned request (tester header) never falls back to another group. */
+export interface GroupChoice<G extends Group = Group> {
+  readonly group: G;
+  readonly pinned: boolean;
+}
+
+/** What group choice reads of a request. */
+export interface RequestKeys {
+  readonly headers: Record<string, string | string[] | undefined>;
+  readonly url?: string | undefined;
+}
 
 /**
  * Groups are laid out on [0, total) in a fixed order — groups with a rollout first — so a user's point
  * (a hash of their key) falls in the canary range at 10% and still does at 25%: raising the canary's
  * weight only moves users into it, never out.
  */
-export class GroupSelector implements GroupChooser {
-  readonly #ordered: readonly Group[];
-  readonly #byName: ReadonlyMap<string, Group>;
+export class GroupSelector<G extends Group> {
+  readonly #groups: readonly G[];
+  readonly #ordered: readonly G[];
+  readonly #byName: ReadonlyMap<string, G>;
   readonly #sticky: StickyConfig | null;
   readonly #pin: PinConfig | null;
   readonly #random: () => number;
-  readonly #single: GroupChoice | null;
+  readonly #single: GroupChoice<G> | null;
 
-  constructor(groups: readonly Group[], rolloutGroups: ReadonlySet<string>, sticky: StickyConfig | null, pin: PinConfig | null, random: () => number) {
+  constructor(groups: readonly G[], rolloutGroups: ReadonlySet<string>, sticky: StickyConfig | null, pin: PinConfig | null, random: () => number) {
+    this.#groups = groups;
     this.#ordered = [...groups.filter((g) => rolloutGroups.has(g.name)), ...groups.filter((g) => !rolloutGroups.has(g.name))];
     this.#byName = new Map(groups.map((g) => [g.name, g]));
     this.#sticky = sticky;
@@ -25,7 +43,7 @@ export class GroupSelector implements GroupChooser {
     this.#single = groups.length === 1 ? { group: groups[0]!, pinned: false } : null;
   }
 
-  choose(req: IncomingMessage): GroupChoice {
+  choose(req: RequestKeys): GroupChoice<G> {
     if (this.#single !== null) return this.#single;
     const pin = this.#pin;
     if (pin !== null) {
@@ -36,14 +54,33 @@ export class GroupSelector implements GroupChooser {
     const u = key === null ? this.#random() : hashUnit(key);
     return { group: pointToGroup(this.#ordered, u), pinned: false };
   }
+
+  /**
+   * The group that takes a request its own group could not: a weighted choice among the other groups with
+   * weight for which `eligible` holds (a backend there can take it), or undefined.
+   */
+  fallback(from: G, eligible: (g: G) => boolean): G | undefined {
+    let total = 0;
+    for (const g of this.#groups) if (g !== from && g.weight > 0 && eligible(g)) total += g.weight;
+    if (total <= 0) return undefined;
+    let r = this.#random() * total;
+    let last: G | undefined;
+    for (const g of this.#groups) {
+      if (g === from || g.weight <= 0 || !eligible(g)) continue;
+      last = g;
+      r -= g.weight;
+      if (r < 0) return g;
+    }
+    return last;
+  }
 }
 
 /** The group whose range on [0, total weight) holds u * total. */
-export function pointToGroup(groups: readonly Group[], u: number): Group {
+export function pointToGroup<G extends Group>(groups: readonly G[], u: number): G {
   let total = 0;
   for (const g of groups) total += g.weight;
   let point = u * total;
-  let last: Group = groups[0]!;
+  let last: G = groups[0]!;
   for (const g of groups) {
     if (g.weight <= 0) continue;
     last = g;
@@ -53,14 +90,14 @@ export function pointToGroup(groups: readonly Group[], u: number): Group {
   return last;
 }
 
-function userKey(req: IncomingMessage, s: StickyConfig): string | null {
+function userKey(req: RequestKeys, s: StickyConfig): string | null {
   switch (s.kind) {
     case 'header': {
       const v = req.headers[s.name];
       return typeof v === 'string' && v.length > 0 ? v : null;
     }
     case 'cookie':
-      return cookieValue(req.headers.cookie, s.name);
+      return cookieValue(typeof req.headers.cookie === 'string' ? req.headers.cookie : undefined, s.name);
     case 'query':
       return queryValue(req.url ?? '', s.name);
     default: {

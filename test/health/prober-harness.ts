@@ -40,7 +40,7 @@ export function proberRig(target: HealthBackend, health: string, random: () => n
   const policy = { healthyThreshold: resolved.readiness.healthyThreshold, unhealthyThreshold: resolved.readiness.unhealthyThreshold, livenessThreshold: 3, admission: false, warmup: false, warmupBackoffMs };
   const backend = new Backend(bc, pool, 'default', { stats: metrics.bindBackend('p', 'default', bc.id), now: () => clock.now(), onChange: (c) => changes.push(c), policy, hasStartupProbe: false });
   const agent = new Agent();
-  const prober = new HealthController(backend, resolved, null, { clock, random, probeDispatcher: agent, log: pino({ level: 'silent' }), metrics });
+  const prober = new HealthController(backend, resolved, null, { clock, random, probeDispatcher: agent, log: pino({ level: 'silent' }), stats: metrics.healthStats() });
   const interval = resolved.readiness.intervalMs;
   const timeout = resolved.readiness.timeoutMs;
   if (interval === timeout) throw new Error('rig needs interval != timeout to tell their timers apart');

@@ -14,6 +14,15 @@ class SimHost implements OutlierHost {
   isServing(): boolean {
     return !this.ejected;
   }
+  isEjected(): boolean {
+    return this.ejected;
+  }
+  eject(): void {
+    this.ejected = true;
+  }
+  uneject(): void {
+    this.ejected = false;
+  }
 }
 
 /** 1 request per ms for `durationMs`, each to the less loaded of two random serving hosts (P2C least-request). */
@@ -24,12 +33,8 @@ function simulate(withDetector: boolean, durationMs: number) {
   const ejectedAt: number[] = [];
   const detector = new OutlierDetector(withOutlierDefaults({ consecutive5xx: 5, maxEjectionPercent: 50 }), {
     clock,
-    onEject: (e) => {
-      (e.host as SimHost).ejected = true;
-      ejectedAt.push(clock.now());
-    },
-    onUneject: (h) => {
-      (h as SimHost).ejected = false;
+    onEvent: (e) => {
+      if (e.type === 'ejected') ejectedAt.push(clock.now());
     },
   });
   detector.setHosts(hosts);

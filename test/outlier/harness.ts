@@ -6,10 +6,20 @@ import { ManualClock } from '../helpers/manual-clock.js';
 export class FakeHost implements OutlierHost {
   /** READY as far as probes go. */
   ready = true;
+  /** The flag the detector writes (on a real Backend it lives in the health record). */
   ejected = false;
   constructor(readonly id: string) {}
   isServing(): boolean {
     return this.ready && !this.ejected;
+  }
+  isEjected(): boolean {
+    return this.ejected;
+  }
+  eject(): void {
+    this.ejected = true;
+  }
+  uneject(): void {
+    this.ejected = false;
   }
 }
 
@@ -25,18 +35,12 @@ export function setup(config: OutlierConfigInput, hostCount: number) {
   const unejections: Array<{ host: OutlierHost; reason: string; at: number }> = [];
   const skips: Skip[] = [];
   const hosts = Array.from({ length: hostCount }, (_, i) => new FakeHost(`h${i}`));
-  const detector = new OutlierDetector(withOutlierDefaults(config), {
+  const detector = new OutlierDetector<FakeHost>(withOutlierDefaults(config), {
     clock,
-    onEject(e) {
-      (e.host as FakeHost).ejected = true;
-      ejections.push(e);
-    },
-    onUneject(host, reason) {
-      (host as FakeHost).ejected = false;
-      unejections.push({ host, reason, at: clock.now() });
-    },
-    onSkip(host, reason, detector) {
-      skips.push({ host: host.id, reason, detector });
+    onEvent(e) {
+      if (e.type === 'ejected') ejections.push(e);
+      else if (e.type === 'ejection-ended') unejections.push({ host: e.host, reason: e.reason, at: clock.now() });
+      else skips.push({ host: e.host.id, reason: e.reason, detector: e.detector });
     },
   });
   detector.setHosts(hosts);

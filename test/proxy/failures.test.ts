@@ -1,6 +1,7 @@
 // failures.ts: one table of failure kinds, and the classification of undici errors into it.
 import { expect, test } from 'vitest';
-import { Failures, classifyUpstreamError, failureBody } from '../../src/proxy/failures.js';
+import { errorBody } from '../../src/proxy/error-body.js';
+import { Failures, classifyUpstreamError } from '../../src/proxy/failures.js';
 
 test.each([
   ['ECONNREFUSED', 'connect-refused', 502],
@@ -32,10 +33,10 @@ test('only failures before any response byte that the backend may not have acted
 });
 
 test('downstream and internal failures are never held against a backend', () => {
-  for (const f of Object.values(Failures)) if (f.source !== 'upstream') expect(f.gatewayError, f.code).toBe(false);
+  for (const f of Object.values(Failures)) if (f.source !== 'upstream') expect(f.outcome, f.code).toBeNull();
 });
 
 test('the JSON body carries the code, a message and the request id, escaped', () => {
-  const body = JSON.parse(failureBody(Failures.noRoute, 'id"with\\quote')) as Record<string, unknown>;
+  const body = JSON.parse(errorBody(Failures.noRoute, 'id"with\\quote')) as Record<string, unknown>;
   expect(body).toEqual({ error: 'no-route', message: Failures.noRoute.message, requestId: 'id"with\\quote' });
 });

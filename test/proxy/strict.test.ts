@@ -4,6 +4,7 @@ import type { IncomingMessage } from 'node:http';
 import { once } from 'node:events';
 import { Duplex } from 'node:stream';
 import { describe, expect, it } from 'vitest';
+import { rawFailure } from '../../src/proxy/error-body.js';
 import {
   checkRequest,
   classifyParseError,
@@ -11,7 +12,6 @@ import {
   onClientError,
   onConnect,
   originForm,
-  rawResponse,
   REJECTIONS,
 } from '../../src/proxy/strict.js';
 
@@ -201,7 +201,7 @@ describe('classifyParseError', () => {
     ['HPE_STRICT', '', undefined, 400, 'bad-request'],
     ['ERR_HTTP_REQUEST_TIMEOUT', '', undefined, 408, 'request-timeout'],
   ] as const)('%s %j -> %i', (c, reason, raw, status, answer) => {
-    expect(classifyParseError(err(c, reason, raw))).toEqual({ status, code: answer });
+    expect(classifyParseError(err(c, reason, raw))).toMatchObject({ status, code: answer });
   });
 });
 
@@ -225,8 +225,12 @@ describe('onClientError and onConnect', () => {
     const socket = new FakeSocket();
     onClientError(parseError('HPE_HEADER_OVERFLOW'), socket);
     await once(socket, 'close');
-    expect(socket.text()).toBe(rawResponse(431, 'header-too-large'));
-    expect(socket.text()).toMatch(/^HTTP\/1\.1 431 Request Header Fields Too Large\r\nConnection: close\r\nContent-Type: application\/json\r\nContent-Length: 28\r\n\r\n\{"error":"header-too-large"\}$/);
+    expect(socket.text()).toBe(rawFailure(REJECTIONS.headerTooLarge));
+    const text = socket.text();
+    expect(text).toMatch(/^HTTP\/1\.1 431 Request Header Fields Too Large\r\nConnection: close\r\nContent-Type: application\/json\r\nContent-Length: \d+\r\n\r\n/);
+    const body = text.slice(text.indexOf('\r\n\r\n') + 4);
+    expect(Number(/Content-Length: (\d+)/.exec(text)![1])).toBe(Buffer.byteLength(body));
+    expect(JSON.parse(body)).toEqual({ error: 'header-too-large', message: REJECTIONS.headerTooLarge.message });
   });
 
   it('only destroys on ECONNRESET', () => {
@@ -258,6 +262,6 @@ describe('onClientError and onConnect', () => {
     onConnect(req(), socket);
     await once(socket, 'close');
     expect(socket.text()).toContain('HTTP/1.1 405 Method Not Allowed\r\n');
-    expect(socket.text()).toContain('{"error":"connect-not-allowed"}');
+    expect(socket.text()).toContain('{"error":"connect-not-allowed",');
   });
 });

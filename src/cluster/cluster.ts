@@ -1,0 +1,300 @@
+// One pool at run time: its groups of backends and their balancers, the health sources that write each backend's
+// flags, the wait queue, and the two calls the proxy makes — pick() a backend, report() what an attempt did.
+import type { Backend, StateChange } from '../backends/backend.js';
+import type { WaitQueue, Waiter } from '../backends/queue.js';
+import type { Balancer } from '../balancer/balancer.js';
+import type { BackendConfig, PoolConfig } from '../config/types.js';
+import type { HealthController } from '../health/controller.js';
+import type { PoolStats } from '../observe/metrics.js';
+import type { OutlierDetector } from '../outlier/detector.js';
+import { outcomeForStatus } from '../outlier/outcome.js';
+import type { OutlierView } from '../outlier/types.js';
+import { Failures, type FailureKind } from '../proxy/failures.js';
+import { RetryBudget } from '../proxy/retry-budget.js';
+import { GroupSelector, type GroupChoice, type RequestKeys } from '../routing/groups.js';
+import type { ClusterEvent, EventStream } from './events.js';
+
+/** A group of backends: a name, a share of the pool's traffic (a rollout changes it live) and its members. */
+export interface BackendGroup {
+  readonly name: string;
+  weight: number;
+  readonly backends: Backend[];
+}
+
+/** A request as pick() sees it (the proxy's exchange implements it). */
+export interface PickRequest extends RequestKeys, Waiter {
+  /** The group chosen at the first pick; kept across retries and queueing (sticky users stay put). */
+  choice: GroupChoice<BackendGroup> | null;
+  /** Backends this request already tried: a retry goes elsewhere. */
+  readonly tried: readonly Backend[] | null;
+  /** May wait in the queue when nothing can take it now (first attempt only). */
+  readonly mayQueue: boolean;
+}
+
+/** The request waits in the pool's queue: onSlot() or onQueueTimeout() follows, unless cancelled. */
+export class Queued {
+  constructor(readonly cancel: () => void) {}
+}
+
+/** One upstream attempt, as the proxy reports it. */
+export interface Attempt {
+  readonly backend: Backend;
+  /** Response status; 0 while none. */
+  readonly status: number;
+  /** Request sent -> response head, ms; -1 while none. */
+  readonly latencyMs: number;
+  /** Why the attempt failed, or null (a complete response, or still going). */
+  readonly failure: FailureKind | null;
+}
+
+/**
+ * `response`: the head arrived (outlier detectors eject on the failing response itself, latency feeds the EWMA);
+ * `end`: the attempt is over, its backend slot is free (a failure counts against the backend, and every attempt
+ * — retried ones too — counts in the canary analysis).
+ */
+export type AttemptPhase = 'response' | 'end';
+
+/** Canary analysis: told about every attempt of a group (rollout/manager.ts). */
+export interface GroupRecorder {
+  record(group: string, ok: boolean, latencyMs: number): void;
+}
+
+/** A backend with the controller that drives its probes, admission and warm-up. */
+export interface Member {
+  readonly backend: Backend;
+  readonly controller: HealthController;
+}
+
+/**
+ * Builds the members of a group (cluster/members.ts); `adopt`: take over the health of the backend with the same
+ * id in the previous configuration (a reload), not for members discovery adds later.
+ */
+export type MemberFactory = (group: string, onChange: (c: StateChange) => void, adopt: boolean) => (config: BackendConfig) => Member;
+
+export interface ClusterDeps {
+  readonly groups: ReadonlyArray<{ readonly name: string; readonly weight: number; readonly backends: readonly BackendConfig[] }>;
+  /** Groups with a rollout: laid out first for sticky hashing (routing/groups.ts). */
+  readonly rolloutGroups: ReadonlySet<string>;
+  readonly members: MemberFactory;
+  readonly createBalancer: () => Balancer<Backend>;
+  readonly random: () => number;
+  readonly queue: WaitQueue | null;
+  /** The pool's outlier detector (kept across reloads with the same settings), or null. */
+  readonly outliers: OutlierDetector<Backend> | null;
+  readonly rollout: GroupRecorder;
+  readonly events: EventStream<ClusterEvent>;
+  readonly stats: PoolStats;
+}
+
+export class Cluster {
+  readonly name: string;
+  readonly config: PoolConfig;
+  readonly groups: BackendGroup[];
+  /** Every member of every group, in group order. */
+  readonly backends: Backend[] = [];
+  readonly queue: WaitQueue | null;
+  readonly budget: RetryBudget;
+  readonly stats: PoolStats;
+  readonly #balancers: Map<BackendGroup, Balancer<Backend>>;
+  readonly #selector: GroupSelector<BackendGroup>;
+  readonly #controllers = new Map<Backend, HealthController>();
+  readonly #outliers: OutlierDetector<Backend> | null;
+  readonly #rollout: GroupRecorder;
+  readonly #events: EventStream<ClusterEvent>;
+  readonly #members: MemberFactory;
+  #running = false;
+
+  constructor(config: PoolConfig, deps: ClusterDeps) {
+    this.name = config.name;
+    this.config = config;
+    this.queue = deps.queue;
+    this.budget = new RetryBudget(config.retry);
+    this.stats = deps.stats;
+    this.#outliers = deps.outliers;
+    this.#rollout = deps.rollout;
+    this.#events = deps.events;
+    this.#members = deps.members;
+    this.groups = deps.groups.map((g) => {
+      const make = this.#members(g.name, this.#onChange, true);
+      const group: BackendGroup = { name: g.name, weight: g.weight, backends: [] };
+      for (const bc of g.backends) group.backends.push(this.#adopt(make(bc)));
+      return group;
+    });
+    this.#indexBackends();
+    this.#balancers = new Map(this.groups.map((g) => [g, deps.createBalancer()]));
+    this.#selector = new GroupSelector(this.groups, deps.rolloutGroups, config.sticky, config.pin, deps.random);
+  }
+
+  // ---- the proxy's two calls ----
+
+  /**
+   * A backend that takes the request now (counted in flight until report('end')), in its group — another group
+   * with weight when its own has none, unless pinned; else the request waits (Queued) or is refused.
+   */
+  pick(r: PickRequest): Backend | Queued | FailureKind {
+    const choice = (r.choice ??= this.#selector.choose(r));
+    let backend = this.#pickIn(choice.group, r.tried);
+    if (backend === undefined && this.groups.length > 1 && !choice.pinned) {
+      const tried = r.tried;
+      const other = this.#selector.fallback(choice.group, (g) => hasEligible(g, tried));
+      if (other !== undefined) {
+        this.#events.publish({ type: 'group-fallback', pool: this.name, group: choice.group.name });
+        backend = this.#pickIn(other, tried);
+      }
+    }
+    if (backend !== undefined) {
+      backend.inflight++;
+      backend.requests++;
+      return backend;
+    }
+    const queue = this.queue;
+    if (!r.mayQueue || queue === null) return Failures.noReadyBackend;
+    return queue.enqueue(r) ? new Queued(() => queue.remove(r)) : Failures.queueFull;
+  }
+
+  /** What an attempt did: feeds the backend's counters and EWMA, outlier detection and the canary analysis. */
+  report(phase: AttemptPhase, a: Attempt): void {
+    const b = a.backend;
+    if (phase === 'response') {
+      b.observeLatency(a.latencyMs);
+      b.stats.upstreamSeconds.observe(a.latencyMs / 1000);
+      this.#outliers?.report(b, outcomeForStatus(a.status));
+      return;
+    }
+    b.inflight--;
+    // A freed slot is capacity for a request waiting behind maxConcurrent.
+    if (b.maxConcurrent > 0) this.#wake();
+    const failure = a.failure;
+    if (failure === null) {
+      if (a.status >= 500) b.errors++;
+      if (a.status > 0) this.#rollout.record(b.group, a.status < 500, a.latencyMs);
+    } else if (failure.source === 'upstream') {
+      b.errors++;
+      if (failure.outcome !== null) {
+        b.observeFailure();
+        // One attempt is one verdict: a gateway-error status (a retried 503) was reported with its head already.
+        if (outcomeForStatus(a.status) !== 'gateway-error') this.#outliers?.report(b, failure.outcome);
+      }
+      this.#rollout.record(b.group, false, -1);
+    }
+  }
+
+  // ---- health sources other than the probes (which write through their controllers) ----
+
+  /** The model server says its model loaded (admission and warm-up still run) or is unloading. */
+  push(b: Backend, ready: boolean): void {
+    const c = this.#controllers.get(b);
+    if (ready) c?.pushReady();
+    else c?.pushUnready();
+  }
+
+  /** Operator: take out of rotation (in-flight requests finish), or back in. */
+  operator(b: Backend, drain: boolean): void {
+    if (drain) b.set('operator', { type: 'drain' }, 'drained by operator');
+    else b.set('operator', { type: 'undrain' }, 'enabled by operator');
+  }
+
+  /**
+   * Discovery says these origins serve the group: new ones join LOADING (and earn READY like any backend), gone
+   * ones leave routing at once and close once their in-flight requests finish.
+   */
+  setMembers(groupName: string, origins: readonly string[], configFor: (origin: string) => BackendConfig, why: string): void {
+    const group = this.groups.find((g) => g.name === groupName);
+    if (group === undefined) return;
+    const wanted = new Set(origins);
+    const keep = group.backends.filter((b) => wanted.has(b.origin));
+    const gone = group.backends.filter((b) => !wanted.has(b.origin));
+    const have = new Set(keep.map((b) => b.origin));
+    const make = this.#members(group.name, this.#onChange, false);
+    const fresh = origins.filter((o) => !have.has(o)).map((o) => this.#adopt(make(configFor(o))));
+    if (fresh.length === 0 && gone.length === 0) return;
+    // In place: the balancer and the admin views hold these arrays.
+    group.backends.splice(0, group.backends.length, ...keep, ...fresh);
+    this.#indexBackends();
+    if (this.#running) for (const b of fresh) this.#controllers.get(b)!.start();
+    for (const b of gone) {
+      this.#controllers.get(b)?.stop();
+      this.#controllers.delete(b);
+      b.set('discovery', { type: 'drain' }, why);
+      void b.close();
+    }
+    this.#events.publish({ type: 'members', pool: this.name, group: group.name, added: fresh, removed: gone, reason: why });
+  }
+
+  // ---- reads ----
+
+  /** Some backend takes new requests (READY). */
+  hasReady(): boolean {
+    for (const b of this.backends) if (b.routable()) return true;
+    return false;
+  }
+
+  /** The outlier detector's view of a backend (recent traffic, ejection), or null when detection is off. */
+  outlierView(b: Backend): (OutlierView & { windowMs: number }) | null {
+    const d = this.#outliers;
+    return d === null ? null : { ...d.view(b), windowMs: d.windowMs };
+  }
+
+  group(name: string): BackendGroup | undefined {
+    return this.groups.find((g) => g.name === name);
+  }
+
+  // ---- life ----
+
+  start(): void {
+    this.#running = true;
+    for (const c of this.#controllers.values()) c.start();
+  }
+
+  /** Stop probing; waiting requests get their answer now. `close` also closes the connection pools once idle (reload). */
+  stop(close: boolean): void {
+    this.#running = false;
+    for (const c of this.#controllers.values()) c.stop();
+    this.queue?.flush();
+    if (close) for (const b of this.backends) void b.close();
+  }
+
+  readonly #onChange = (c: StateChange): void => {
+    if (c.source === 'outlier' && c.from === 'EJECTED') {
+      // The ejection time is up: probe readiness now rather than at the next interval.
+      this.#controllers.get(c.backend)?.probeNow();
+    }
+    // A backend that became READY is capacity for requests waiting in the queue.
+    if (c.to === 'READY') this.#wake();
+    this.#events.publish({ type: 'state', backend: c.backend, source: c.source, from: c.from, to: c.to, reason: c.reason });
+  };
+
+  #adopt(m: Member): Backend {
+    this.#controllers.set(m.backend, m.controller);
+    return m.backend;
+  }
+
+  #indexBackends(): void {
+    this.backends.splice(0, this.backends.length, ...this.groups.flatMap((g) => g.backends));
+    this.#outliers?.setHosts(this.backends);
+  }
+
+  #pickIn(group: BackendGroup, exclude: readonly Backend[] | null): Backend | undefined {
+    const balancer = this.#balancers.get(group)!;
+    if (exclude === null || exclude.length === 0) return balancer.pick(group.backends, accepts);
+    return balancer.pick(group.backends, (b) => b.acceptsRequest() && !exclude.includes(b));
+  }
+
+  readonly #hasCapacity = (): boolean => {
+    for (const b of this.backends) if (b.acceptsRequest() && b.effectiveWeight() > 0) return true;
+    return false;
+  };
+
+  #wake(): void {
+    const q = this.queue;
+    if (q !== null && q.length > 0) q.wake(this.#hasCapacity);
+  }
+}
+
+/** READY and below its maxConcurrent. */
+const accepts = (b: Backend): boolean => b.acceptsRequest();
+
+function hasEligible(g: BackendGroup, exclude: readonly Backend[] | null): boolean {
+  for (const b of g.backends) if (b.acceptsRequest() && b.effectiveWeight() > 0 && (exclude === null || !exclude.includes(b))) return true;
+  return false;
+}

@@ -1,0 +1,57 @@
+// The last phase of a request, exactly once: metrics by status class and failure kind, and the access log line.
+import type { Clock } from '../clock.js';
+import type { AccessRecord, Logger } from '../observe/log.js';
+import { codeClassIndex } from '../observe/metrics.js';
+import type { Exchange } from './exchange.js';
+
+/** What the request path counts (observe/metrics.ts implements it). */
+export interface ProxyStats {
+  retried(pool: string, reason: string): void;
+  retryBudgetExhausted(pool: string): void;
+  /** A request that ended in a failure, by the failure's code. */
+  failed(pool: string, kind: string): void;
+  noRoute(): void;
+  rejected(reason: string): void;
+}
+
+/** What every exchange shares: long-lived, built once per app. */
+export interface ExchangeContext {
+  readonly clock: Clock;
+  readonly stats: ProxyStats;
+  /** Null when the access log is off (read per request: a reload can switch it). */
+  access(): Logger | null;
+  readonly log: Logger;
+  /** True once shutdown began: responses then carry `Connection: close`. */
+  draining(): boolean;
+}
+
+export function account(x: Exchange): void {
+  const ctx = x.ctx;
+  const pool = x.cluster;
+  const totalMs = ctx.clock.now() - x.startedAt;
+  const a = x.current;
+  const failure = x.failure;
+  if (a !== null && a.responseStarted) a.backend.stats.requests[codeClassIndex(x.status)]!.inc();
+  else pool.stats.requestsNoBackend[codeClassIndex(x.status)]!.inc();
+  pool.stats.requestSeconds.observe(totalMs / 1000);
+  if (failure !== null) ctx.stats.failed(pool.name, failure.code);
+  const access = ctx.access();
+  if (access === null) return;
+  const backend = a?.backend;
+  const rec: AccessRecord = {
+    requestId: x.requestId,
+    method: x.req.method ?? '',
+    path: x.req.url ?? '',
+    status: x.status,
+    pool: pool.name,
+    group: backend?.group ?? '',
+    backend: backend?.id ?? '',
+    attempts: x.attempts,
+    upstreamMs: a === null ? -1 : Math.round(a.latencyMs * 1000) / 1000,
+    totalMs: Math.round(totalMs * 1000) / 1000,
+    bytesIn: a?.bytesIn ?? 0,
+    bytesOut: x.bytesOut,
+  };
+  if (failure !== null) rec.error = failure.code;
+  access.info(rec);
+}

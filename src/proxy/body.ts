@@ -1,0 +1,29 @@
+// The request body policy: refuse what is too large, keep small retryable bodies whole (replayable), stream the rest.
+import type { IncomingMessage } from 'node:http';
+import type { PoolConfig } from '../config/types.js';
+
+/** `buffer` carries the announced length. */
+export type BodyPlan = { readonly kind: 'none' } | { readonly kind: 'stream' } | { readonly kind: 'too-large' } | { readonly kind: 'buffer'; readonly length: number };
+
+const NONE: BodyPlan = { kind: 'none' };
+const STREAM: BodyPlan = { kind: 'stream' };
+const TOO_LARGE: BodyPlan = { kind: 'too-large' };
+
+export function planBody(req: IncomingMessage, cfg: PoolConfig): BodyPlan {
+  const cl = req.headers['content-length'];
+  const length = cl === undefined ? -1 : Number(cl);
+  const chunked = req.headers['transfer-encoding'] !== undefined;
+  if (cfg.maxBodyBytes > 0 && length > cfg.maxBodyBytes) return TOO_LARGE;
+  if (length <= 0 && !chunked) return NONE;
+  const retryable = cfg.retry.attempts > 1 && cfg.retry.methods.has(req.method ?? '');
+  // A chunked body has no length to check against bufferBody up front: it streams (and is measured as it goes).
+  return retryable && !chunked && length <= cfg.retry.bufferBodyBytes ? { kind: 'buffer', length } : STREAM;
+}
+
+/** Reads a whole body of a known length; `failed` when the client's body breaks (a client that leaves closes the response first). */
+export function readWholeBody(req: IncomingMessage, length: number, done: (body: Buffer) => void, failed: () => void): void {
+  const chunks: Buffer[] = [];
+  req.on('data', (c: Buffer) => chunks.push(c));
+  req.once('end', () => done(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, length)));
+  req.once('error', failed);
+}

@@ -1,0 +1,33 @@
+// Whether a failed attempt is tried again: a pure decision over the failure kind, the attempt history and the budget.
+import type { RetryConfig } from '../config/types.js';
+import { Failures, type FailureKind } from './failures.js';
+
+/** What a request has tried so far. */
+export interface RetryHistory {
+  /** Attempts sent, free ones included. */
+  readonly attempts: number;
+  /** Attempts that do not count against retry.attempts (the keep-alive race retry). */
+  readonly freeAttempts: number;
+  readonly freshConnectionRetryUsed: boolean;
+}
+
+/**
+ * - `retry`: on another backend, counted against attempts and the budget;
+ * - `retry-fresh-connection`: the keep-alive race (a pooled socket closed by the backend as we reused it): once, on a
+ *   new connection, the same backend allowed, outside attempts and budget — the dispatch API cannot tell a reused socket
+ *   from a fresh one;
+ * - `budget-exhausted`: it could have been retried but the pool's retry budget is spent;
+ * - `no`.
+ */
+export type RetryVerdict = 'retry' | 'retry-fresh-connection' | 'budget-exhausted' | 'no';
+
+/**
+ * `replayable`: the body is absent or was kept whole (a streamed body cannot be sent twice).
+ * `budgetAllows`: the pool's retry budget has room now.
+ */
+export function decideRetry(failure: FailureKind, method: string, replayable: boolean, history: RetryHistory, policy: RetryConfig, budgetAllows: boolean): RetryVerdict {
+  if (!failure.retryable || !replayable || !policy.methods.has(method)) return 'no';
+  if (failure === Failures.upstreamReset && !history.freshConnectionRetryUsed) return 'retry-fresh-connection';
+  if (history.attempts - history.freeAttempts >= policy.attempts) return 'no';
+  return budgetAllows ? 'retry' : 'budget-exhausted';
+}
