@@ -46,7 +46,7 @@ export function account(x: Exchange): void {
     pool: pool.name,
     group: backend?.group ?? '',
     backend: backend?.id ?? '',
-    attempts: x.attempts,
+    attempts: x.history.attempts,
     upstreamMs: a === null ? -1 : Math.round(a.latencyMs * 1000) / 1000,
     totalMs: Math.round(totalMs * 1000) / 1000,
     bytesIn: a?.bytesIn ?? 0,

@@ -1,36 +1,36 @@
 // One upstream attempt: the undici dispatch handler that sends the request to one backend and streams the answer
 // back to the client with backpressure both ways; what to do when it fails is the exchange's call.
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
 import type { Backend } from '../backends/backend.js';
 import type { Attempt, Cluster } from '../cluster/cluster.js';
+import type { ExchangeContext } from './accounting.js';
 import { Failures, ProxyAbort, classifyUpstreamError, type FailureKind } from './failures.js';
 import { responseHeaderList, type HeaderList } from './headers.js';
 
 /** The exchange an attempt works for. */
 export interface AttemptOwner {
+  readonly ctx: ExchangeContext;
   readonly res: ServerResponse;
   readonly requestId: string;
   readonly cluster: Cluster;
-  now(): number;
-  /** Responses carry `Connection: close` (shutdown began). */
-  draining(): boolean;
-  /** The client left, or the request was answered already (total timeout, 413). */
-  closed(): boolean;
-  clientGone(): boolean;
+  /** The request was answered already (total timeout, 413) and accounted. */
+  readonly done: boolean;
+  /** The client left. */
+  readonly gone: boolean;
+  bytesOut: number;
   /** The head arrived: false when this status is to be retried elsewhere (the attempt is then aborted). */
   forwardHead(a: Forward): boolean;
   /** Answer with a JSON error (only possible before any response byte was sent). */
   fail(failure: FailureKind, closeConnection: boolean): void;
-  /** The response went out whole. */
-  ended(a: Forward): void;
+  /** The response went out whole: account. */
+  finish(): void;
   /** The attempt failed (the client did not leave); `a.failure` says how. */
   failed(a: Forward, error: Error): void;
   /** The client left while the attempt was going. */
   abandoned(a: Forward): void;
   /** The client socket is full: resume the current attempt on 'drain'. */
   paused(): void;
-  countBytesOut(n: number): void;
 }
 
 export class Forward implements Dispatcher.DispatchHandler, Attempt {
@@ -53,7 +53,14 @@ export class Forward implements Dispatcher.DispatchHandler, Attempt {
   constructor(owner: AttemptOwner, backend: Backend) {
     this.#owner = owner;
     this.backend = backend;
-    this.#startedAt = owner.now();
+    this.#startedAt = owner.ctx.clock.now();
+  }
+
+  /** Send the request to the backend (through its undici pool); the answer comes back through the handler methods. */
+  send(req: IncomingMessage, headers: string[] | null, body: Buffer | IncomingMessage | null): void {
+    const method = req.method ?? 'GET';
+    // GET/HEAD are idempotent to undici; other methods must not be pipelined behind one another.
+    this.backend.dispatcher.dispatch({ path: req.url ?? '/', method, headers, body, idempotent: method === 'GET' || method === 'HEAD', blocking: method !== 'HEAD' }, this);
   }
 
   /** Stop this attempt; the failure comes back through onResponseError. */
@@ -71,14 +78,14 @@ export class Forward implements Dispatcher.DispatchHandler, Attempt {
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.#controller = controller;
     // The client left, or a total timeout already answered, while the request waited for a connection.
-    if (this.#owner.closed()) controller.abort(new ProxyAbort(Failures.clientClosed));
+    if (this.#owner.gone || this.#owner.done) controller.abort(new ProxyAbort(Failures.clientClosed));
   }
 
   onBodySent(chunk: Buffer): void {
     this.bytesIn += chunk.length;
     // Content-Length was checked up front; a chunked body is measured as it streams.
     const max = this.#owner.cluster.config.maxBodyBytes;
-    if (max > 0 && this.bytesIn > max && !this.#owner.closed()) {
+    if (max > 0 && this.bytesIn > max && !this.#owner.gone && !this.#owner.done) {
       // Answer first: aborting destroys the request stream, and with it the client socket.
       this.#owner.fail(Failures.bodyTooLarge, true);
       this.abort(Failures.bodyTooLarge);
@@ -89,18 +96,18 @@ export class Forward implements Dispatcher.DispatchHandler, Attempt {
     if (statusCode < 200) return; // 1xx: undici handles 100-continue; informational responses are not forwarded
     const owner = this.#owner;
     this.status = statusCode;
-    this.latencyMs = owner.now() - this.#startedAt;
+    this.latencyMs = owner.ctx.clock.now() - this.#startedAt;
     owner.cluster.report('response', this);
     if (!owner.forwardHead(this)) {
       controller.abort(new ProxyAbort(Failures.upstreamUnavailable));
       return;
     }
     this.responseStarted = true;
-    if (owner.clientGone()) {
+    if (owner.gone) {
       controller.abort(new ProxyAbort(Failures.clientClosed));
       return;
     }
-    const head = responseHeaderList(headers, owner.requestId, owner.draining());
+    const head = responseHeaderList(headers, owner.requestId, owner.ctx.draining());
     if (headers['content-length'] !== undefined) {
       this.#pendingHead = head;
       this.#pendingMessage = statusMessage || undefined;
@@ -113,7 +120,7 @@ export class Forward implements Dispatcher.DispatchHandler, Attempt {
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
     if (this.#pendingHead !== null) this.#writePendingHead();
-    this.#owner.countBytesOut(chunk.length);
+    this.#owner.bytesOut += chunk.length;
     if (!this.#owner.res.write(chunk)) {
       controller.pause();
       this.#owner.paused();
@@ -124,7 +131,7 @@ export class Forward implements Dispatcher.DispatchHandler, Attempt {
     this.#release(null);
     if (this.#pendingHead !== null) this.#writePendingHead();
     this.#owner.res.end();
-    this.#owner.ended(this);
+    this.#owner.finish();
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
@@ -134,7 +141,7 @@ export class Forward implements Dispatcher.DispatchHandler, Attempt {
       this.#release(failure);
       return;
     }
-    if (failure === Failures.clientClosed || this.#owner.clientGone()) {
+    if (failure === Failures.clientClosed || this.#owner.gone) {
       this.#release(Failures.clientClosed);
       this.#owner.abandoned(this);
       return;
@@ -156,6 +163,6 @@ export class Forward implements Dispatcher.DispatchHandler, Attempt {
   #writePendingHead(): void {
     const head = this.#pendingHead!;
     this.#pendingHead = null;
-    if (!this.#owner.clientGone()) this.#owner.res.writeHead(this.status, this.#pendingMessage, head);
+    if (!this.#owner.gone) this.#owner.res.writeHead(this.status, this.#pendingMessage, head);
   }
 }

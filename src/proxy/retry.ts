@@ -31,3 +31,38 @@ export function decideRetry(failure: FailureKind, method: string, replayable: bo
   if (history.attempts - history.freeAttempts >= policy.attempts) return 'no';
   return budgetAllows ? 'retry' : 'budget-exhausted';
 }
+
+/** A request's attempts so far: what decideRetry reads, updated as a verdict is carried out. */
+export class AttemptHistory<B> implements RetryHistory {
+  attempts = 0;
+  freeAttempts = 0;
+  freshConnectionRetryUsed = false;
+  /** The request counts in the budget's retries in flight (from its first counted retry on). */
+  retrying = false;
+  /** Backends already tried: a counted retry goes elsewhere. */
+  tried: B[] | null = null;
+
+  /** Carry out a verdict about a failed attempt on `backend`; true when the request is to be sent again now. */
+  take(verdict: RetryVerdict, backend: B, budget: { retryStarted(): void }): boolean {
+    switch (verdict) {
+      case 'retry-fresh-connection':
+        this.freshConnectionRetryUsed = true;
+        this.freeAttempts++;
+        return true;
+      case 'retry':
+        (this.tried ??= []).push(backend);
+        if (!this.retrying) {
+          this.retrying = true;
+          budget.retryStarted();
+        }
+        return true;
+      case 'budget-exhausted':
+      case 'no':
+        return false;
+      default: {
+        const never: never = verdict;
+        throw new Error(`unknown retry verdict ${String(never)}`);
+      }
+    }
+  }
+}
