@@ -1,10 +1,12 @@
 // One HTTP probe (runProbe), and the loop that repeats one probe role: first at once, then jittered, never overlapping.
-import { request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import type { Clock, Timer } from '../clock.js';
 import { checkResponse } from './body-check.js';
+import { boundedRequest, type RequestFailure } from './bounded-request.js';
 import { requestUrl } from './presets/index.js';
 import type { ResolvedProbe } from './resolve.js';
 
+/** A longer body is cut: the expectation is judged on at most its first 64 KiB. */
 const MAX_BODY_BYTES = 64 * 1024;
 
 export interface ProbeResult {
@@ -23,49 +25,27 @@ export interface ProberDeps {
 
 /** Run one HTTP probe against a backend; never throws. `managementOrigin` serves probes whose base is the management API. */
 export async function runProbe(origin: string, probe: ResolvedProbe, managementOrigin: string | null, deps: ProberDeps): Promise<ProbeResult> {
-  const started = deps.clock.now();
-  const ac = new AbortController();
-  const timer = deps.clock.setTimer(probe.timeoutMs, () => ac.abort(new Error(`timed out after ${probe.timeoutMs}ms`)));
-  try {
-    const res = await request(requestUrl(origin, probe, managementOrigin), {
-      dispatcher: deps.dispatcher,
+  const r = await boundedRequest(
+    {
+      url: requestUrl(origin, probe, managementOrigin),
       method: probe.method as Dispatcher.HttpMethod,
       headers: probe.headers,
-      signal: ac.signal,
+      timeoutMs: probe.timeoutMs,
+      maxBodyBytes: MAX_BODY_BYTES,
+      overLimit: 'truncate',
       // A fresh connection per probe: the answer is about the server now, not a stale pooled socket.
       reset: true,
-      headersTimeout: probe.timeoutMs,
-      bodyTimeout: probe.timeoutMs,
-    });
-    const body = await readLimited(res.body);
-    const ms = deps.clock.now() - started;
-    const verdict = checkResponse(res.statusCode, body, probe);
-    return { ok: verdict.ok, status: res.statusCode, ms, error: verdict.reason };
-  } catch (err) {
-    const reason = ac.signal.aborted ? (ac.signal.reason as Error).message : describe(err);
-    return { ok: false, status: null, ms: deps.clock.now() - started, error: reason };
-  } finally {
-    timer.cancel();
-  }
+    },
+    deps,
+  );
+  if (!r.ok) return { ok: false, status: null, ms: r.ms, error: describe(r.failure) };
+  const verdict = checkResponse(r.status, r.body, probe);
+  return { ok: verdict.ok, status: r.status, ms: r.ms, error: verdict.reason };
 }
 
-async function readLimited(body: AsyncIterable<Buffer> & { destroy(): void }): Promise<string> {
-  let text = '';
-  let size = 0;
-  for await (const chunk of body) {
-    size += chunk.length;
-    if (size > MAX_BODY_BYTES) {
-      body.destroy();
-      break;
-    }
-    text += chunk.toString('utf8');
-  }
-  return text;
-}
-
-function describe(err: unknown): string {
-  const e = err as { code?: string; message?: string };
-  return e.code ? `${e.code}: ${e.message ?? ''}`.trim() : (e.message ?? String(err));
+/** Transport errors lead with their code: "ECONNREFUSED: connect ECONNREFUSED 127.0.0.1:8000". */
+function describe(f: RequestFailure): string {
+  return f.kind === 'transport' && f.code !== null ? `${f.code}: ${f.message}`.trim() : f.message;
 }
 
 /**
