@@ -6,9 +6,10 @@ import type { Clock, Timer } from '../clock.js';
 import type { WarmupConfig } from '../config/types.js';
 import type { Logger } from '../observe/log.js';
 import type { Metrics } from '../observe/metrics.js';
+import { PeriodicTask as ProbeLoop } from '../schedule/periodic-task.js';
 import { checkAdmission } from './admission.js';
 import { defaultManagementOrigin } from './presets/index.js';
-import { ProbeLoop, runProbe, type ProbeResult } from './prober.js';
+import { runProbe, type ProbeResult } from './prober.js';
 import type { ResolvedHealth, ResolvedProbe } from './resolve.js';
 import { runWarmup } from './warmup.js';
 
