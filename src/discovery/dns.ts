@@ -1,7 +1,8 @@
 // DNS discovery: looks a name up every interval and reports the set of backend origins it resolves to.
 import { lookup } from 'node:dns/promises';
-import type { Clock, Timer } from '../clock.js';
+import type { Clock } from '../clock.js';
 import type { DiscoverConfig } from '../config/types.js';
+import { PeriodicTask } from '../schedule/periodic-task.js';
 
 /** Addresses of a name; injected in tests. The default uses the system resolver (getaddrinfo: /etc/hosts too). */
 export type Resolve = (name: string) => Promise<string[]>;
@@ -25,36 +26,31 @@ export function originOf(address: string, cfg: DiscoverConfig): string {
 export class DnsDiscovery {
   readonly #cfg: DiscoverConfig;
   readonly #deps: DiscoveryDeps;
-  #timer: Timer | null = null;
-  #stopped = true;
+  readonly #loop: PeriodicTask;
 
   constructor(cfg: DiscoverConfig, deps: DiscoveryDeps) {
     this.#cfg = cfg;
     this.#deps = deps;
+    // Jitter 0: a look-up every interval exactly (random is then never used for the delay).
+    this.#loop = new PeriodicTask(cfg.intervalMs, 0, { clock: deps.clock, random: () => 0.5 }, () => this.#lookUp());
   }
 
   /** The first look-up runs at once, then every interval; look-ups never overlap. */
   start(): void {
-    if (!this.#stopped) return;
-    this.#stopped = false;
-    void this.#tick();
+    this.#loop.start();
   }
 
   stop(): void {
-    this.#stopped = true;
-    this.#timer?.cancel();
-    this.#timer = null;
+    this.#loop.stop();
   }
 
-  async #tick(): Promise<void> {
+  async #lookUp(): Promise<void> {
     try {
       const addresses = await this.#deps.resolve(this.#cfg.dns);
-      if (this.#stopped) return;
+      if (!this.#loop.started) return;
       this.#deps.onResult([...new Set(addresses.map((a) => originOf(a, this.#cfg)))].sort());
     } catch (err) {
-      if (!this.#stopped) this.#deps.onError(err as Error);
-    } finally {
-      if (!this.#stopped) this.#timer = this.#deps.clock.setTimer(this.#cfg.intervalMs, () => void this.#tick());
+      if (this.#loop.started) this.#deps.onError(err as Error);
     }
   }
 }

@@ -1,6 +1,7 @@
 // Model admission: read the backend's metadata and compare name / version / checksum with the configuration.
-import { request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import type { Clock } from '../clock.js';
+import { boundedRequest } from './bounded-request.js';
 import { admit, describeMismatches, factsFromPointers, type Mismatch } from './metadata.js';
 import { requestUrl, defaultManagementOrigin, type ModelFacts, type ModelSpec } from './presets/index.js';
 import type { ResolvedHealth } from './resolve.js';
@@ -24,21 +25,19 @@ export async function checkAdmission(origin: string, health: ResolvedHealth, tim
     return { ok: false, reason: `preset ${health.preset.name} has no metadata endpoint: set health.model.metadataPath`, mismatches: [], facts: null };
   }
   const url = requestUrl(origin, health.metadata, defaultManagementOrigin(origin, health.managementPort));
+  const r = await boundedRequest({ url, timeoutMs, maxBodyBytes: MAX_METADATA_BYTES, overLimit: 'fail' }, deps);
+  if (!r.ok) {
+    const why = r.failure.kind === 'too-large' ? 'metadata larger than 1 MiB' : r.failure.message;
+    return { ok: false, reason: `metadata ${url} unreadable: ${why}`, mismatches: [], facts: null };
+  }
+  if (r.status < 200 || r.status >= 300) {
+    return { ok: false, reason: `metadata ${url} answered ${r.status}`, mismatches: [], facts: null };
+  }
   let doc: unknown;
-  const ac = new AbortController();
-  const timer = deps.clock.setTimer(timeoutMs, () => ac.abort(new Error(`timed out after ${timeoutMs}ms`)));
   try {
-    const res = await request(url, { dispatcher: deps.dispatcher, method: 'GET', signal: ac.signal, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
-    const text = await readText(res.body);
-    if (res.statusCode < 200 || res.statusCode >= 300) {
-      return { ok: false, reason: `metadata ${url} answered ${res.statusCode}`, mismatches: [], facts: null };
-    }
-    doc = JSON.parse(text);
+    doc = JSON.parse(r.body);
   } catch (err) {
-    const reason = ac.signal.aborted ? (ac.signal.reason as Error).message : (err as Error).message;
-    return { ok: false, reason: `metadata ${url} unreadable: ${reason}`, mismatches: [], facts: null };
-  } finally {
-    timer.cancel();
+    return { ok: false, reason: `metadata ${url} unreadable: ${(err as Error).message}`, mismatches: [], facts: null };
   }
   const facts = readFacts(doc, health, model);
   const verdict = admit(model, facts);
@@ -62,18 +61,4 @@ function readFacts(doc: unknown, health: ResolvedHealth, model: ModelSpec): Mode
     checksum: pointers.checksumPointer !== undefined ? over.checksum : facts.checksum,
     raw: doc,
   };
-}
-
-async function readText(body: AsyncIterable<Buffer> & { destroy(): void }): Promise<string> {
-  let text = '';
-  let size = 0;
-  for await (const chunk of body) {
-    size += chunk.length;
-    if (size > MAX_METADATA_BYTES) {
-      body.destroy();
-      throw new Error('metadata larger than 1 MiB');
-    }
-    text += chunk.toString('utf8');
-  }
-  return text;
 }

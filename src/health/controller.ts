@@ -5,9 +5,10 @@ import type { Backend } from '../backends/backend.js';
 import type { Clock, Timer } from '../clock.js';
 import type { WarmupConfig } from '../config/types.js';
 import type { Logger } from '../observe/log.js';
+import { PeriodicTask } from '../schedule/periodic-task.js';
 import { checkAdmission } from './admission.js';
 import { defaultManagementOrigin } from './presets/index.js';
-import { ProbeLoop, runProbe, type ProbeResult } from './prober.js';
+import { runProbe, type ProbeResult } from './prober.js';
 import type { ResolvedHealth, ResolvedProbe } from './resolve.js';
 import { runWarmup } from './warmup.js';
 
@@ -37,9 +38,9 @@ export class HealthController {
   readonly #warmup: WarmupConfig | null;
   readonly #deps: ControllerDeps;
   readonly #management: string;
-  readonly #startupLoop: ProbeLoop | null;
-  readonly #readinessLoop: ProbeLoop;
-  readonly #livenessLoop: ProbeLoop | null;
+  readonly #startupLoop: PeriodicTask | null;
+  readonly #readinessLoop: PeriodicTask;
+  readonly #livenessLoop: PeriodicTask | null;
   #startupTimer: Timer | null = null;
   /** Ends a warm-up back-off with a readiness probe, so the retry does not wait for the next probe interval. */
   #backoffTimer: Timer | null = null;
@@ -56,9 +57,9 @@ export class HealthController {
     this.#deps = deps;
     this.#management = defaultManagementOrigin(backend.origin, health.managementPort);
     const loopDeps = { clock: deps.clock, random: deps.random };
-    this.#startupLoop = health.startup === null ? null : new ProbeLoop(health.startup.intervalMs, health.jitter, loopDeps, () => this.#startupTick(health.startup!));
-    this.#readinessLoop = new ProbeLoop(health.readiness.intervalMs, health.jitter, loopDeps, () => this.#readinessTick());
-    this.#livenessLoop = health.liveness === null ? null : new ProbeLoop(health.liveness.intervalMs, health.jitter, loopDeps, () => this.#livenessTick(health.liveness!));
+    this.#startupLoop = health.startup === null ? null : new PeriodicTask(health.startup.intervalMs, health.jitter, loopDeps, () => this.#startupTick(health.startup!));
+    this.#readinessLoop = new PeriodicTask(health.readiness.intervalMs, health.jitter, loopDeps, () => this.#readinessTick());
+    this.#livenessLoop = health.liveness === null ? null : new PeriodicTask(health.liveness.intervalMs, health.jitter, loopDeps, () => this.#livenessTick(health.liveness!));
   }
 
   start(): void {

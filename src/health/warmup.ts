@@ -1,7 +1,11 @@
 // Warm-up: the configured requests, sent to a freshly admitted backend before any user request; all must succeed.
-import { request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import type { Clock } from '../clock.js';
 import type { WarmupConfig } from '../config/types.js';
+import { boundedRequest } from './bounded-request.js';
+
+/** The answer's body is read up to here and dropped; a longer one closes the connection. */
+const MAX_BODY_BYTES = 128 * 1024;
 
 export type WarmupResult = { ok: true; ms: number } | { ok: false; reason: string };
 
@@ -27,26 +31,14 @@ export async function runWarmup(origin: string, w: WarmupConfig, deps: WarmupDep
 
 /** One warm-up request; null when it succeeded, else why not. */
 async function one(origin: string, w: WarmupConfig, deps: WarmupDeps, n: number): Promise<string | null> {
-  const ac = new AbortController();
-  const timer = deps.clock.setTimer(w.timeoutMs, () => ac.abort(new Error(`timed out after ${w.timeoutMs}ms`)));
-  try {
-    const headers: Record<string, string> = { 'x-infergate-warmup': String(n + 1), ...w.headers };
-    if (w.body !== null && !Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) headers['content-type'] = 'application/json';
-    const res = await request(origin + w.path, {
-      dispatcher: deps.dispatcher,
-      method: w.method as Dispatcher.HttpMethod,
-      headers,
-      body: w.body,
-      signal: ac.signal,
-      headersTimeout: w.timeoutMs,
-      bodyTimeout: w.timeoutMs,
-    });
-    await res.body.dump();
-    return res.statusCode >= 200 && res.statusCode < 300 ? null : `warm-up request ${n + 1} answered ${res.statusCode}`;
-  } catch (err) {
-    const reason = ac.signal.aborted ? (ac.signal.reason as Error).message : (err as Error).message;
-    return `warm-up request ${n + 1} failed: ${reason}`;
-  } finally {
-    timer.cancel();
-  }
+  const headers: Record<string, string> = { 'x-infergate-warmup': String(n + 1), ...w.headers };
+  if (w.body !== null && !Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) headers['content-type'] = 'application/json';
+  const r = await boundedRequest(
+    { url: origin + w.path, method: w.method as Dispatcher.HttpMethod, headers, body: w.body, timeoutMs: w.timeoutMs, maxBodyBytes: MAX_BODY_BYTES, overLimit: 'truncate' },
+    deps,
+  );
+  // The status decides: a body that breaks off after the status line does not fail the warm-up.
+  if (!r.ok && r.status === null) return `warm-up request ${n + 1} failed: ${r.failure.message}`;
+  const status = r.status!;
+  return status >= 200 && status < 300 ? null : `warm-up request ${n + 1} answered ${status}`;
 }
