@@ -7,7 +7,7 @@ import { WaitQueue } from './backends/queue.js';
 import type { Policy } from './backends/state.js';
 import { createBalancer } from './balancer/index.js';
 import type { Clock } from './clock.js';
-import type { BackendConfig, Config, GroupConfig, HealthSpec, PoolConfig } from './config/types.js';
+import type { BackendConfig, Config, GroupConfig, HealthSpec, PoolConfig, RolloutSpec } from './config/types.js';
 import { DnsDiscovery, type Resolve } from './discovery/dns.js';
 import { HealthController, warmupBackoffMs } from './health/controller.js';
 import { resolveHealth, type ResolvedHealth } from './health/resolve.js';
@@ -15,7 +15,6 @@ import type { Logger } from './observe/log.js';
 import type { Metrics } from './observe/metrics.js';
 import { OutlierDetector } from './outlier/detector.js';
 import type { EjectionEvent, OutlierHost } from './outlier/types.js';
-import type { RolloutConfig } from './rollout/types.js';
 import { GroupSelector } from './routing/groups.js';
 import { Router, type CompiledRoute } from './routing/routes.js';
 
@@ -47,7 +46,7 @@ export class Runtime {
   readonly controllers = new Map<string, HealthController>();
   readonly detectors = new Map<string, DetectorEntry>();
   /** Rollout settings per pool and canary group (the RolloutManager attaches the controllers). */
-  readonly rollouts = new Map<string, Map<string, RolloutConfig>>();
+  readonly rollouts = new Map<string, Map<string, RolloutSpec>>();
   readonly discoveries: DnsDiscovery[] = [];
   readonly router: Router<BackendPool>;
   readonly #deps: RuntimeDeps;
@@ -99,7 +98,7 @@ export class Runtime {
     });
     const queue = pc.queue === null ? null : new WaitQueue(pc.queue.max, pc.queue.timeoutMs, clock, metrics.bindQueue(pc.name));
     const pool = new BackendPool(pc, groups, { createBalancer: () => createBalancer<Backend>(pc.balance, { random }), random, stats: metrics.bindPool(pc.name), queue });
-    const withRollout = new Map(pc.groups.filter((g) => g.rollout !== null).map((g) => [g.name, g.rollout as RolloutConfig]));
+    const withRollout = new Map(pc.groups.flatMap((g): Array<[string, RolloutSpec]> => (g.rollout === null ? [] : [[g.name, g.rollout]])));
     if (withRollout.size > 0) this.rollouts.set(pc.name, withRollout);
     pool.chooser = new GroupSelector(groups, new Set(withRollout.keys()), pc.sticky, pc.pin, random);
     pool.onUnavailable = (b) => this.controllers.get(b.id)?.probeNow();

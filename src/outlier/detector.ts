@@ -5,13 +5,11 @@
 // inside report(): a backend failing in 1 ms looks fastest to least-request and would otherwise draw the traffic
 // of a whole sweep interval (the "black hole"). Only the failure-rate detector waits for the sweep.
 import type { Clock, Timer } from '../clock.js';
-import { outlierConfigProblems, FAILURE_RATE_DEFAULTS } from './defaults.js';
+import { FAILURE_RATE_DEFAULTS } from '../config/defaults.js';
+import type { OutlierSpec } from '../config/types.js';
 import { capRefusal, ejectionDurationMs, maxMultiplier } from './ejection.js';
-import type { Detector, EjectionEvent, OutlierConfig, OutlierHost, OutlierView, Outcome } from './types.js';
+import type { Detector, EjectionEvent, OutlierHost, OutlierView, Outcome } from './types.js';
 import { OutcomeWindow } from './window.js';
-
-export { OUTLIER_DEFAULTS, FAILURE_RATE_DEFAULTS, withOutlierDefaults, outlierConfigProblems } from './defaults.js';
-export type { OutlierConfigInput } from './defaults.js';
 
 export interface OutlierDeps {
   clock: Clock;
@@ -45,7 +43,7 @@ class HostRecord {
 }
 
 export class OutlierDetector {
-  readonly #config: OutlierConfig;
+  readonly #config: OutlierSpec;
   readonly #deps: OutlierDeps;
   readonly #clock: Clock;
   readonly #windowMs: number;
@@ -57,9 +55,8 @@ export class OutlierDetector {
   #sweepTimer: Timer | null = null;
   #stopped = false;
 
-  constructor(config: OutlierConfig, deps: OutlierDeps) {
-    const problems = outlierConfigProblems(config);
-    if (problems.length > 0) throw new RangeError(`invalid outlier config: ${problems.join('; ')}`);
+  /** `config` comes validated from config/ (schema.ts checks every range). */
+  constructor(config: OutlierSpec, deps: OutlierDeps) {
     this.#config = config;
     this.#deps = deps;
     this.#clock = deps.clock;

@@ -3,11 +3,12 @@
 import type { Backend } from '../backends/backend.js';
 import type { BackendPool, Group, GroupRecorder } from '../backends/pool.js';
 import type { Clock } from '../clock.js';
+import type { RolloutSpec } from '../config/types.js';
 import type { Logger } from '../observe/log.js';
 import type { Metrics } from '../observe/metrics.js';
 import { RolloutController } from './controller.js';
 import { loadState, saveState } from './state-file.js';
-import type { RolloutChange, RolloutConfig, RolloutSnapshot, RolloutView } from './types.js';
+import type { RolloutChange, RolloutSnapshot, RolloutView } from './types.js';
 
 export interface RolloutDeps {
   clock: Clock;
@@ -22,7 +23,7 @@ interface Entry {
   readonly stable: readonly Group[];
   /** The stable groups' configured weights, to split the stable share in proportion. */
   readonly stableShares: readonly number[];
-  readonly config: RolloutConfig;
+  readonly config: RolloutSpec;
   readonly controller: RolloutController;
 }
 
@@ -56,7 +57,7 @@ export class RolloutManager {
    * are unchanged keeps its step and weight; one whose settings changed restarts from its snapshot's
    * position under the new settings (the controller decides).
    */
-  build(pools: Iterable<BackendPool>, rollouts: ReadonlyMap<string, ReadonlyMap<string, RolloutConfig>>): void {
+  build(pools: Iterable<BackendPool>, rollouts: ReadonlyMap<string, ReadonlyMap<string, RolloutSpec>>): void {
     const previous = this.#entries;
     const next = new Map<string, Entry>();
     for (const pool of pools) {
