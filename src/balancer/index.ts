@@ -1,4 +1,5 @@
 // Builds the balancer a pool asks for by name, and re-exports the algorithms and their interface.
+import type { BalanceAlgorithm } from '../config/types.js';
 import type { Balancer, BalancerDeps, Candidate } from './balancer.js';
 import { LeastRequestBalancer } from './least-request.js';
 import { RandomBalancer } from './random.js';
@@ -11,11 +12,9 @@ export { RoundRobinBalancer } from './round-robin.js';
 export { PeakEwma } from './ewma.js';
 export type { PeakEwmaOptions } from './ewma.js';
 
-export type BalancerAlgorithm = 'round-robin' | 'random' | 'least-request';
-
 /** One balancer per pool: round robin keeps per-backend state, so do not share one between pools. */
 export function createBalancer<T extends Candidate = Candidate>(
-  algorithm: BalancerAlgorithm,
+  algorithm: BalanceAlgorithm,
   deps: BalancerDeps,
 ): Balancer<T> {
   switch (algorithm) {

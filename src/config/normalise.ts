@@ -18,7 +18,7 @@ function backends(pool: string, group: string, list: ParsedBackends, poolMax: nu
 
 type ParsedRollout = NonNullable<NonNullable<ParsedPool['groups']>[string]['rollout']>;
 
-function rollout(r: ParsedRollout | undefined): RolloutSpec | null {
+export function rollout(r: ParsedRollout | undefined): RolloutSpec | null {
   if (r === undefined) return null;
   return {
     steps: r.steps,
@@ -53,7 +53,7 @@ function groups(pool: string, p: ParsedPool): GroupConfig[] {
   }));
 }
 
-function outlier(o: ParsedPool['outlier']): OutlierSpec | null {
+export function outlier(o: ParsedPool['outlier']): OutlierSpec | null {
   if (o === false) return null;
   return {
     consecutive5xx: o.consecutive5xx,
@@ -86,7 +86,7 @@ function bodyExpectation(b: ParsedBody): BodyExpectation | null | undefined {
   return typeof b === 'string' ? { kind: 'substring', text: b } : { kind: 'json', pointer: b.json, equals: b.equals };
 }
 
-function probeSpec(p: ParsedProbe): ProbeSpec {
+export function probeSpec(p: ParsedProbe): ProbeSpec {
   const spec: ProbeSpec = {
     intervalMs: p.interval,
     timeoutMs: p.timeout,

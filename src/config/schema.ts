@@ -1,22 +1,28 @@
 // The zod schema of the YAML file: shapes, defaults and per-value checks (cross-field checks live in checks.ts).
 
 import * as z from 'zod';
+import { show } from './errors.js';
 import { parseBackendUrl, parseDuration, parseListen, parseSize, type Parsed } from './units.js';
 
 function fromParsed<T>(parse: (v: number | string) => Parsed<T>) {
   return (value: number | string, ctx: z.core.$RefinementCtx<number | string>): T => {
     const r = parse(value);
     if (r.ok) return r.value;
-    ctx.issues.push({ code: 'custom', message: r.message, input: value });
+    // continue: the value had the right type, so a `false | {...}` union (outlier, queue) reports this, not "Invalid input".
+    ctx.issues.push({ code: 'custom', message: r.message, input: value, continue: true });
     return z.NEVER;
   };
 }
 
-/** Milliseconds as a number, or a string such as "500ms", "2s", "1m". */
-export function duration(description: string) {
+/** Milliseconds as a number, or a string such as "500ms", "2s", "1m"; below minMs is an error (1 = must not be 0). */
+export function duration(description: string, minMs = 0) {
+  const parse = (value: number | string): Parsed<number> => {
+    const r = parseDuration(value);
+    return r.ok && r.value < minMs ? { ok: false, message: `must be at least ${minMs}ms (got ${show(value)})` } : r;
+  };
   return z
     .union([z.number().min(0), z.string()], { error: (iss) => `invalid duration ${JSON.stringify(iss.input)} (use e.g. 500ms, 2s, 1m)` })
-    .transform(fromParsed(parseDuration))
+    .transform(fromParsed(parse))
     .describe(`${description} Milliseconds, or a string like 500ms, 2s, 1m.`);
 }
 
@@ -75,7 +81,7 @@ const discover = z
   })
   .describe('Backends found by DNS instead of a static list: new addresses start LOADING, gone ones drain.');
 
-const rollout = z
+export const rolloutSchema = z
   .strictObject({
     steps: z
       .array(z.number().gt(0).max(100))
@@ -87,7 +93,7 @@ const rollout = z
         }
       })
       .describe('Canary weights in percent, increasing; reaching 100 (or passing the last step) promotes.'),
-    interval: duration('Time between two checks of canary against stable.').prefault('1m'),
+    interval: duration('Time between two checks of canary against stable.', 1).prefault('1m'),
     minRequests: count(1).default(50).describe('Canary requests a check needs; with fewer it waits.'),
     maxErrorRate: z.number().min(0).max(1).default(0.05).describe('Canary error rate above which it is rolled back at once.'),
     maxErrorRatio: z.number().min(1).nullable().default(2).describe('Canary error rate / stable error rate (stable floored at 1%); null = off.'),
@@ -103,7 +109,7 @@ const group = z
     weight: z.int().min(0).max(100).default(100).describe('Share of the pool\'s traffic, 0-100 (canary weight).'),
     backends: backendList.optional().describe('The group\'s backends. Use this or discover.'),
     discover: discover.optional(),
-    rollout: rollout.optional(),
+    rollout: rolloutSchema.optional(),
     model: z
       .strictObject({
         name: z.string().min(1).optional().describe('Model name this group\'s backends must serve.'),
@@ -115,7 +121,7 @@ const group = z
   })
   .describe('A set of backends serving one model version.');
 
-const outlier = z
+export const outlierSchema = z
   .union([
     z.literal(false),
     z.strictObject({
@@ -125,14 +131,14 @@ const outlier = z
         .strictObject({
           threshold: z.number().gt(0).max(1).default(0.5).describe('Error share at or above which a backend is ejected.'),
           minRequests: count(1).default(20).describe('Requests in the window needed for a verdict.'),
-          window: duration('Sliding window of the failure rate.').prefault('30s'),
+          window: duration('Sliding window of the failure rate.', 10).prefault('30s'),
         })
         .optional()
         .describe('Failure-rate detector (off unless set), judged every interval.'),
-      baseEjectionTime: duration('First ejection time; the n-th ejection lasts n times this.').prefault('30s'),
+      baseEjectionTime: duration('First ejection time; the n-th ejection lasts n times this.', 1).prefault('30s'),
       maxEjectionTime: duration('Cap on the ejection time.').prefault('300s'),
       maxEjectionPercent: z.number().min(0).max(100).default(10).describe('Most backends of the pool ejected at once, in percent (one is always allowed; never the last READY one).'),
-      interval: duration('Sweep period: failure-rate verdicts and decay of the ejection multiplier.').prefault('10s'),
+      interval: duration('Sweep period: failure-rate verdicts and decay of the ejection multiplier.', 1).prefault('10s'),
     }),
   ])
   .describe('Passive outlier ejection on real traffic; false = off.');
@@ -192,8 +198,8 @@ function probeSchema(role: string, defaults: { interval: string; timeout: string
 }
 
 const readinessProbe = probeSchema('Readiness probe: READY <-> UNREADY with hysteresis; only READY backends take traffic.', { interval: '2s', timeout: '1s', healthy: 2, unhealthy: 3 });
-const startupProbe = probeSchema('Startup probe: the backend stays LOADING until it passes.', { interval: '1s', timeout: '1s', healthy: 1, unhealthy: 1 });
-const livenessProbe = probeSchema('Liveness probe: failing it takes the backend out at once (infergate cannot restart it).', { interval: '5s', timeout: '2s', healthy: 1, unhealthy: 3 });
+export const startupProbeSchema = probeSchema('Startup probe: the backend stays LOADING until it passes.', { interval: '1s', timeout: '1s', healthy: 1, unhealthy: 1 });
+export const livenessProbeSchema = probeSchema('Liveness probe: failing it takes the backend out at once (infergate cannot restart it).', { interval: '5s', timeout: '2s', healthy: 1, unhealthy: 3 });
 
 const jsonPointer = z.string().regex(/^(\/.*)?$/, { error: 'a JSON pointer starts with / (e.g. /version)' });
 
@@ -216,9 +222,9 @@ const health = z
       .default('http')
       .describe('Model-server flavour: fills in probe paths, body checks and metadata parsing.'),
     jitter: z.number().min(0).max(0.5).default(0.1).describe('Random spread of probe intervals as a fraction (0.1 = +-10%).'),
-    startup: z.union([z.literal(false), startupProbe]).optional().describe('Startup probe (false = none; default from the preset).'),
+    startup: z.union([z.literal(false), startupProbeSchema]).optional().describe('Startup probe (false = none; default from the preset).'),
     readiness: readinessProbe.prefault({}),
-    liveness: z.union([z.literal(false), livenessProbe]).optional().describe('Liveness probe (false = none; default from the preset).'),
+    liveness: z.union([z.literal(false), livenessProbeSchema]).optional().describe('Liveness probe (false = none; default from the preset).'),
     startupTimeout: duration('How long a backend may stay LOADING before infergate reports that its model did not load.').prefault('10m'),
     model: model.optional(),
     managementPort: z.int().min(1).max(65535).default(8081).describe('TorchServe management API port on each backend host.'),
@@ -290,7 +296,7 @@ export const poolSchema = z
     slowStart: duration('Ramp a backend\'s weight from 10% to full over this window after it becomes READY; 0 = off.').optional(),
     queue: queue.prefault({}),
     maxConcurrent: count(0).default(0).describe('Requests in flight per backend before new ones wait in the queue (HAProxy maxconn); 0 = unlimited.'),
-    outlier: outlier.prefault({}),
+    outlier: outlierSchema.prefault({}),
     sticky: sticky.optional(),
     pinHeader: pinHeader.optional(),
     backends: backendList.optional().describe('Backends of a pool with a single group (named "default"). Use this, discover or groups.'),

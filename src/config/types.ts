@@ -77,27 +77,51 @@ export interface BackendConfig {
   maxConcurrent: number;
 }
 
-/** Same shape as rollout/types.ts RolloutConfig (config/ imports nothing else of src/). */
+/** A canary rollout (`rollout:` on a group); read by rollout/. */
 export interface RolloutSpec {
+  /** Canary weights in percent, ascending, each in (0, 100]. Reaching 100 (or passing the last step) is promotion. */
   steps: number[];
+  /** Time between two checks; each check looks at the requests since the previous conclusive check. */
   intervalMs: number;
+  /** Canary requests a check needs to judge; with fewer it is inconclusive (waits, no step, no failure). */
   minRequests: number;
+  /** Absolute canary error rate (0..1) above which it is rolled back at once. */
   maxErrorRate: number;
+  /** Canary error rate / stable error rate (stable floored, see rollout/analysis.ts ERROR_RATE_FLOOR); null = off. */
   maxErrorRatio: number | null;
+  /** Canary latency quantile / stable latency quantile; null = off. */
   maxLatencyRatio: number | null;
+  /** Quantile compared by maxLatencyRatio, 0 < q <= 1 (0.99 = p99). */
   latencyQuantile: number;
+  /** Failed ratio checks (cumulative during one rollout) that roll back; an absolute error-rate breach rolls back at once. */
   failureThreshold: number;
+  /** auto: starts when the canary has a READY backend; manual: waits for an operator start. */
   start: 'auto' | 'manual';
 }
 
-/** Same shape as outlier/types.ts OutlierConfig. */
+export interface FailureRateSpec {
+  /** Error share (0..1] at or above which a backend is ejected. */
+  threshold: number;
+  /** Fewer requests than this in the window: no verdict. */
+  minRequests: number;
+  /** Sliding window the rate is judged over. */
+  windowMs: number;
+}
+
+/** Passive outlier ejection (`outlier:` on a pool); read by outlier/. */
 export interface OutlierSpec {
+  /** Consecutive server errors (gateway errors included) that eject; 0 = detector off. */
   consecutive5xx: number;
+  /** Consecutive gateway errors that eject; 0 = detector off. */
   consecutiveGatewayErrors: number;
-  failureRate: { threshold: number; minRequests: number; windowMs: number } | null;
+  /** null = detector off. */
+  failureRate: FailureRateSpec | null;
   baseEjectionTimeMs: number;
+  /** Cap on baseEjectionTimeMs x n; never below baseEjectionTimeMs (normalise raises it). */
   maxEjectionTimeMs: number;
+  /** 0..100; at least one backend may always be ejected unless this is 0. */
   maxEjectionPercent: number;
+  /** Period of the sweep: failure-rate verdicts and decay of the back-off multiplier. */
   intervalMs: number;
 }
 

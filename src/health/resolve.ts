@@ -1,4 +1,5 @@
 // Health as configured + the preset's defaults -> concrete probes per role; explicit keys always win.
+import { IMPLICIT_PROBES } from '../config/defaults.js';
 import type { HealthSpec, ProbeSpec } from '../config/types.js';
 import type { FactPointers } from './metadata.js';
 import { presetFor, type BodyExpectation, type MetadataLocation, type ModelSpec, type Preset, type ProbeBase, type ProbeDefaults } from './presets/index.js';
@@ -38,12 +39,6 @@ export interface ResolvedHealth {
   readonly managementPort: number;
 }
 
-/** Timing of probes the operator did not write at all (same as the schema's defaults for that role). */
-const IMPLICIT_TIMING: Record<'startup' | 'liveness', Pick<ProbeSpec, 'intervalMs' | 'timeoutMs' | 'healthyThreshold' | 'unhealthyThreshold' | 'headers'>> = {
-  startup: { intervalMs: 1000, timeoutMs: 1000, healthyThreshold: 1, unhealthyThreshold: 1, headers: {} },
-  liveness: { intervalMs: 5000, timeoutMs: 2000, healthyThreshold: 1, unhealthyThreshold: 3, headers: {} },
-};
-
 function merge(role: ProbeRole, spec: ProbeSpec, preset: ProbeDefaults | null, fallbackPath: string): ResolvedProbe {
   return {
     role,
@@ -63,7 +58,7 @@ function merge(role: ProbeRole, spec: ProbeSpec, preset: ProbeDefaults | null, f
 
 function optionalRole(role: 'startup' | 'liveness', spec: ProbeSpec | false | null, preset: ProbeDefaults | null, readinessPath: string): ResolvedProbe | null {
   if (spec === false) return null;
-  if (spec === null) return preset === null ? null : merge(role, IMPLICIT_TIMING[role], preset, readinessPath);
+  if (spec === null) return preset === null ? null : merge(role, IMPLICIT_PROBES[role], preset, readinessPath);
   return merge(role, spec, preset, readinessPath);
 }
 

@@ -5,13 +5,11 @@
 // inside report(): a backend failing in 1 ms looks fastest to least-request and would otherwise draw the traffic
 // of a whole sweep interval (the "black hole"). Only the failure-rate detector waits for the sweep.
 import type { Clock, Timer } from '../clock.js';
-import { outlierConfigProblems, FAILURE_RATE_DEFAULTS } from './defaults.js';
+import { FAILURE_RATE_DEFAULTS } from '../config/defaults.js';
+import type { OutlierSpec } from '../config/types.js';
 import { capRefusal, ejectionDurationMs, maxMultiplier } from './ejection.js';
-import type { Detector, OutlierConfig, OutlierEvent, OutlierHost, OutlierView, Outcome } from './types.js';
+import type { Detector, OutlierEvent, OutlierHost, OutlierView, Outcome } from './types.js';
 import { OutcomeWindow } from './window.js';
-
-export { OUTLIER_DEFAULTS, FAILURE_RATE_DEFAULTS, withOutlierDefaults, outlierConfigProblems } from './defaults.js';
-export type { OutlierConfigInput } from './defaults.js';
 
 export interface OutlierDeps<H extends OutlierHost> {
   clock: Clock;
@@ -42,7 +40,7 @@ class HostRecord<H extends OutlierHost> {
 }
 
 export class OutlierDetector<H extends OutlierHost = OutlierHost> {
-  readonly #config: OutlierConfig;
+  readonly #config: OutlierSpec;
   readonly #deps: OutlierDeps<H>;
   readonly #clock: Clock;
   readonly #windowMs: number;
@@ -53,9 +51,8 @@ export class OutlierDetector<H extends OutlierHost = OutlierHost> {
   #sweepTimer: Timer | null = null;
   #stopped = false;
 
-  constructor(config: OutlierConfig, deps: OutlierDeps<H>) {
-    const problems = outlierConfigProblems(config);
-    if (problems.length > 0) throw new RangeError(`invalid outlier config: ${problems.join('; ')}`);
+  /** `config` comes validated from config/ (schema.ts checks every range). */
+  constructor(config: OutlierSpec, deps: OutlierDeps<H>) {
     this.#config = config;
     this.#deps = deps;
     this.#clock = deps.clock;

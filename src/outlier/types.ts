@@ -1,29 +1,4 @@
-// The outlier detector's public types: its normalised config, the outcomes it is fed and the events it reports.
-
-export interface FailureRateConfig {
-  /** Error share (0..1] at or above which a backend is ejected. */
-  readonly threshold: number;
-  /** Fewer requests than this in the window: no verdict. */
-  readonly minRequests: number;
-  /** Sliding window length; kept as 10 buckets of windowMs/10. */
-  readonly windowMs: number;
-}
-
-export interface OutlierConfig {
-  /** Consecutive server errors (gateway errors included) that eject; 0 = detector off. */
-  readonly consecutive5xx: number;
-  /** Consecutive gateway errors that eject; 0 = detector off. */
-  readonly consecutiveGatewayErrors: number;
-  /** null = detector off. */
-  readonly failureRate: FailureRateConfig | null;
-  readonly baseEjectionTimeMs: number;
-  /** Cap on baseEjectionTimeMs x n; a cap below the base is raised to the base. */
-  readonly maxEjectionTimeMs: number;
-  /** 0..100; at least one backend may always be ejected unless this is 0. */
-  readonly maxEjectionPercent: number;
-  /** Period of the sweep: failure-rate verdicts and decay of the back-off multiplier. */
-  readonly intervalMs: number;
-}
+// The outlier detector's public types: the outcomes it is fed and the events it reports (its config is config/types.ts OutlierSpec).
 
 /**
  * What one response (or failed attempt) says about its backend; classification is the caller's.

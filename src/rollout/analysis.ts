@@ -1,13 +1,14 @@
 // Canary versus stable over one window: a pure function from both sides' figures and the thresholds to a verdict.
 
-import type { CheckFailureKind, CheckFigures, RolloutCheck, RolloutConfig } from './types.js';
+import type { RolloutSpec } from '../config/types.js';
+import type { CheckFailureKind, CheckFigures, RolloutCheck } from './types.js';
 
 /** Stable error rate used as the denominator when stable has (almost) no errors, so 1 canary error is not "infinitely worse". */
 export const ERROR_RATE_FLOOR = 0.01;
 /** Stable latency floor in ms, so a near-zero stable quantile does not blow up the ratio. */
 export const LATENCY_FLOOR_MS = 1;
 
-export type AnalysisThresholds = Pick<RolloutConfig, 'minRequests' | 'maxErrorRate' | 'maxErrorRatio' | 'maxLatencyRatio' | 'latencyQuantile'>;
+export type AnalysisThresholds = Pick<RolloutSpec, 'minRequests' | 'maxErrorRate' | 'maxErrorRatio' | 'maxLatencyRatio' | 'latencyQuantile'>;
 
 const pct = (r: number): string => `${(r * 100).toFixed(1)}%`;
 const ratio = (r: number): string => `${r.toFixed(2)}x`;

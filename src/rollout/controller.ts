@@ -1,12 +1,12 @@
 // The canary rollout of one group of one pool: steps its weight up on the clock, judges each interval, promotes or rolls back.
 
 import type { Clock, Timer } from '../clock.js';
+import type { RolloutSpec } from '../config/types.js';
 import { analyse } from './analysis.js';
 import { restoreState, stepFor } from './snapshot.js';
 import type {
   RolloutChange,
   RolloutCheck,
-  RolloutConfig,
   RolloutHistoryEntry,
   RolloutSnapshot,
   RolloutState,
@@ -23,7 +23,7 @@ export interface RolloutControllerOptions {
   canary: string;
   /** The other groups of the pool; their requests together form the stable baseline. */
   stable: string[];
-  config: RolloutConfig;
+  config: RolloutSpec;
   clock: Clock;
   random: () => number;
   /** Weights or state changed: the lead applies weights, logs and counts. Not called from the constructor. */
@@ -56,7 +56,7 @@ export class RolloutController {
   readonly #pool: string;
   readonly #canary: string;
   readonly #stableGroups: ReadonlySet<string>;
-  readonly #config: RolloutConfig;
+  readonly #config: RolloutSpec;
   readonly #clock: Clock;
   readonly #onChange: (c: RolloutChange) => void;
   readonly #onCheck: ((c: RolloutCheck) => void) | undefined;

@@ -4,10 +4,11 @@ import type { Backend } from '../backends/backend.js';
 import type { BackendGroup, Cluster, GroupRecorder } from '../cluster/cluster.js';
 import type { ClusterEvent } from '../cluster/events.js';
 import type { Clock } from '../clock.js';
+import type { RolloutSpec } from '../config/types.js';
 import type { Logger } from '../observe/log.js';
 import { RolloutController } from './controller.js';
 import { loadState, saveState } from './state-file.js';
-import type { RolloutChange, RolloutConfig, RolloutSnapshot, RolloutState, RolloutView } from './types.js';
+import type { RolloutChange, RolloutSnapshot, RolloutState, RolloutView } from './types.js';
 
 /** What rollouts count (observe/metrics.ts implements it). */
 export interface RolloutStats {
@@ -30,7 +31,7 @@ interface Entry {
   readonly stable: readonly BackendGroup[];
   /** The stable groups' configured weights, to split the stable share in proportion. */
   readonly stableShares: readonly number[];
-  readonly config: RolloutConfig;
+  readonly config: RolloutSpec;
   readonly controller: RolloutController;
 }
 
@@ -66,7 +67,7 @@ export class RolloutManager {
    * are unchanged keeps its step and weight; one whose settings changed restarts from its snapshot's
    * position under the new settings (the controller decides).
    */
-  build(pools: Iterable<Cluster>, rollouts: ReadonlyMap<string, ReadonlyMap<string, RolloutConfig>>): void {
+  build(pools: Iterable<Cluster>, rollouts: ReadonlyMap<string, ReadonlyMap<string, RolloutSpec>>): void {
     const previous = this.#entries;
     const next = new Map<string, Entry>();
     const byPool = new Map<string, RolloutController>();

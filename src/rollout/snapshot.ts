@@ -1,7 +1,8 @@
 // A rollout's state as plain JSON and back: validation of a stored snapshot, and fitting it to the (possibly reloaded) config.
 
 import * as z from 'zod';
-import type { RolloutConfig, RolloutSnapshot, RolloutState } from './types.js';
+import type { RolloutSpec } from '../config/types.js';
+import type { RolloutSnapshot, RolloutState } from './types.js';
 
 const stateName = z.enum(['pending', 'progressing', 'paused', 'promoted', 'rolled-back']);
 const weight = z.number().min(0).max(100);
@@ -73,7 +74,7 @@ export function stepFor(steps: readonly number[], w: number): number {
  * index is re-derived from them (steps may have changed across a reload). A pending rollout has not started,
  * so it starts over from the current config's `start` mode.
  */
-export function restoreState(s: RolloutSnapshot, config: RolloutConfig): RolloutState {
+export function restoreState(s: RolloutSnapshot, config: RolloutSpec): RolloutState {
   const st = s.state;
   switch (st.name) {
     case 'pending':

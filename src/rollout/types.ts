@@ -1,25 +1,4 @@
-// The shapes of a canary rollout: its config, its state (one variant per state, each with only its own data), checks and history.
-
-export interface RolloutConfig {
-  /** Canary weights in percent, ascending, each in (0, 100]. Reaching 100 (or passing the last step) is promotion. */
-  steps: number[];
-  /** Time between two checks; each check looks at the requests since the previous conclusive check. */
-  intervalMs: number;
-  /** Canary requests a check needs to judge; with fewer it is inconclusive (waits, no step, no failure). */
-  minRequests: number;
-  /** Absolute canary error rate (0..1) above which it is rolled back at once. */
-  maxErrorRate: number;
-  /** Canary error rate / stable error rate (stable floored, see ERROR_RATE_FLOOR); null = off. */
-  maxErrorRatio: number | null;
-  /** Canary latency quantile / stable latency quantile; null = off. */
-  maxLatencyRatio: number | null;
-  /** Quantile compared by maxLatencyRatio, 0 < q <= 1 (0.99 = p99). */
-  latencyQuantile: number;
-  /** Failed ratio checks (cumulative during one rollout) that roll back; an absolute error-rate breach rolls back at once. */
-  failureThreshold: number;
-  /** auto: starts when the canary has a READY backend; manual: waits for an operator start. */
-  start: 'auto' | 'manual';
-}
+// The shapes of a canary rollout: its state (one variant per state, each with only its own data), checks and history; its config is config/types.ts RolloutSpec.
 
 export type RolloutStateName = 'pending' | 'progressing' | 'paused' | 'promoted' | 'rolled-back';
 

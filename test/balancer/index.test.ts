@@ -5,8 +5,8 @@ import {
   LeastRequestBalancer,
   RandomBalancer,
   RoundRobinBalancer,
-  type BalancerAlgorithm,
 } from '../../src/balancer/index.js';
+import type { BalanceAlgorithm } from '../../src/config/types.js';
 
 describe('createBalancer', () => {
   it.each([
@@ -18,7 +18,7 @@ describe('createBalancer', () => {
   });
 
   it('rejects an unknown name', () => {
-    expect(() => createBalancer('hash' as BalancerAlgorithm, { random: Math.random })).toThrow(/hash/);
+    expect(() => createBalancer('hash' as BalanceAlgorithm, { random: Math.random })).toThrow(/hash/);
   });
 
   it('gives each call its own state', () => {

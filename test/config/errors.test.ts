@@ -198,3 +198,43 @@ describe('model admission needs a source', () => {
     expect(good.ok).toBe(true);
   });
 });
+
+describe('outlier and rollout ranges', () => {
+  it('rejects values the outlier detector and the rollout controller cannot work with, at their position', () => {
+    const text = yaml(
+      'pools:', //                                                                                 1
+      '  p:', //                                                                                   2
+      '    outlier:', //                                                                           3
+      '      consecutive5xx: -1', //                                                               4
+      '      maxEjectionPercent: 101', //                                                          5
+      '      baseEjectionTime: 0', //                                                              6
+      '      interval: 0s', //                                                                     7
+      '      failureRate: { threshold: 1.5, minRequests: 0, window: 5ms }', //                     8
+      '    groups:', //                                                                            9
+      '      stable: { backends: [http://127.0.0.1:9101] }', //                                    10
+      '      canary:', //                                                                          11
+      '        backends: [http://127.0.0.1:9102]', //                                              12
+      '        rollout: { steps: [50, 25], interval: 0, latencyQuantile: 0, failureThreshold: 0 }', // 13
+    );
+    expect(errors(text)).toEqual([
+      'test.yaml:4:23: pools.p.outlier.consecutive5xx: must be >= 0 (got -1)',
+      'test.yaml:5:27: pools.p.outlier.maxEjectionPercent: must be <= 100 (got 101)',
+      'test.yaml:6:25: pools.p.outlier.baseEjectionTime: must be at least 1ms (got 0)',
+      'test.yaml:7:17: pools.p.outlier.interval: must be at least 1ms (got "0s")',
+      'test.yaml:8:33: pools.p.outlier.failureRate.threshold: must be <= 1 (got 1.5)',
+      'test.yaml:8:51: pools.p.outlier.failureRate.minRequests: must be >= 1 (got 0)',
+      'test.yaml:8:62: pools.p.outlier.failureRate.window: must be at least 10ms (got "5ms")',
+      'test.yaml:13:32: pools.p.groups.canary.rollout.steps[1]: steps must increase (25 after 50)',
+      'test.yaml:13:47: pools.p.groups.canary.rollout.interval: must be at least 1ms (got 0)',
+      'test.yaml:13:67: pools.p.groups.canary.rollout.latencyQuantile: must be > 0 (got 0)',
+      'test.yaml:13:88: pools.p.groups.canary.rollout.failureThreshold: must be >= 1 (got 0)',
+    ]);
+  });
+
+  it('names the bad duration inside an outlier or queue block, not the block', () => {
+    expect(errors(yaml('pools:', '  p:', '    outlier: { interval: 5 parsecs }', '    queue: { timeout: 5 parsecs }', '    backends: [http://127.0.0.1:9101]'))).toEqual([
+      'test.yaml:3:26: pools.p.outlier.interval: invalid duration "5 parsecs" (use e.g. 500ms, 2s, 1m)',
+      'test.yaml:4:23: pools.p.queue.timeout: invalid duration "5 parsecs" (use e.g. 500ms, 2s, 1m)',
+    ]);
+  });
+});

@@ -2,6 +2,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
+import { FAILURE_RATE_DEFAULTS, IMPLICIT_PROBES, OUTLIER_DEFAULTS, ROLLOUT_DEFAULTS } from '../../src/config/defaults.js';
 import { ok, onePool, yaml } from './helpers.js';
 
 describe('parseConfig defaults', () => {
@@ -40,9 +41,53 @@ describe('parseConfig defaults', () => {
       managementPort: 8081,
     });
     expect(p?.queue).toEqual({ max: 1000, timeoutMs: 10_000 });
-    expect(p?.outlier).toMatchObject({ consecutive5xx: 5, consecutiveGatewayErrors: 3, failureRate: null, maxEjectionPercent: 10 });
+    expect(p?.outlier).toEqual({
+      consecutive5xx: 5,
+      consecutiveGatewayErrors: 3,
+      failureRate: null,
+      baseEjectionTimeMs: 30_000,
+      maxEjectionTimeMs: 300_000,
+      maxEjectionPercent: 10,
+      intervalMs: 10_000,
+    });
+    expect(p?.outlier).toEqual(OUTLIER_DEFAULTS);
     expect([p?.warmup, p?.slowStartMs, p?.sticky, p?.pin]).toEqual([null, 0, null, null]);
     expect([p?.maxConcurrent, p?.groups[0]?.backends[0]?.maxConcurrent]).toEqual([0, 0]);
+  });
+
+  it('fills the defaults of an empty failureRate and rollout block, as config/defaults.ts exports them', () => {
+    const c = ok(yaml(
+      'pools:',
+      '  p:',
+      '    outlier: { failureRate: {} }',
+      '    groups:',
+      '      stable: { backends: [http://127.0.0.1:9101] }',
+      '      canary: { backends: [http://127.0.0.1:9102], rollout: {} }',
+    ));
+    const p = c.pools.get('p');
+    expect(p?.outlier?.failureRate).toEqual({ threshold: 0.5, minRequests: 20, windowMs: 30_000 });
+    expect(p?.outlier?.failureRate).toEqual(FAILURE_RATE_DEFAULTS);
+    const rollout = p?.groups.find((g) => g.name === 'canary')?.rollout;
+    expect(rollout).toEqual({
+      steps: [10, 25, 50, 100],
+      intervalMs: 60_000,
+      minRequests: 50,
+      maxErrorRate: 0.05,
+      maxErrorRatio: 2,
+      maxLatencyRatio: 1.5,
+      latencyQuantile: 0.99,
+      failureThreshold: 2,
+      start: 'auto',
+    });
+    expect(rollout).toEqual(ROLLOUT_DEFAULTS);
+  });
+
+  it('gives a startup or liveness probe the operator did not write the schema\'s timing for that role', () => {
+    const c = ok(yaml('pools:', '  p:', '    health: { startup: {}, liveness: {} }', '    backends: [http://127.0.0.1:9101]'));
+    const h = c.pools.get('p')?.health;
+    expect(h?.startup).toEqual({ intervalMs: 1000, timeoutMs: 1000, healthyThreshold: 1, unhealthyThreshold: 1, headers: {} });
+    expect(h?.liveness).toEqual({ intervalMs: 5000, timeoutMs: 2000, healthyThreshold: 1, unhealthyThreshold: 3, headers: {} });
+    expect([h?.startup, h?.liveness]).toEqual([IMPLICIT_PROBES.startup, IMPLICIT_PROBES.liveness]);
   });
 
   it('turns direct backends into one group "default" with stable ids', () => {

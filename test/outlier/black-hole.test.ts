@@ -1,7 +1,8 @@
 // The "black hole": a backend failing in 1 ms draws a least-request balancer's traffic; the detector must cut it off on the failure itself.
 import { expect, it } from 'vitest';
-import { OutlierDetector, withOutlierDefaults } from '../../src/outlier/detector.js';
+import { OutlierDetector } from '../../src/outlier/detector.js';
 import type { OutlierHost } from '../../src/outlier/types.js';
+import { outlierConfig } from '../helpers/config.js';
 import { ManualClock, seededRandom } from '../helpers/manual-clock.js';
 
 class SimHost implements OutlierHost {
@@ -31,7 +32,7 @@ function simulate(withDetector: boolean, durationMs: number) {
   const random = seededRandom(42);
   const hosts = [new SimHost('a', 50, false), new SimHost('b', 1, true), new SimHost('c', 50, false)];
   const ejectedAt: number[] = [];
-  const detector = new OutlierDetector(withOutlierDefaults({ consecutive5xx: 5, maxEjectionPercent: 50 }), {
+  const detector = new OutlierDetector(outlierConfig({ consecutive5xx: 5, maxEjectionPercent: 50 }), {
     clock,
     onEvent: (e) => {
       if (e.type === 'ejected') ejectedAt.push(clock.now());

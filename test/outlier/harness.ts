@@ -1,6 +1,7 @@
 // Shared setup for the outlier tests: fake backends whose serving flag follows the detector's callbacks, as the lead's Backend will.
-import { OutlierDetector, withOutlierDefaults, type OutlierConfigInput } from '../../src/outlier/detector.js';
+import { OutlierDetector } from '../../src/outlier/detector.js';
 import type { Detector, EjectionEvent, OutlierHost } from '../../src/outlier/types.js';
+import { outlierConfig, type OutlierInput } from '../helpers/config.js';
 import { ManualClock } from '../helpers/manual-clock.js';
 
 export class FakeHost implements OutlierHost {
@@ -29,13 +30,13 @@ export interface Skip {
   detector: Detector;
 }
 
-export function setup(config: OutlierConfigInput, hostCount: number) {
+export function setup(config: OutlierInput, hostCount: number) {
   const clock = new ManualClock();
   const ejections: EjectionEvent[] = [];
   const unejections: Array<{ host: OutlierHost; reason: string; at: number }> = [];
   const skips: Skip[] = [];
   const hosts = Array.from({ length: hostCount }, (_, i) => new FakeHost(`h${i}`));
-  const detector = new OutlierDetector<FakeHost>(withOutlierDefaults(config), {
+  const detector = new OutlierDetector<FakeHost>(outlierConfig(config), {
     clock,
     onEvent(e) {
       if (e.type === 'ejected') ejections.push(e);

@@ -1,10 +1,10 @@
 // The canary-versus-stable judgement as a pure function: thresholds, floors, order of verdicts.
 import { expect, it } from 'vitest';
 import { analyse, ERROR_RATE_FLOOR } from '../../src/rollout/analysis.js';
-import { DEFAULT_ROLLOUT_CONFIG, rolloutConfig } from '../../src/rollout/config.js';
 import type { CheckFigures } from '../../src/rollout/types.js';
+import { rolloutConfig } from '../helpers/config.js';
 
-const t = { ...DEFAULT_ROLLOUT_CONFIG, minRequests: 100 };
+const t = rolloutConfig({ minRequests: 100 });
 const fig = (requests: number, errors: number, latencyMs: number | null = 20): CheckFigures => ({ requests, errors, errorRate: requests ? errors / requests : 0, latencyMs });
 const at = '2024-01-01T00:00:00.000Z';
 
@@ -40,14 +40,4 @@ it('reports ratios and figures', () => {
 it('with both ratio checks off needs no stable baseline', () => {
   const c = analyse(fig(100, 0), fig(0, 0, null), { ...t, maxErrorRatio: null, maxLatencyRatio: null }, 30_000, at);
   expect(c).toMatchObject({ verdict: 'pass', errorRatio: null, latencyRatio: null });
-});
-
-it('rolloutConfig fills defaults and rejects nonsense', () => {
-  expect(rolloutConfig()).toEqual({ ...DEFAULT_ROLLOUT_CONFIG, steps: [10, 25, 50, 100] });
-  expect(rolloutConfig({ minRequests: undefined, maxErrorRatio: null }).minRequests).toBe(50);
-  expect(rolloutConfig({ maxErrorRatio: null }).maxErrorRatio).toBeNull();
-  expect(() => rolloutConfig({ steps: [50, 25] })).toThrow(/steps\[1\]: 25 must be greater/);
-  expect(() => rolloutConfig({ steps: [] })).toThrow(/at least one step/);
-  expect(() => rolloutConfig({ steps: [10, 120], latencyQuantile: 0 })).toThrow(/steps\[1\].*latencyQuantile/);
-  expect(() => rolloutConfig({ failureThreshold: 0 })).toThrow(/failureThreshold/);
 });

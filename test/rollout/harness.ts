@@ -1,7 +1,8 @@
 // Test harness for the rollout controller: a manual clock, recorded changes, and simulated traffic split by the current weights.
 import { RolloutController } from '../../src/rollout/controller.js';
-import { rolloutConfig } from '../../src/rollout/config.js';
-import type { RolloutChange, RolloutCheck, RolloutConfig, RolloutSnapshot } from '../../src/rollout/types.js';
+import type { RolloutSpec } from '../../src/config/types.js';
+import type { RolloutChange, RolloutCheck, RolloutSnapshot } from '../../src/rollout/types.js';
+import { rolloutConfig } from '../helpers/config.js';
 import { ManualClock, seededRandom } from '../helpers/manual-clock.js';
 
 /** How one simulated request of a group ends: [ok, latencyMs]; i counts that group's requests. */
@@ -13,7 +14,7 @@ export const failing = (errorRate: number, latencyMs = 20): Outcome => (_i, r) =
 export interface Harness {
   clock: ManualClock;
   ctl: RolloutController;
-  config: RolloutConfig;
+  config: RolloutSpec;
   changes: RolloutChange[];
   checks: RolloutCheck[];
   /** n requests, each sent to canary with probability canaryWeight/100 (stable split over 'stable' and 'stable-b'). */
@@ -22,7 +23,7 @@ export interface Harness {
   intervals(k: number, n: number, canary: Outcome, stable?: Outcome): void;
 }
 
-export function harness(partial: Partial<RolloutConfig> = {}, opts: { restored?: RolloutSnapshot; seed?: number; clock?: ManualClock } = {}): Harness {
+export function harness(partial: Partial<RolloutSpec> = {}, opts: { restored?: RolloutSnapshot; seed?: number; clock?: ManualClock } = {}): Harness {
   const clock = opts.clock ?? new ManualClock();
   const random = seededRandom(opts.seed ?? 42);
   const traffic = seededRandom((opts.seed ?? 42) + 1);
