@@ -65,13 +65,12 @@ export class App {
   constructor(config: Config, deps: Partial<AppDeps> = {}) {
     this.#deps = { clock: deps.clock ?? systemClock, random: deps.random ?? Math.random, ...deps };
     this.loggers = createLoggers(config.log, deps.logDestination);
-    this.metrics = new Metrics(VERSION, { defaultMetrics: deps.defaultMetrics ?? true });
+    this.metrics = new Metrics(VERSION, { defaultMetrics: deps.defaultMetrics ?? true, backends: () => this.#runtime.backends() });
     this.rollouts = new RolloutManager({ clock: this.#deps.clock, random: this.#deps.random, log: this.loggers.log, stats: this.metrics.rolloutStats() }, config.stateFile);
     this.events.subscribe(this.metrics.onClusterEvent);
     this.events.subscribe(logClusterEvents(this.loggers.log));
     this.events.subscribe(this.rollouts.onClusterEvent);
     this.#runtime = this.#build(config, null);
-    this.metrics.setBackendSource(() => this.#runtime.backends());
     this.metrics.configLastReloadSuccess.set(1);
     this.metrics.configLastReloadSeconds.set(Date.now() / 1000);
 

@@ -1,13 +1,18 @@
 // The backend state machine as a pure function over events, with the clock passed in: step(health, event, policy, now).
 //
-// Each health source owns its own part of the record (probes the phase and hysteresis, liveness its
-// flag, the operator `draining`, the outlier detector `ejected`); the visible state is derived from
-// the record by `visibleState`, never stored, so no source overwrites another's verdict.
+// Each health source owns its own part of the record — its flag, in Envoy's terms: probes, admission and warm-up
+// the phase and hysteresis counters, liveness `live`, the operator and discovery `draining`, the outlier detector
+// `ejected` — and applies only its own events (`SourceEvents`); the visible state is derived from the record by
+// `visibleState`, never stored, so no source overwrites another's verdict.
 
 export type BackendState = 'LOADING' | 'WARMING' | 'READY' | 'UNREADY' | 'EJECTED' | 'MISMATCH' | 'DRAINING';
 
-/** The road into service: loading -> admitting (model check) -> warming -> serving. */
-export type Phase = 'loading' | 'admitting' | 'mismatch' | 'warming' | 'serving';
+/**
+ * The road into service: loading -> admitting (model check) -> warming -> ready. A phase is named like the state it
+ * shows when no other flag overrides it (`ready` shows READY unless ejected, draining or not live); `admitting`
+ * shows LOADING (UNREADY once the backend has served).
+ */
+export type Phase = 'loading' | 'admitting' | 'mismatch' | 'warming' | 'ready';
 
 export interface Health {
   readonly phase: Phase;
@@ -91,7 +96,7 @@ export function initialHealth(hasStartupProbe: boolean): Health {
 
 /** The phase that follows a passed readiness gate: admission, then warm-up, then service. */
 function afterReadiness(p: Policy): Phase {
-  return p.admission ? 'admitting' : p.warmup ? 'warming' : 'serving';
+  return p.admission ? 'admitting' : p.warmup ? 'warming' : 'ready';
 }
 
 /**
@@ -100,7 +105,7 @@ function afterReadiness(p: Policy): Phase {
  * successful_active_health_check_uneject_host). A backend that never left service stays ejected.
  */
 function serve(h: Health): Health {
-  return { ...h, phase: 'serving', streak: 0, everServed: true, gaveUp: false, warmupFailures: 0, holdUntil: 0, ejected: false };
+  return { ...h, phase: 'ready', streak: 0, everServed: true, gaveUp: false, warmupFailures: 0, holdUntil: 0, ejected: false };
 }
 
 /** Leave the road into service and start it again from loading (readiness must pass again). */
@@ -109,7 +114,7 @@ function fallBack(h: Health): Health {
 }
 
 function enter(h: Health, phase: Phase): Health {
-  return phase === 'serving' ? serve(h) : { ...h, phase, streak: 0 };
+  return phase === 'ready' ? serve(h) : { ...h, phase, streak: 0 };
 }
 
 export function step(h: Health, e: HealthEvent, p: Policy, now: number): Health {
@@ -117,7 +122,7 @@ export function step(h: Health, e: HealthEvent, p: Policy, now: number): Health 
     case 'startup-pass':
       return h.started ? h : { ...h, started: true };
     case 'startup-timeout':
-      return h.phase === 'serving' || h.gaveUp ? h : { ...h, gaveUp: true };
+      return h.phase === 'ready' || h.gaveUp ? h : { ...h, gaveUp: true };
     case 'readiness-pass':
       return readinessPass(h, p, now);
     case 'readiness-fail':
@@ -131,7 +136,7 @@ export function step(h: Health, e: HealthEvent, p: Policy, now: number): Health 
     }
     case 'admitted':
       if (h.phase !== 'admitting' && h.phase !== 'mismatch') return h;
-      return enter(h, p.warmup ? 'warming' : 'serving');
+      return enter(h, p.warmup ? 'warming' : 'ready');
     case 'mismatch':
       if (h.phase !== 'admitting' && h.phase !== 'mismatch') return h;
       return h.phase === 'mismatch' ? h : { ...h, phase: 'mismatch', streak: 0 };
@@ -157,7 +162,7 @@ export function step(h: Health, e: HealthEvent, p: Policy, now: number): Health 
     case 'uneject':
       // Back from an ejection through the readiness probe (and admission, warm-up) rather than straight to READY.
       if (!h.ejected) return h;
-      return h.phase === 'serving' ? { ...fallBack(h), ejected: false } : { ...h, ejected: false };
+      return h.phase === 'ready' ? { ...fallBack(h), ejected: false } : { ...h, ejected: false };
     default: {
       const never: never = e;
       throw new Error(`unknown event ${JSON.stringify(never)}`);
@@ -174,7 +179,7 @@ function readinessPass(h: Health, p: Policy, now: number): Health {
       const streak = h.streak + 1;
       return streak >= needed ? enter(h, afterReadiness(p)) : { ...h, streak };
     }
-    case 'serving':
+    case 'ready':
     case 'admitting':
     case 'mismatch':
     case 'warming':
@@ -188,7 +193,7 @@ function readinessFail(h: Health, p: Policy): Health {
   switch (h.phase) {
     case 'loading':
       return h.streak === 0 ? h : { ...h, streak: 0 };
-    case 'serving':
+    case 'ready':
     case 'admitting':
     case 'mismatch':
     case 'warming': {
@@ -216,7 +221,7 @@ export function visibleState(h: Health): BackendState {
       return 'MISMATCH';
     case 'warming':
       return 'WARMING';
-    case 'serving':
+    case 'ready':
       return h.ejected ? 'EJECTED' : 'READY';
     default:
       return exhaustive(h.phase);

@@ -64,7 +64,7 @@ export class HealthController {
 
   start(): void {
     const b = this.#backend;
-    if (!b.health.everServed && b.phase !== 'serving') {
+    if (!b.health.everServed && b.phase !== 'ready') {
       const ms = this.#health.startupTimeoutMs;
       this.#startupTimer = this.#deps.clock.setTimer(ms, () => this.#startupDeadline(ms));
     }
@@ -215,7 +215,7 @@ export class HealthController {
   #startupDeadline(ms: number): void {
     this.#startupTimer = null;
     const b = this.#backend;
-    if (this.#stopped || b.health.everServed || b.phase === 'serving') return;
+    if (this.#stopped || b.health.everServed || b.phase === 'ready') return;
     const last = b.lastProbe?.error ?? 'no probe answered';
     const reason = `model did not load within ${Math.round(ms / 1000)} s (last probe: ${last}); still probing`;
     this.#deps.log.error({ backend: b.id, pool: b.pool, startupTimeoutMs: ms, lastProbe: b.lastProbe }, reason);

@@ -66,13 +66,15 @@ export class Metrics {
   readonly ejections: Counter<'pool' | 'group' | 'backend' | 'detector'>;
   readonly ejectionsSkipped: Counter<'pool' | 'detector'>;
   readonly discoveryErrors: Counter<'pool' | 'group'>;
-  #backends: () => Iterable<BackendGaugeSource> = () => [];
+  /** Where the backend gauges read from at scrape time (the configuration in force). */
+  readonly #backends: () => Iterable<BackendGaugeSource>;
   /** Per-request children add up locally and are folded into prom-client at scrape (collect) time. */
   readonly #requestCounters = new BatchedCounters();
   readonly #upstreamHistograms = new BatchedHistograms(LATENCY_BUCKETS);
   readonly #requestHistograms = new BatchedHistograms(LATENCY_BUCKETS);
 
-  constructor(version: string, opts: { defaultMetrics?: boolean } = {}) {
+  constructor(version: string, opts: { defaultMetrics?: boolean; backends?: () => Iterable<BackendGaugeSource> } = {}) {
+    this.#backends = opts.backends ?? (() => []);
     const r = this.registry;
     if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: r, prefix: 'infergate_' });
     new Gauge({ name: 'infergate_build_info', help: 'Build information.', labelNames: ['version', 'node'], registers: [r] })
@@ -200,11 +202,6 @@ export class Metrics {
       }
     }
   };
-
-  /** Where the backend gauges read from at scrape time (changes on reload). */
-  setBackendSource(source: () => Iterable<BackendGaugeSource>): void {
-    this.#backends = source;
-  }
 
   bindBackend(pool: string, group: string, backend: string): BackendStats {
     return {

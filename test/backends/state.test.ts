@@ -11,12 +11,12 @@ const situations: Record<string, Health> = {
   'LOADING (admitting)': { ...fresh, phase: 'admitting' },
   MISMATCH: { ...fresh, phase: 'mismatch' },
   WARMING: { ...fresh, phase: 'warming' },
-  READY: { ...fresh, phase: 'serving', everServed: true },
+  READY: { ...fresh, phase: 'ready', everServed: true },
   'UNREADY (fell out)': { ...fresh, phase: 'loading', everServed: true },
-  'UNREADY (liveness)': { ...fresh, phase: 'serving', everServed: true, live: false },
+  'UNREADY (liveness)': { ...fresh, phase: 'ready', everServed: true, live: false },
   'UNREADY (startup gave up)': { ...fresh, gaveUp: true },
-  EJECTED: { ...fresh, phase: 'serving', everServed: true, ejected: true },
-  DRAINING: { ...fresh, phase: 'serving', everServed: true, draining: true },
+  EJECTED: { ...fresh, phase: 'ready', everServed: true, ejected: true },
+  DRAINING: { ...fresh, phase: 'ready', everServed: true, draining: true },
 };
 
 // Expected visible state after each event (now = 0, thresholds 1, admission and warm-up configured).
@@ -138,7 +138,7 @@ describe('the road into service', () => {
 
   it('a probe passing never un-ejects; after the ejection the backend comes back through its readiness probe', () => {
     const plain = { ...policy, admission: false, warmup: false };
-    let h: Health = { ...fresh, phase: 'serving', everServed: true };
+    let h: Health = { ...fresh, phase: 'ready', everServed: true };
     h = step(h, { type: 'eject' }, plain, 0);
     h = step(h, { type: 'readiness-pass' }, plain, 0);
     expect(visibleState(h)).toBe('EJECTED');
@@ -150,7 +150,7 @@ describe('the road into service', () => {
 
   it('an ejection never forgets readiness: a backend that fell out while ejected stays out after it', () => {
     const plain = { ...policy, admission: false, warmup: false };
-    let h: Health = { ...fresh, phase: 'serving', everServed: true };
+    let h: Health = { ...fresh, phase: 'ready', everServed: true };
     h = step(h, { type: 'eject' }, plain, 0);
     h = step(h, { type: 'readiness-fail' }, plain, 0);
     h = step(h, { type: 'uneject' }, plain, 0);
@@ -161,7 +161,7 @@ describe('the road into service', () => {
 
 describe('hysteresis', () => {
   const p = { ...policy, healthyThreshold: 2, unhealthyThreshold: 3, livenessThreshold: 2, admission: false, warmup: false };
-  const ready: Health = { ...fresh, phase: 'serving', everServed: true };
+  const ready: Health = { ...fresh, phase: 'ready', everServed: true };
 
   it('READY needs unhealthyThreshold consecutive failures; a pass in between resets the count', () => {
     let h = step(step(ready, { type: 'readiness-fail' }, p, 0), { type: 'readiness-fail' }, p, 0);
@@ -204,6 +204,6 @@ describe('warm-up back-off', () => {
     h = step(step(h, { type: 'admitted' }, policy, 11_000), { type: 'warmup-failed' }, policy, 12_000);
     expect(h).toMatchObject({ warmupFailures: 2, holdUntil: 14_000 });
     h = step(step(step(h, { type: 'readiness-pass' }, policy, 14_000), { type: 'admitted' }, policy, 14_000), { type: 'warmup-done' }, policy, 14_500);
-    expect(h).toMatchObject({ phase: 'serving', warmupFailures: 0, holdUntil: 0 });
+    expect(h).toMatchObject({ phase: 'ready', warmupFailures: 0, holdUntil: 0 });
   });
 });

@@ -24,7 +24,7 @@ pools:
   await until(stack, () => !b.health.live, 'liveness to fail');
 
   expect((await adminAction(stack, id, 'ready')).status).toBe(200);
-  await until(stack, () => b.phase === 'serving', 'the push to go through');
+  await until(stack, () => b.phase === 'ready', 'the push to go through');
   const v = await view(stack, id);
   expect(v.state).toBe('UNREADY');
   expect((await request(`${stack.url}/x`)).status).toBe(503);
