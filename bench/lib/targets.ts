@@ -3,16 +3,17 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { exitReason, spawnChild, waitForPortLine, type Child } from './children.ts';
 import { freePort, waitForStatus } from './net.ts';
 
-export type TargetName = 'direct' | 'infergate' | 'undici' | 'http-proxy' | 'nginx' | 'nginx-default';
+export type TargetName = 'direct' | 'infergate' | 'infergate-baseline' | 'undici' | 'http-proxy' | 'nginx' | 'nginx-default';
 export const ALL_TARGETS: readonly TargetName[] = ['direct', 'infergate', 'undici', 'http-proxy', 'nginx'];
 export const TARGET_LABELS: Record<TargetName, string> = {
   direct: 'backend direct',
   infergate: 'infergate',
+  'infergate-baseline': 'infergate (baseline)',
   undici: 'bare undici loop',
   'http-proxy': 'http-proxy (naive)',
   nginx: 'nginx (1 worker)',
@@ -36,6 +37,9 @@ export interface Skipped {
 const BENCH_DIR = dirname(dirname(fileURLToPath(import.meta.url)));
 const REPO_DIR = dirname(BENCH_DIR);
 export const INFERGATE_CLI = process.env.INFERGATE_CLI ?? join(REPO_DIR, 'dist', 'cli.js');
+/** A second infergate build (e.g. the commit before a refactor) to measure side by side with INFERGATE_CLI (`small` only). */
+const baselineEnv = process.env.BENCH_BASELINE_CLI?.trim() ?? '';
+export const BASELINE_CLI = baselineEnv === '' ? undefined : resolve(baselineEnv);
 
 function nodeServer(name: string, script: string, args: readonly string[]): Child {
   return spawnChild(name, process.execPath, ['--no-warnings', join(BENCH_DIR, 'servers', script), ...args]);
@@ -55,6 +59,17 @@ export function selectTargets(wanted: readonly TargetName[]): TargetName[] {
   return wanted.filter((name) => allowed.has(name));
 }
 
+/**
+ * With BENCH_BASELINE_CLI set: `names` plus infergate-baseline, right after infergate (last if infergate is not
+ * selected). BENCH_TARGETS does not filter it out: setting the variable is the opt-in.
+ */
+export function withBaseline(names: readonly TargetName[]): TargetName[] {
+  if (BASELINE_CLI === undefined || names.includes('infergate-baseline')) return [...names];
+  const at = names.indexOf('infergate');
+  if (at === -1) return [...names, 'infergate-baseline'];
+  return [...names.slice(0, at + 1), 'infergate-baseline', ...names.slice(at + 1)];
+}
+
 export async function startTarget(name: TargetName, backend: Running & { port: number }): Promise<Running | Skipped> {
   switch (name) {
     case 'direct':
@@ -64,7 +79,10 @@ export async function startTarget(name: TargetName, backend: Running & { port: n
     case 'http-proxy':
       return startNodeProxy(name, 'http-proxy.ts', backend.url);
     case 'infergate':
-      return startInfergate(backend.port);
+      return startInfergate(name, INFERGATE_CLI, backend.port);
+    case 'infergate-baseline':
+      if (BASELINE_CLI === undefined) return { name, skipped: 'BENCH_BASELINE_CLI not set' };
+      return startInfergate(name, BASELINE_CLI, backend.port);
     case 'nginx':
       return startNginx(name, backend.port, true);
     case 'nginx-default':
@@ -92,8 +110,9 @@ async function withTempDir<T>(prefix: string, use: (dir: string) => Promise<T>):
   }
 }
 
-async function startInfergate(backendPort: number): Promise<Running | Skipped> {
-  if (!existsSync(INFERGATE_CLI)) return { name: 'infergate', skipped: `${INFERGATE_CLI} not found (run npm run build)` };
+/** `cli` is INFERGATE_CLI or BASELINE_CLI: both builds get the same generated config. */
+async function startInfergate(name: TargetName, cli: string, backendPort: number): Promise<Running | Skipped> {
+  if (!existsSync(cli)) return { name, skipped: `${cli} not found (run npm run build)` };
   return withTempDir('infergate-bench-', async (dir) => {
     const port = await freePort();
     const adminPort = await freePort();
@@ -114,7 +133,7 @@ async function startInfergate(backendPort: number): Promise<Running | Skipped> {
     );
     // e.g. BENCH_INFERGATE_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile infergate under the bench's load.
     const nodeArgs = (process.env.BENCH_INFERGATE_NODE_ARGS ?? '').split(' ').filter((arg) => arg !== '');
-    const child = spawnChild('infergate', process.execPath, [...nodeArgs, INFERGATE_CLI, '--config', config]);
+    const child = spawnChild(name, process.execPath, [...nodeArgs, cli, '--config', config]);
     const stop = async (): Promise<void> => {
       await child.stop();
       await rm(dir, { recursive: true, force: true });
@@ -124,9 +143,9 @@ async function startInfergate(backendPort: number): Promise<Running | Skipped> {
       await waitForStatus(`http://127.0.0.1:${adminPort}/readyz`, 200, 10_000, exitReason(child));
     } catch (error) {
       await stop();
-      throw new Error(`infergate not ready: ${error instanceof Error ? error.message : String(error)}\n${child.tail()}`);
+      throw new Error(`${name} not ready: ${error instanceof Error ? error.message : String(error)}\n${child.tail()}`);
     }
-    return { name: 'infergate', url: `http://127.0.0.1:${port}`, pid: child.pid, stop };
+    return { name, url: `http://127.0.0.1:${port}`, pid: child.pid, stop };
   });
 }
 

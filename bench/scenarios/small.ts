@@ -5,13 +5,17 @@ import { machineInfo } from '../lib/machine.ts';
 import { envNumber, fixed, markdownTable, round, writeReport } from '../lib/report.ts';
 import {
   ALL_TARGETS,
+  BASELINE_CLI,
+  INFERGATE_CLI,
   TARGET_LABELS,
   selectTargets,
   startBackend,
   startTargets,
   stopTargets,
   type Skipped,
+  type Running,
   type TargetName,
+  withBaseline,
 } from '../lib/targets.ts';
 
 /** One measured run, plus the CPU the proxy process (the backend, for direct) spent per response. */
@@ -38,7 +42,19 @@ const METHOD =
   'that is discarded. Per target the round with the highest requests/s is kept (noise on a shared machine only ever slows a run ' +
   'down), and its latencies are reported. Latency is measured per response in microseconds from autocannon response events. ' +
   'CPU µs/response is the user+system CPU of the proxy process tree (the backend for direct) during the measured run divided ' +
-  'by responses, lowest over rounds; it is far less sensitive to other load on the machine than req/s.';
+  'by responses, lowest over rounds; it is far less sensitive to other load on the machine than req/s. ' +
+  'With a baseline build (BENCH_BASELINE_CLI), it runs next to infergate in every round, after it in odd rounds and before ' +
+  'it in even rounds, with the same generated config.';
+
+/** Every other round infergate and its baseline trade places, so neither build always gets the slot after the other. */
+function roundOrder(running: readonly Running[], r: number): readonly Running[] {
+  const a = running.findIndex((t) => t.name === 'infergate');
+  const b = running.findIndex((t) => t.name === 'infergate-baseline');
+  if (r % 2 === 1 || a === -1 || b === -1) return running;
+  const order = [...running];
+  [order[a], order[b]] = [running[b] as Running, running[a] as Running];
+  return order;
+}
 
 export async function runSmall(): Promise<void> {
   const connections = envNumber('BENCH_CONNECTIONS', 50);
@@ -52,11 +68,11 @@ export async function runSmall(): Promise<void> {
 
   const backend = await startBackend();
   try {
-    const started = await startTargets(selectTargets(ALL_TARGETS), backend);
+    const started = await startTargets(withBaseline(selectTargets(ALL_TARGETS)), backend);
     skipped = started.skipped;
     try {
       for (let r = 1; r <= rounds; r += 1) {
-        for (const target of started.running) {
+        for (const target of roundOrder(started.running, r)) {
           const url = `${target.url}/predictions/bench`;
           process.stderr.write(`[bench] small round ${r}/${rounds}: ${target.name} (warm-up ${warmupSec}s, run ${durationSec}s)\n`);
           await runLoad(url, { connections, durationSec: warmupSec });
@@ -105,6 +121,24 @@ export async function runSmall(): Promise<void> {
   const undiciCpu = lowestCpu('undici');
   const cpuRatio = infergateCpu !== null && undiciCpu !== null && infergateCpu > 0 ? round(undiciCpu / infergateCpu) : null;
   ratios.push({ name: 'bare undici / infergate (proxy CPU per response; info)', value: cpuRatio, goal: '-', pass: null });
+  // Same code, same config, same rounds: the spread of this ratio between two identical builds is the noise floor.
+  const baselineRuns = perTarget.get('infergate-baseline') ?? [];
+  const infergateRuns = perTarget.get('infergate') ?? [];
+  const baselineRoundRatios = infergateRuns.flatMap((run, i) => {
+    const base = baselineRuns[i];
+    return base === undefined || base.requestsPerSec === 0 ? [] : [round(run.requestsPerSec / base.requestsPerSec)];
+  });
+  if (baselineRuns.length > 0) {
+    const baselineCpu = lowestCpu('infergate-baseline');
+    // No pass/MISS: a verdict on one best-of-N figure would flip inside the noise; read it against the per-round spread.
+    ratios.push({ ...ratio('infergate / infergate (baseline) (req/s)', 'infergate-baseline', 1), goal: 'not lower (issue 7)', pass: null });
+    ratios.push({
+      name: 'infergate (baseline) / infergate (proxy CPU per response; info)',
+      value: infergateCpu !== null && baselineCpu !== null && infergateCpu > 0 ? round(baselineCpu / infergateCpu) : null,
+      goal: '-',
+      pass: null,
+    });
+  }
   const addedP50 = (r: LoadResult): number | null => (direct === undefined ? null : r.p50Ms - direct.p50Ms);
 
   const rows = results.map(({ target, label, best, rounds: runs }) => {
@@ -134,6 +168,10 @@ export async function runSmall(): Promise<void> {
       ratios.map((r) => [r.name, r.value === null ? 'n/a' : `${fixed(r.value)}x`, r.goal, r.pass === null ? '-' : r.pass ? 'pass' : 'MISS']),
     ),
   );
+  if (baselineRoundRatios.length > 0) {
+    console.log(`\ninfergate / infergate (baseline) req/s, per round: ${baselineRoundRatios.map((v) => `${fixed(v)}x`).join(' / ')}`);
+    console.log(`infergate: ${INFERGATE_CLI}\nbaseline:  ${BASELINE_CLI ?? '-'}`);
+  }
   for (const note of notes) console.log(`\n> ${note}`);
 
   const path = await writeReport({
@@ -141,12 +179,23 @@ export async function runSmall(): Promise<void> {
     startedAt,
     finishedAt: new Date().toISOString(),
     machine,
-    parameters: { connections, durationSec, warmupSec, rounds, path: '/predictions/bench', pipelining: 1, pick: 'best round by req/s' },
+    parameters: {
+      connections,
+      durationSec,
+      warmupSec,
+      rounds,
+      path: '/predictions/bench',
+      pipelining: 1,
+      pick: 'best round by req/s',
+      infergateCli: INFERGATE_CLI,
+      baselineCli: BASELINE_CLI ?? null,
+    },
     method: METHOD,
     results: {
       targets: results.map((r) => ({ ...r, addedP50Ms: r.target === 'direct' ? null : addedP50(r.best) })),
       skipped,
       ratios,
+      baselineRoundRatios,
     },
     notes,
   });
