@@ -27,6 +27,8 @@ export interface AdmissionRecord {
   reason: string | null;
   expected: { name: string | null; version: string | null; md5: string | null };
   found: { name: string | null; version: string | null; checksum: string | null } | null;
+  /** Wall-clock ms since when these facts have been admitted without a break (re-checks that agree keep it). */
+  since: number;
 }
 
 export interface WarmupRecord {

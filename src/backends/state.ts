@@ -32,6 +32,11 @@ export interface Health {
   readonly warmupFailures: number;
   /** Monotonic ms before which a readiness pass does not start admission again (warm-up back-off). */
   readonly holdUntil: number;
+  /**
+   * Taken out by a signal that the process may have changed (refused or reset connection, a 503, a failed readiness
+   * probe): one readiness pass and a fresh admission bring it back, not the whole healthyThreshold.
+   */
+  readonly recheck: boolean;
 }
 
 export type HealthEvent =
@@ -50,12 +55,13 @@ export type HealthEvent =
   | { readonly type: 'drain' }
   | { readonly type: 'undrain' }
   | { readonly type: 'eject' }
-  | { readonly type: 'uneject' };
+  | { readonly type: 'uneject' }
+  | { readonly type: 'reverify' };
 
 export type HealthEventType = HealthEvent['type'];
 
 /** Who may move a backend: each health source writes only its own part of the record (Envoy's health flags). */
-export type HealthSource = 'probe' | 'push' | 'admission' | 'warmup' | 'outlier' | 'operator' | 'discovery';
+export type HealthSource = 'probe' | 'push' | 'admission' | 'warmup' | 'outlier' | 'operator' | 'discovery' | 'signal';
 
 /** The events each source may apply; anything else does not type-check. */
 export interface SourceEvents {
@@ -68,11 +74,13 @@ export interface SourceEvents {
   operator: Extract<HealthEvent, { type: 'drain' | 'undrain' }>;
   /** Discovery no longer lists the backend: it drains and leaves. */
   discovery: Extract<HealthEvent, { type: 'drain' }>;
+  /** Traffic suggests the process behind the address may have changed: hold it until it is verified again. */
+  signal: Extract<HealthEvent, { type: 'reverify' }>;
 }
 
 export const EVENT_TYPES: readonly HealthEventType[] = [
   'startup-pass', 'startup-timeout', 'readiness-pass', 'readiness-fail', 'liveness-pass', 'liveness-fail',
-  'admitted', 'mismatch', 'warmup-done', 'warmup-failed', 'push-ready', 'push-unready', 'drain', 'undrain', 'eject', 'uneject',
+  'admitted', 'mismatch', 'warmup-done', 'warmup-failed', 'push-ready', 'push-unready', 'drain', 'undrain', 'eject', 'uneject', 'reverify',
 ];
 
 export interface Policy {
@@ -90,7 +98,7 @@ export interface Policy {
 export function initialHealth(hasStartupProbe: boolean): Health {
   return {
     phase: 'loading', started: !hasStartupProbe, streak: 0, everServed: false, gaveUp: false,
-    live: true, liveStreak: 0, draining: false, ejected: false, warmupFailures: 0, holdUntil: 0,
+    live: true, liveStreak: 0, draining: false, ejected: false, warmupFailures: 0, holdUntil: 0, recheck: false,
   };
 }
 
@@ -105,7 +113,8 @@ function afterReadiness(p: Policy): Phase {
  * successful_active_health_check_uneject_host). A backend that never left service stays ejected.
  */
 function serve(h: Health): Health {
-  return { ...h, phase: 'ready', streak: 0, everServed: true, gaveUp: false, warmupFailures: 0, holdUntil: 0, ejected: false };
+  // Back from a re-verification (a signal, then one probe and admission): the same process, so an ejection stands.
+  return { ...h, phase: 'ready', streak: 0, everServed: true, gaveUp: false, warmupFailures: 0, holdUntil: 0, ejected: h.recheck && h.ejected, recheck: false };
 }
 
 /** Leave the road into service and start it again from loading (readiness must pass again). */
@@ -138,7 +147,8 @@ export function step(h: Health, e: HealthEvent, p: Policy, now: number): Health 
       if (h.phase !== 'admitting' && h.phase !== 'mismatch') return h;
       return enter(h, p.warmup ? 'warming' : 'ready');
     case 'mismatch':
-      if (h.phase !== 'admitting' && h.phase !== 'mismatch') return h;
+      // From `ready` too: the periodic re-check found another model behind the address.
+      if (h.phase !== 'admitting' && h.phase !== 'mismatch' && h.phase !== 'ready') return h;
       return h.phase === 'mismatch' ? h : { ...h, phase: 'mismatch', streak: 0 };
     case 'warmup-done':
       return h.phase === 'warming' ? serve(h) : h;
@@ -163,6 +173,9 @@ export function step(h: Health, e: HealthEvent, p: Policy, now: number): Health 
       // Back from an ejection through the readiness probe (and admission, warm-up) rather than straight to READY.
       if (!h.ejected) return h;
       return h.phase === 'ready' ? { ...fallBack(h), ejected: false } : { ...h, ejected: false };
+    case 'reverify':
+      // Out of the road into service at once; a backend already out (loading, mismatch) keeps its own way back.
+      return h.phase === 'loading' || h.phase === 'mismatch' ? h : { ...h, phase: 'loading', streak: 0, recheck: true };
     default: {
       const never: never = e;
       throw new Error(`unknown event ${JSON.stringify(never)}`);
@@ -174,8 +187,9 @@ function readinessPass(h: Health, p: Policy, now: number): Health {
   switch (h.phase) {
     case 'loading': {
       if (!h.started || now < h.holdUntil) return h;
-      // Never served: the first pass opens the gate (nothing to protect). Fell out of service: hysteresis.
-      const needed = h.everServed ? p.healthyThreshold : 1;
+      // Never served: the first pass opens the gate (nothing to protect). Fell out of service: hysteresis. Held by a
+      // signal: one pass, then admission decides (it re-reads the model).
+      const needed = h.everServed && !h.recheck ? p.healthyThreshold : 1;
       const streak = h.streak + 1;
       return streak >= needed ? enter(h, afterReadiness(p)) : { ...h, streak };
     }

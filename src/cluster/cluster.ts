@@ -27,7 +27,7 @@ export interface PickRequest extends RequestKeys, Waiter {
   choice: GroupChoice<BackendGroup> | null;
   /** Backends this request already tried: a retry goes elsewhere. */
   readonly tried: readonly Backend[] | null;
-  /** May wait in the queue when nothing can take it now (first attempt only). */
+  /** May wait in the queue when nothing can take it now (not a WebSocket upgrade). */
   readonly mayQueue: boolean;
 }
 
@@ -148,7 +148,9 @@ export class Cluster {
       return backend;
     }
     const queue = this.queue;
-    if (!r.mayQueue || queue === null) return Failures.noReadyBackend;
+    // Wait only if a backend this request has not tried may take it later (one held for re-verification is back
+    // within milliseconds); a retry that has tried them all gets its answer now.
+    if (!r.mayQueue || queue === null || (r.tried !== null && this.backends.every((b) => r.tried!.includes(b)))) return Failures.noReadyBackend;
     return queue.enqueue(r) ? new Queued(() => queue.remove(r)) : Failures.queueFull;
   }
 
@@ -159,6 +161,9 @@ export class Cluster {
       b.observeLatency(a.latencyMs);
       b.stats.upstreamSeconds.observe(a.latencyMs / 1000);
       this.#outliers?.report(b, outcomeForStatus(a.status));
+      // A model server answers 503 while it loads or reloads: is it still the process that was admitted?
+      if (a.status === 503) this.#signal(b, 'it answered 503');
+      else if (a.status >= 500 && this.config.retry.onStatus.has(a.status)) this.#controllers.get(b)?.probeNow();
       return;
     }
     b.inflight--;
@@ -169,6 +174,9 @@ export class Cluster {
       if (a.status >= 500) b.errors++;
       if (a.status > 0) this.#rollout.record(b.group, a.status < 500, a.latencyMs);
     } else if (failure.source === 'upstream') {
+      // A refused connection is proof the process is gone; a reset, a strong hint: one is enough to stop sending.
+      if (failure === Failures.connectRefused) this.#signal(b, 'connection refused');
+      else if (failure === Failures.upstreamReset || failure === Failures.keepAliveRace) this.#signal(b, 'connection reset');
       b.errors++;
       if (failure.outcome !== null) {
         b.observeFailure();
@@ -265,8 +273,19 @@ export class Cluster {
   };
 
   #adopt(m: Member): Backend {
-    this.#controllers.set(m.backend, m.controller);
-    return m.backend;
+    const b = m.backend;
+    this.#controllers.set(b, m.controller);
+    // A pooled connection closed by the backend (our idle timeout is shorter than servers' own, so a healthy server
+    // does not do this): the process may be shutting down, and the next new connection may reach another one.
+    b.dispatcher.on('disconnect', (_origin, _targets, err) => {
+      if (closedByPeer(err)) this.#signal(b, 'the backend closed a pooled connection');
+    });
+    return b;
+  }
+
+  /** Something suggests the process behind a READY backend changed: hold it until it is verified again. */
+  #signal(b: Backend, reason: string): void {
+    if (b.routable()) this.#controllers.get(b)?.reverify(reason);
   }
 
   #indexBackends(): void {
@@ -289,6 +308,12 @@ export class Cluster {
     const q = this.queue;
     if (q !== null && q.length > 0) q.wake(this.#hasCapacity);
   }
+}
+
+/** The peer closed the socket (not our idle timeout, not our own close). */
+function closedByPeer(err: Error | null | undefined): boolean {
+  const code = (err as { code?: string } | null | undefined)?.code;
+  return code === 'UND_ERR_SOCKET' || code === 'ECONNRESET';
 }
 
 /** READY and below its maxConcurrent. */

@@ -145,6 +145,7 @@ function pool(name: string, p: ParsedPool, source: string): PoolConfig {
     retry: {
       attempts: p.retry.attempts,
       methods: upper(p.retry.methods),
+      nonIdempotent: p.retry.nonIdempotent,
       budgetPercent: p.retry.budget,
       minRetryConcurrency: p.retry.minRetryConcurrency,
       bufferBodyBytes: p.retry.bufferBody,

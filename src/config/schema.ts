@@ -197,7 +197,7 @@ function probeSchema(role: string, defaults: { interval: string; timeout: string
     .describe(role);
 }
 
-const readinessProbe = probeSchema('Readiness probe: READY <-> UNREADY with hysteresis; only READY backends take traffic.', { interval: '2s', timeout: '1s', healthy: 2, unhealthy: 3 });
+const readinessProbe = probeSchema('Readiness probe: READY <-> UNREADY with hysteresis; only READY backends take traffic.', { interval: '1s', timeout: '1s', healthy: 2, unhealthy: 3 });
 export const startupProbeSchema = probeSchema('Startup probe: the backend stays LOADING until it passes.', { interval: '1s', timeout: '1s', healthy: 1, unhealthy: 1 });
 export const livenessProbeSchema = probeSchema('Liveness probe: failing it takes the backend out at once (infergate cannot restart it).', { interval: '5s', timeout: '2s', healthy: 1, unhealthy: 3 });
 
@@ -275,10 +275,11 @@ const upstream = z
 const retry = z
   .strictObject({
     attempts: count(1).default(2).describe('Total tries including the first (1 = no retry).'),
-    methods: z.array(httpMethod).default(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE']).describe('Methods that may be retried.'),
+    methods: z.array(httpMethod).default(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE']).describe('Methods that may be retried after a failure the backend may have acted on (reset, timeout). A failure that provably never reached the model (connection refused, connect timeout, a retry.onStatus answer) is retried for every method.'),
+    nonIdempotent: z.boolean().default(false).describe('Every method may be retried after any retryable failure, as nginx\'s proxy_next_upstream non_idempotent: for pools of pure inference, where running a request twice does no harm.'),
     budget: z.number().min(0).max(100).default(20).describe('Retries allowed as a percent of active requests.'),
     minRetryConcurrency: z.int().min(0).default(3).describe('Retries in flight always allowed, whatever the budget (Envoy min_retry_concurrency).'),
-    bufferBody: size('Largest request body kept in memory for replay.').prefault('64kb'),
+    bufferBody: size('Largest request body kept in memory for replay (any method: a request that never reached the model is retried whatever its method).').prefault('64kb'),
     onStatus: z.array(z.int().min(500).max(599)).default([503]).describe('Backend statuses retried on another backend before any byte reached the client (503 = not ready / reloading); [] = none.'),
   })
   .describe('Retries of failed requests on another backend.');

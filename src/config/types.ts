@@ -178,8 +178,10 @@ export interface UpstreamConfig {
 export interface RetryConfig {
   /** Total tries including the first (1 = no retry). */
   attempts: number;
-  /** Upper-case methods that may be retried. */
+  /** Upper-case methods that may be retried after a failure the backend may have acted on. */
   methods: Set<string>;
+  /** Every method may be retried after any retryable failure (pure inference pools). */
+  nonIdempotent: boolean;
   /** Retries allowed as a share of requests in flight + recent, percent (Envoy-style budget). */
   budgetPercent: number;
   /** Retries in flight always allowed regardless of the budget (Envoy's min_retry_concurrency). */

@@ -45,8 +45,8 @@ export class HealthController {
   /** Ends a warm-up back-off with a readiness probe, so the retry does not wait for the next probe interval. */
   #backoffTimer: Timer | null = null;
   #stopped = false;
-  /** Bumped by every push: a readiness probe sent before the latest push answers for an older state of the server. */
-  #pushes = 0;
+  /** Bumped by every push and re-verification signal: a readiness probe sent before answers for an older state of the server. */
+  #epoch = 0;
   #admitting = false;
   #warming = false;
 
@@ -85,7 +85,7 @@ export class HealthController {
 
   /** The model server called back: its model has loaded (admission and warm-up still run). */
   pushReady(): void {
-    this.#pushes++;
+    this.#epoch++;
     this.#backend.set('push', { type: 'push-ready' }, 'pushed ready by the backend');
     this.#startupLoop?.stop();
     this.#startProbing();
@@ -94,13 +94,28 @@ export class HealthController {
 
   /** The model server called back: it is unloading or reloading its model. */
   pushUnready(): void {
-    this.#pushes++;
+    this.#epoch++;
     this.#backend.set('push', { type: 'push-unready' }, 'pushed unready by the backend');
   }
 
   /** Probe readiness now rather than at the next interval (after an ejection ends, after a push). */
   probeNow(): void {
     this.#readinessLoop.now();
+  }
+
+  /**
+   * Traffic says the process behind the address may have changed (refused or reset connection, every pooled
+   * socket closed by the peer, a 503): take the backend out at once and verify it again — one readiness pass, then
+   * admission re-reads the model. A probe already in flight answers for the old process and is discarded.
+   */
+  reverify(reason: string): void {
+    const b = this.#backend;
+    const before = b.state();
+    b.set('signal', { type: 'reverify' }, `re-verifying the backend: ${reason}`);
+    if (b.state() === before) return;
+    this.#epoch++;
+    this.#deps.log.warn({ backend: b.id, pool: b.pool, reason }, 'backend held for re-verification');
+    this.probeNow();
   }
 
   #startProbing(): void {
@@ -119,17 +134,24 @@ export class HealthController {
 
   async #readinessTick(): Promise<void> {
     const h = this.#health;
-    const pushes = this.#pushes;
+    const epoch = this.#epoch;
     let r = await this.#probe(h.readiness);
     let path = h.readiness.path;
     if (r.ok && h.modelReady !== null) {
       r = await this.#probe(h.modelReady);
       path = `${h.modelReady.base === 'management' ? 'management ' : ''}${h.modelReady.path}`;
     }
-    if (this.#stopped || pushes !== this.#pushes) return;
+    if (this.#stopped || epoch !== this.#epoch) return;
     const b = this.#backend;
+    const wasReady = b.phase === 'ready';
     b.set('probe', r.ok ? { type: 'readiness-pass' } : { type: 'readiness-fail' }, r.ok ? `readiness ${path} passed` : `readiness ${path} failed: ${r.error}`);
-    this.#advance();
+    if (wasReady && h.model !== null) {
+      // Is it still the process (and model) admitted? A failed probe holds it until verified; a passing one
+      // re-reads the metadata as a backstop, without holding traffic.
+      if (!r.ok) this.reverify(`readiness ${path} failed: ${r.error}`);
+      else if (!this.#admitting) void this.#admit(true);
+    }
+    this.#advance(true);
   }
 
   async #livenessTick(probe: ResolvedProbe): Promise<void> {
@@ -147,22 +169,40 @@ export class HealthController {
   }
 
   /** Start what the backend's phase calls for: admission while admitting (and every interval while MISMATCH), warm-up while warming. */
-  #advance(): void {
+  #advance(tick = false): void {
     if (this.#stopped) return;
     const phase = this.#backend.phase;
-    if ((phase === 'admitting' || phase === 'mismatch') && !this.#admitting) void this.#admit();
+    // MISMATCH is re-checked by the readiness tick only: right after a verdict it would ask again at once, forever.
+    if ((phase === 'admitting' || (phase === 'mismatch' && tick)) && !this.#admitting) void this.#admit();
     else if (phase === 'warming' && !this.#warming) void this.#warm();
   }
 
-  async #admit(): Promise<void> {
+  /**
+   * Read the model's metadata and judge it. `recheck`: the periodic backstop of a READY backend — a pass only
+   * refreshes the record, another model is MISMATCH at once, an unreadable answer holds it for re-verification.
+   */
+  async #admit(recheck = false): Promise<void> {
     this.#admitting = true;
     const b = this.#backend;
     const h = this.#health;
     try {
+      const epoch = this.#epoch;
       const r = await checkAdmission(b.origin, h, Math.max(h.readiness.timeoutMs, 2000), { clock: this.#deps.clock, dispatcher: this.#deps.probeDispatcher });
       if (this.#stopped) return;
       const found = r.facts === null ? null : { name: r.facts.name, version: r.facts.version, checksum: r.facts.checksum };
-      b.admission = { at: this.#deps.clock.wallNow(), ok: r.ok, reason: r.ok ? null : r.reason, expected: h.model ?? { name: null, version: null, md5: null }, found };
+      const before = b.admission;
+      b.admission = { at: this.#deps.clock.wallNow(), ok: r.ok, reason: r.ok ? null : r.reason, expected: h.model ?? { name: null, version: null, md5: null }, found, since: r.ok && before?.ok === true && sameFacts(before.found, found) ? before.since : this.#deps.clock.wallNow() };
+      if (recheck) {
+        // A signal since the call was sent: the answer is about the old process, and re-verification is under way.
+        if (epoch !== this.#epoch || b.phase !== 'ready') return;
+        if (r.ok) return;
+        this.#deps.stats.admission(b, r.mismatches.length > 0 ? 'mismatch' : 'error');
+        if (r.mismatches.length > 0) {
+          b.set('admission', { type: 'mismatch' }, `periodic re-check: ${r.reason}`);
+          this.#deps.log.warn({ backend: b.id, pool: b.pool, expected: h.model, found, admitted: before?.found ?? null, reason: r.reason }, 'backend replaced: another model answers at this address; taken out (MISMATCH)');
+        } else this.reverify(`periodic re-check: ${r.reason}`);
+        return;
+      }
       const wasMismatch = b.phase === 'mismatch';
       const result = r.ok ? 'admitted' : r.mismatches.length > 0 ? 'mismatch' : 'error';
       this.#deps.stats.admission(b, result);
@@ -174,8 +214,9 @@ export class HealthController {
       }
     } finally {
       this.#admitting = false;
+      // Whatever the phase is now (a signal may have arrived during a re-check), start what it calls for.
+      this.#advance();
     }
-    this.#advance();
   }
 
   async #warm(): Promise<void> {
@@ -242,6 +283,10 @@ export class HealthController {
     if (record) b.lastProbe = { at: this.#deps.clock.wallNow(), ok: r.ok, status: r.status, ms: r.ms, error: r.error, role: probe.role, path: probe.path };
     return r;
   }
+}
+
+function sameFacts(a: { name: string | null; version: string | null; checksum: string | null } | null, b: { name: string | null; version: string | null; checksum: string | null } | null): boolean {
+  return a !== null && b !== null && a.name === b.name && a.version === b.version && a.checksum === b.checksum;
 }
 
 function describeModel(found: { name: string | null; version: string | null; checksum: string | null } | null): string {

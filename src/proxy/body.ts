@@ -1,4 +1,4 @@
-// The request body policy: refuse what is too large, keep small retryable bodies whole (replayable), stream the rest.
+// The request body policy: refuse what is too large, keep small bodies whole (replayable), stream the rest.
 import type { IncomingMessage } from 'node:http';
 import type { PoolConfig } from '../config/types.js';
 
@@ -15,9 +15,9 @@ export function planBody(req: IncomingMessage, cfg: PoolConfig): BodyPlan {
   const chunked = req.headers['transfer-encoding'] !== undefined;
   if (cfg.maxBodyBytes > 0 && length > cfg.maxBodyBytes) return TOO_LARGE;
   if (length <= 0 && !chunked) return NONE;
-  const retryable = cfg.retry.attempts > 1 && cfg.retry.methods.has(req.method ?? '');
-  // A chunked body has no length to check against bufferBody up front: it streams (and is measured as it goes).
-  return retryable && !chunked && length <= cfg.retry.bufferBodyBytes ? { kind: 'buffer', length } : STREAM;
+  // Any method: a request that never reached the model (refused, a 503 from a loading server) is retried whatever
+  // its method, and only a kept body can be sent again. A chunked body has no length to check up front: it streams.
+  return cfg.retry.attempts > 1 && !chunked && length <= cfg.retry.bufferBodyBytes ? { kind: 'buffer', length } : STREAM;
 }
 
 /** Reads a whole body of a known length; `failed` when the client's body breaks (a client that leaves closes the response first). */

@@ -40,7 +40,8 @@ export class Exchange implements AttemptOwner, PickRequest {
   get headers(): IncomingMessage['headers'] { return this.req.headers; }
   get url(): string | undefined { return this.req.url; }
   get tried(): readonly Backend[] | null { return this.history.tried; }
-  get mayQueue(): boolean { return this.history.attempts === 0; }
+  /** Retries too: a backend held for re-verification after a refused connection is back within milliseconds. */
+  readonly mayQueue = true;
   onSlot(): void {
     this.#queued = null;
     this.attempt();
@@ -64,7 +65,11 @@ export class Exchange implements AttemptOwner, PickRequest {
   }
 
   forwardHead(a: Forward): boolean {
-    if (a.status >= 500 && this.cluster.config.retry.onStatus.has(a.status) && this.#verdict(Failures.upstreamUnavailable) === 'retry') return false;
+    if (a.status >= 500 && this.cluster.config.retry.onStatus.has(a.status)) {
+      const verdict = this.#verdict(Failures.upstreamUnavailable);
+      if (verdict === 'retry') return false;
+      if (verdict === 'budget-exhausted') this.ctx.stats.retryBudgetExhausted(this.cluster.name);
+    }
     // This answer goes to the client: an earlier attempt's failure (retried away) is not the request's.
     this.failure = null;
     this.status = a.status;

@@ -13,28 +13,39 @@ export interface FailureKind {
   readonly source: FailureSource;
   /** May the request be sent to another backend (before any response byte reached the client)? */
   readonly retryable: boolean;
+  /**
+   * The request provably never reached the model (no connection, or the server said it cannot serve before any
+   * byte): retried for every method. Otherwise retry.methods decides (the backend may have acted on it).
+   */
+  readonly notProcessed: boolean;
   /** Counts as a gateway error against the backend (connect failure, reset, timeout) for outlier detection and EWMA. */
   readonly outcome: FailureOutcome;
   readonly message: string;
 }
 
-function kind(code: string, status: number, source: FailureSource, retryable: boolean, outcome: FailureOutcome, message: string): FailureKind {
-  return Object.freeze({ code, status, source, retryable, outcome, message });
+function kind(code: string, status: number, source: FailureSource, retryable: boolean, outcome: FailureOutcome, message: string, notProcessed = false): FailureKind {
+  return Object.freeze({ code, status, source, retryable, notProcessed, outcome, message });
 }
 
 const GW = 'gateway-error';
 
 export const Failures = {
-  connectRefused: kind('connect-refused', 502, 'upstream', true, GW, 'backend refused the connection'),
-  connectTimeout: kind('connect-timeout', 504, 'upstream', true, GW, 'timed out connecting to the backend'),
+  connectRefused: kind('connect-refused', 502, 'upstream', true, GW, 'backend refused the connection', true),
+  connectTimeout: kind('connect-timeout', 504, 'upstream', true, GW, 'timed out connecting to the backend', true),
   upstreamReset: kind('upstream-reset', 502, 'upstream', true, GW, 'backend closed the connection before answering'),
+  /**
+   * The keep-alive race: a reused connection closed by the backend before any response byte — the server closed an
+   * idle connection (shutdown, its idle timeout) as the request arrived, so it never handled it. Retried once on a new
+   * connection for every method, as browsers do; a reset on a fresh connection stays `upstreamReset`.
+   */
+  keepAliveRace: kind('upstream-reset', 502, 'upstream', true, GW, 'backend closed a kept-alive connection as the request arrived', true),
   invalidResponse: kind('invalid-response', 502, 'upstream', false, GW, 'backend sent an invalid HTTP response'),
   firstByteTimeout: kind('first-byte-timeout', 504, 'upstream', false, GW, 'backend did not answer within the first-byte timeout'),
   idleTimeout: kind('idle-timeout', 504, 'upstream', false, GW, 'backend stalled longer than the idle timeout'),
   totalTimeout: kind('total-timeout', 504, 'upstream', false, GW, 'request exceeded the total timeout'),
   upstreamError: kind('upstream-error', 502, 'upstream', false, GW, 'error talking to the backend'),
   /** The backend answered a status listed in retry.onStatus (e.g. 503 while its model reloads). */
-  upstreamUnavailable: kind('upstream-unavailable', 503, 'upstream', true, GW, 'backend answered that it cannot serve now (e.g. its model is reloading)'),
+  upstreamUnavailable: kind('upstream-unavailable', 503, 'upstream', true, GW, 'backend answered that it cannot serve now (e.g. its model is reloading)', true),
   noReadyBackend: kind('no-ready-backend', 503, 'internal', false, null, 'no backend is ready to take this request'),
   queueFull: kind('queue-full', 503, 'internal', false, null, 'no backend is ready and the wait queue is full'),
   queueTimeout: kind('queue-timeout', 503, 'internal', false, null, 'no backend became ready within the queue timeout'),
@@ -113,6 +124,12 @@ export class ProxyAbort extends Error {
     super(failure.message);
     this.failure = failure;
   }
+}
+
+/** undici's socket errors carry the socket's counters: bytes read before means responses came on it, so it was reused. */
+export function onReusedConnection(err: unknown): boolean {
+  const bytesRead = (err as { socket?: { bytesRead?: unknown } } | null)?.socket?.bytesRead;
+  return typeof bytesRead === 'number' && bytesRead > 0;
 }
 
 /** Classify an error raised while talking to a backend (undici, or http-proxy for WebSocket upgrades). */

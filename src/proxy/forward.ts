@@ -5,7 +5,7 @@ import type { Dispatcher } from 'undici';
 import type { Backend } from '../backends/backend.js';
 import type { Attempt, Cluster } from '../cluster/cluster.js';
 import type { ExchangeContext } from './accounting.js';
-import { Failures, ProxyAbort, classifyUpstreamError, type FailureKind } from './failures.js';
+import { Failures, ProxyAbort, classifyUpstreamError, onReusedConnection, type FailureKind } from './failures.js';
 import { responseHeaderList, type HeaderList } from './headers.js';
 
 /** The exchange an attempt works for. */
@@ -135,7 +135,8 @@ export class Forward implements Dispatcher.DispatchHandler, Attempt {
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
-    const failure = classifyUpstreamError(error);
+    let failure = classifyUpstreamError(error);
+    if (failure === Failures.upstreamReset && this.status === 0 && onReusedConnection(error)) failure = Failures.keepAliveRace;
     this.#controller = null;
     if (failure === Failures.bodyTooLarge) {
       this.#release(failure);

@@ -1,4 +1,5 @@
-// Whether a failed attempt is tried again: a pure decision over the failure kind, the attempt history and the budget.
+// Whether a failed attempt is tried again: a pure decision over the failure kind (failures.ts says whether it provably
+// never reached the model), the method, the attempt history and the budget.
 import type { RetryConfig } from '../config/types.js';
 import { Failures, type FailureKind } from './failures.js';
 
@@ -26,8 +27,10 @@ export type RetryVerdict = 'retry' | 'retry-fresh-connection' | 'budget-exhauste
  * `budgetAllows`: the pool's retry budget has room now.
  */
 export function decideRetry(failure: FailureKind, method: string, replayable: boolean, history: RetryHistory, policy: RetryConfig, budgetAllows: boolean): RetryVerdict {
-  if (!failure.retryable || !replayable || !policy.methods.has(method)) return 'no';
-  if (failure === Failures.upstreamReset && !history.freshConnectionRetryUsed) return 'retry-fresh-connection';
+  if (!failure.retryable || !replayable) return 'no';
+  // What never reached the model is retried whatever the method; what may have been processed, by retry.methods.
+  if (!failure.notProcessed && !policy.nonIdempotent && !policy.methods.has(method)) return 'no';
+  if ((failure === Failures.upstreamReset || failure === Failures.keepAliveRace) && !history.freshConnectionRetryUsed) return 'retry-fresh-connection';
   if (history.attempts - history.freeAttempts >= policy.attempts) return 'no';
   return budgetAllows ? 'retry' : 'budget-exhausted';
 }

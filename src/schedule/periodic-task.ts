@@ -20,6 +20,8 @@ export class PeriodicTask {
   #timer: Timer | null = null;
   #stopped = true;
   #running = false;
+  /** now() was asked for during a run: run once more as soon as it ends (its answer may predate the reason). */
+  #again = false;
 
   /** `jitter` is a fraction: 0.1 spreads each delay uniformly over interval +-10%; 0 keeps it exact. */
   constructor(intervalMs: number, jitter: number, deps: PeriodicTaskDeps, task: () => Promise<void>) {
@@ -48,9 +50,13 @@ export class PeriodicTask {
     this.#timer = null;
   }
 
-  /** Run now instead of at the next tick (e.g. right after an ejection ends); never overlaps a run. */
+  /** Run now instead of at the next tick (e.g. right after an ejection ends); never overlaps a run: during one, runs again right after it. */
   now(): void {
-    if (this.#stopped || this.#running) return;
+    if (this.#stopped) return;
+    if (this.#running) {
+      this.#again = true;
+      return;
+    }
     this.#timer?.cancel();
     this.#timer = null;
     void this.#tick();
@@ -63,7 +69,10 @@ export class PeriodicTask {
       await this.#task();
     } finally {
       this.#running = false;
-      if (!this.#stopped) this.#timer = this.#clock.setTimer(this.#nextDelay(), () => void this.#tick());
+      if (this.#again && !this.#stopped) {
+        this.#again = false;
+        void this.#tick();
+      } else if (!this.#stopped) this.#timer = this.#clock.setTimer(this.#nextDelay(), () => void this.#tick());
     }
   }
 

@@ -24,62 +24,62 @@ const expected: Record<string, Record<HealthEventType, BackendState>> = {
   LOADING: {
     'startup-pass': 'LOADING', 'startup-timeout': 'UNREADY', 'readiness-pass': 'LOADING', 'readiness-fail': 'LOADING',
     'liveness-pass': 'LOADING', 'liveness-fail': 'UNREADY', admitted: 'LOADING', mismatch: 'LOADING', 'warmup-done': 'LOADING',
-    'warmup-failed': 'LOADING', 'push-ready': 'LOADING', 'push-unready': 'LOADING', drain: 'DRAINING', undrain: 'LOADING', eject: 'LOADING', uneject: 'LOADING',
+    'warmup-failed': 'LOADING', 'push-ready': 'LOADING', 'push-unready': 'LOADING', drain: 'DRAINING', undrain: 'LOADING', eject: 'LOADING', uneject: 'LOADING', reverify: 'LOADING',
   },
   'LOADING (startup not passed)': {
     'startup-pass': 'LOADING', 'startup-timeout': 'UNREADY', 'readiness-pass': 'LOADING', 'readiness-fail': 'LOADING',
     'liveness-pass': 'LOADING', 'liveness-fail': 'UNREADY', admitted: 'LOADING', mismatch: 'LOADING', 'warmup-done': 'LOADING',
-    'warmup-failed': 'LOADING', 'push-ready': 'LOADING', 'push-unready': 'LOADING', drain: 'DRAINING', undrain: 'LOADING', eject: 'LOADING', uneject: 'LOADING',
+    'warmup-failed': 'LOADING', 'push-ready': 'LOADING', 'push-unready': 'LOADING', drain: 'DRAINING', undrain: 'LOADING', eject: 'LOADING', uneject: 'LOADING', reverify: 'LOADING',
   },
   'LOADING (warm-up back-off)': {
     'startup-pass': 'LOADING', 'startup-timeout': 'UNREADY', 'readiness-pass': 'LOADING', 'readiness-fail': 'LOADING',
     'liveness-pass': 'LOADING', 'liveness-fail': 'UNREADY', admitted: 'LOADING', mismatch: 'LOADING', 'warmup-done': 'LOADING',
-    'warmup-failed': 'LOADING', 'push-ready': 'LOADING', 'push-unready': 'LOADING', drain: 'DRAINING', undrain: 'LOADING', eject: 'LOADING', uneject: 'LOADING',
+    'warmup-failed': 'LOADING', 'push-ready': 'LOADING', 'push-unready': 'LOADING', drain: 'DRAINING', undrain: 'LOADING', eject: 'LOADING', uneject: 'LOADING', reverify: 'LOADING',
   },
   'LOADING (admitting)': {
     'startup-pass': 'LOADING', 'startup-timeout': 'UNREADY', 'readiness-pass': 'LOADING', 'readiness-fail': 'LOADING',
     'liveness-pass': 'LOADING', 'liveness-fail': 'UNREADY', admitted: 'WARMING', mismatch: 'MISMATCH', 'warmup-done': 'LOADING',
-    'warmup-failed': 'LOADING', 'push-ready': 'LOADING', 'push-unready': 'LOADING', drain: 'DRAINING', undrain: 'LOADING', eject: 'LOADING', uneject: 'LOADING',
+    'warmup-failed': 'LOADING', 'push-ready': 'LOADING', 'push-unready': 'LOADING', drain: 'DRAINING', undrain: 'LOADING', eject: 'LOADING', uneject: 'LOADING', reverify: 'LOADING',
   },
   MISMATCH: {
     'startup-pass': 'MISMATCH', 'startup-timeout': 'MISMATCH', 'readiness-pass': 'MISMATCH', 'readiness-fail': 'LOADING',
     'liveness-pass': 'MISMATCH', 'liveness-fail': 'UNREADY', admitted: 'WARMING', mismatch: 'MISMATCH', 'warmup-done': 'MISMATCH',
-    'warmup-failed': 'MISMATCH', 'push-ready': 'MISMATCH', 'push-unready': 'LOADING', drain: 'DRAINING', undrain: 'MISMATCH', eject: 'MISMATCH', uneject: 'MISMATCH',
+    'warmup-failed': 'MISMATCH', 'push-ready': 'MISMATCH', 'push-unready': 'LOADING', drain: 'DRAINING', undrain: 'MISMATCH', eject: 'MISMATCH', uneject: 'MISMATCH', reverify: 'MISMATCH',
   },
   WARMING: {
     'startup-pass': 'WARMING', 'startup-timeout': 'WARMING', 'readiness-pass': 'WARMING', 'readiness-fail': 'LOADING',
     'liveness-pass': 'WARMING', 'liveness-fail': 'UNREADY', admitted: 'WARMING', mismatch: 'WARMING', 'warmup-done': 'READY',
-    'warmup-failed': 'LOADING', 'push-ready': 'WARMING', 'push-unready': 'LOADING', drain: 'DRAINING', undrain: 'WARMING', eject: 'WARMING', uneject: 'WARMING',
+    'warmup-failed': 'LOADING', 'push-ready': 'WARMING', 'push-unready': 'LOADING', drain: 'DRAINING', undrain: 'WARMING', eject: 'WARMING', uneject: 'WARMING', reverify: 'LOADING',
   },
   READY: {
     'startup-pass': 'READY', 'startup-timeout': 'READY', 'readiness-pass': 'READY', 'readiness-fail': 'UNREADY',
-    'liveness-pass': 'READY', 'liveness-fail': 'UNREADY', admitted: 'READY', mismatch: 'READY', 'warmup-done': 'READY',
-    'warmup-failed': 'READY', 'push-ready': 'READY', 'push-unready': 'UNREADY', drain: 'DRAINING', undrain: 'READY', eject: 'EJECTED', uneject: 'READY',
+    'liveness-pass': 'READY', 'liveness-fail': 'UNREADY', admitted: 'READY', mismatch: 'MISMATCH', 'warmup-done': 'READY',
+    'warmup-failed': 'READY', 'push-ready': 'READY', 'push-unready': 'UNREADY', drain: 'DRAINING', undrain: 'READY', eject: 'EJECTED', uneject: 'READY', reverify: 'UNREADY',
   },
   'UNREADY (fell out)': {
     'startup-pass': 'UNREADY', 'startup-timeout': 'UNREADY', 'readiness-pass': 'UNREADY', 'readiness-fail': 'UNREADY',
     'liveness-pass': 'UNREADY', 'liveness-fail': 'UNREADY', admitted: 'UNREADY', mismatch: 'UNREADY', 'warmup-done': 'UNREADY',
-    'warmup-failed': 'UNREADY', 'push-ready': 'UNREADY', 'push-unready': 'UNREADY', drain: 'DRAINING', undrain: 'UNREADY', eject: 'UNREADY', uneject: 'UNREADY',
+    'warmup-failed': 'UNREADY', 'push-ready': 'UNREADY', 'push-unready': 'UNREADY', drain: 'DRAINING', undrain: 'UNREADY', eject: 'UNREADY', uneject: 'UNREADY', reverify: 'UNREADY',
   },
   'UNREADY (liveness)': {
     'startup-pass': 'UNREADY', 'startup-timeout': 'UNREADY', 'readiness-pass': 'UNREADY', 'readiness-fail': 'UNREADY',
     'liveness-pass': 'READY', 'liveness-fail': 'UNREADY', admitted: 'UNREADY', mismatch: 'UNREADY', 'warmup-done': 'UNREADY',
-    'warmup-failed': 'UNREADY', 'push-ready': 'UNREADY', 'push-unready': 'UNREADY', drain: 'DRAINING', undrain: 'UNREADY', eject: 'UNREADY', uneject: 'UNREADY',
+    'warmup-failed': 'UNREADY', 'push-ready': 'UNREADY', 'push-unready': 'UNREADY', drain: 'DRAINING', undrain: 'UNREADY', eject: 'UNREADY', uneject: 'UNREADY', reverify: 'UNREADY',
   },
   'UNREADY (startup gave up)': {
     'startup-pass': 'UNREADY', 'startup-timeout': 'UNREADY', 'readiness-pass': 'UNREADY', 'readiness-fail': 'UNREADY',
     'liveness-pass': 'UNREADY', 'liveness-fail': 'UNREADY', admitted: 'UNREADY', mismatch: 'UNREADY', 'warmup-done': 'UNREADY',
-    'warmup-failed': 'UNREADY', 'push-ready': 'UNREADY', 'push-unready': 'UNREADY', drain: 'DRAINING', undrain: 'UNREADY', eject: 'UNREADY', uneject: 'UNREADY',
+    'warmup-failed': 'UNREADY', 'push-ready': 'UNREADY', 'push-unready': 'UNREADY', drain: 'DRAINING', undrain: 'UNREADY', eject: 'UNREADY', uneject: 'UNREADY', reverify: 'UNREADY',
   },
   EJECTED: {
     'startup-pass': 'EJECTED', 'startup-timeout': 'EJECTED', 'readiness-pass': 'EJECTED', 'readiness-fail': 'UNREADY',
-    'liveness-pass': 'EJECTED', 'liveness-fail': 'UNREADY', admitted: 'EJECTED', mismatch: 'EJECTED', 'warmup-done': 'EJECTED',
-    'warmup-failed': 'EJECTED', 'push-ready': 'EJECTED', 'push-unready': 'UNREADY', drain: 'DRAINING', undrain: 'EJECTED', eject: 'EJECTED', uneject: 'UNREADY',
+    'liveness-pass': 'EJECTED', 'liveness-fail': 'UNREADY', admitted: 'EJECTED', mismatch: 'MISMATCH', 'warmup-done': 'EJECTED',
+    'warmup-failed': 'EJECTED', 'push-ready': 'EJECTED', 'push-unready': 'UNREADY', drain: 'DRAINING', undrain: 'EJECTED', eject: 'EJECTED', uneject: 'UNREADY', reverify: 'UNREADY',
   },
   DRAINING: {
     'startup-pass': 'DRAINING', 'startup-timeout': 'DRAINING', 'readiness-pass': 'DRAINING', 'readiness-fail': 'DRAINING',
     'liveness-pass': 'DRAINING', 'liveness-fail': 'DRAINING', admitted: 'DRAINING', mismatch: 'DRAINING', 'warmup-done': 'DRAINING',
-    'warmup-failed': 'DRAINING', 'push-ready': 'DRAINING', 'push-unready': 'DRAINING', drain: 'DRAINING', undrain: 'READY', eject: 'DRAINING', uneject: 'DRAINING',
+    'warmup-failed': 'DRAINING', 'push-ready': 'DRAINING', 'push-unready': 'DRAINING', drain: 'DRAINING', undrain: 'READY', eject: 'DRAINING', uneject: 'DRAINING', reverify: 'DRAINING',
   },
 };
 
@@ -205,5 +205,33 @@ describe('warm-up back-off', () => {
     expect(h).toMatchObject({ warmupFailures: 2, holdUntil: 14_000 });
     h = step(step(step(h, { type: 'readiness-pass' }, policy, 14_000), { type: 'admitted' }, policy, 14_000), { type: 'warmup-done' }, policy, 14_500);
     expect(h).toMatchObject({ phase: 'ready', warmupFailures: 0, holdUntil: 0 });
+  });
+});
+
+describe('re-verification after a signal', () => {
+  const plain: Policy = { ...policy, admission: true, warmup: false, healthyThreshold: 3 };
+  const ready: Health = { ...fresh, phase: 'ready', everServed: true };
+
+  it('a signal takes a READY backend out at once; one readiness pass and a fresh admission bring it back', () => {
+    let h = step(ready, { type: 'reverify' }, plain, 0);
+    expect(visibleState(h)).toBe('UNREADY');
+    expect(h.recheck).toBe(true);
+    h = step(h, { type: 'readiness-pass' }, plain, 0);
+    expect(h.phase).toBe('admitting');
+    h = step(h, { type: 'admitted' }, plain, 0);
+    expect(visibleState(h)).toBe('READY');
+    expect(h.recheck).toBe(false);
+  });
+
+  it('a backend that fell out by readiness failures keeps its full healthyThreshold', () => {
+    let h: Health = { ...ready, phase: 'loading' };
+    h = step(h, { type: 'reverify' }, plain, 0);
+    expect(h.recheck).toBe(false);
+    h = step(h, { type: 'readiness-pass' }, plain, 0);
+    expect(h.phase).toBe('loading');
+  });
+
+  it('the periodic re-check may find another model behind a READY backend: MISMATCH at once', () => {
+    expect(visibleState(step(ready, { type: 'mismatch' }, plain, 0))).toBe('MISMATCH');
   });
 });

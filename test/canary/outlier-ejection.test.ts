@@ -1,5 +1,6 @@
 // Passive outlier ejection through real traffic: each detector at its threshold and not before, growing ejection time, return through readiness, and the ejection cap.
 import { afterEach, expect, test } from 'vitest';
+import { until } from '../readiness/support.js';
 import { backendByUrl, metric, waitAllReady } from '../e2e/support.js';
 import { ManualClock, seededRandom } from '../helpers/manual-clock.js';
 import { startStack, type Stack } from '../helpers/stack.js';
@@ -130,18 +131,22 @@ test('consecutiveGatewayErrors: a backend answering 502 is ejected on its 3rd ga
   expect((await adminBackend(s, bad.url)).stateReason).toContain('3 consecutive gateway errors');
 });
 
-test('consecutiveGatewayErrors: a backend resetting connections is ejected on its 3rd reset', async () => {
-  // POST is not retried by default, so each request is exactly one attempt on the resetting backend.
+test('consecutiveGatewayErrors: a resetting backend is held for re-verification at each reset, ejected on its 3rd; the ejection outlives re-verification', async () => {
+  // POST is not retried after a reset (it may have been processed), so each request is exactly one attempt on it.
   const { s, b } = await boot([ok, reset, ok], '{ consecutive5xx: 10, consecutiveGatewayErrors: 3, maxEjectionPercent: 50 }');
   const bad = b[1]!;
-  await feed(s, bad, 2, 'POST');
-  expect(stateOf(s, bad)).toBe('READY');
+  for (let k = 1; k <= 2; k++) {
+    await feed(s, bad, k, 'POST');
+    // A reset is a hint the process changed: held, probed at once, back READY (its health endpoint answers).
+    await until(s, () => stateOf(s, bad) === 'READY', `${bad.name} re-verified after reset ${k}`);
+  }
   await feed(s, bad, 3, 'POST');
-  expect(stateOf(s, bad)).toBe('EJECTED');
+  await until(s, () => stateOf(s, bad) === 'EJECTED', `${bad.name} ejected after its 3rd reset, also once re-verified`);
   const id = backendByUrl(s, bad.url).id;
   expect(await metric(s, 'infergate_outlier_ejections_total', { backend: id, detector: 'consecutive-gateway' })).toBe(1);
   const after = await traffic(s, 20, { method: 'POST' });
   expect(after.every((a) => a.status === 200)).toBe(true);
+  expect(bad.count()).toBe(3);
 });
 
 test('failureRate: judged at the sweep, only with minRequests in the window', async () => {

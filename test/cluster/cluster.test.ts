@@ -137,3 +137,38 @@ it('discovery adds members LOADING and drains the ones gone, publishing the chan
   const members = seen.find((e) => e.type === 'members');
   expect(members?.type === 'members' && members.removed.map((b) => [b.origin, b.state()])).toEqual([['http://127.0.0.1:9102', 'DRAINING']]);
 });
+
+it('holds a READY backend for re-verification on a refused or reset connection and on a 503, not on other failures', () => {
+  const { c, reverified, byPort } = cluster(two);
+  const b = byPort(9101);
+  ready(b);
+  const attempt = (status: number, failure: (typeof Failures)[keyof typeof Failures] | null): void => {
+    c.pick(request());
+    if (status > 0) c.report('response', { backend: b, status, latencyMs: 4, failure: null });
+    c.report('end', { backend: b, status, latencyMs: 4, failure });
+  };
+  attempt(0, Failures.firstByteTimeout);
+  attempt(500, null);
+  attempt(0, Failures.connectRefused);
+  attempt(0, Failures.upstreamReset);
+  attempt(503, null);
+  expect(reverified).toEqual([`${b.id}: connection refused`, `${b.id}: connection reset`, `${b.id}: it answered 503`]);
+});
+
+it('holds a backend that closed a pooled connection: the next new one may reach another process', async () => {
+  const http = await import('node:http');
+  const server = http.createServer((_req, res) => res.end('ok'));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const port = (server.address() as { port: number }).port;
+  const { c, reverified } = cluster(yaml('pools:', '  p:', `    backends: [http://127.0.0.1:${port}]`));
+  const b = c.backends[0]!;
+  ready(b);
+  const res = await b.dispatcher.request({ path: '/', method: 'GET' });
+  await res.body.text();
+  expect(reverified).toEqual([]);
+  server.closeIdleConnections();
+  await new Promise<void>((r) => server.close(() => r()));
+  for (let i = 0; i < 50 && reverified.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+  expect(reverified).toEqual([`${b.id}: the backend closed a pooled connection`]);
+  await b.destroy();
+});

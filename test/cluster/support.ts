@@ -31,6 +31,7 @@ export function cluster(yamlText: string) {
   const recorded: Recorded[] = [];
   const rollout: GroupRecorder = { record: (group, ok, latencyMs) => recorded.push({ group, ok, latencyMs }) };
   const probed: string[] = [];
+  const reverified: string[] = [];
   const real = memberFactory(pc, {
     clock, random, log: pino({ level: 'silent' }), probeDispatcher: undefined as never,
     healthStats: metrics.healthStats(), bindStats: (p, g, b) => metrics.bindBackend(p, g, b), previous: () => undefined,
@@ -39,7 +40,7 @@ export function cluster(yamlText: string) {
     const make = real(group, onChange, adopt);
     return (bc) => {
       const { backend } = make(bc);
-      const controller = { start() {}, stop() {}, probeNow: () => probed.push(backend.id), pushReady() {}, pushUnready() {} } as unknown as HealthController;
+      const controller = { start() {}, stop() {}, probeNow: () => probed.push(backend.id), reverify: (reason: string) => reverified.push(`${backend.id}: ${reason}`), pushReady() {}, pushUnready() {} } as unknown as HealthController;
       return { backend, controller };
     };
   };
@@ -57,7 +58,7 @@ export function cluster(yamlText: string) {
     stats: metrics.bindPool(pc.name),
   });
   const byPort = (port: number): Backend => c.backends.find((b) => b.url.port === String(port))!;
-  return { c, clock, seen, recorded, probed, byPort, outliers };
+  return { c, clock, seen, recorded, probed, reverified, byPort, outliers };
 }
 
 /** Through the road into service at once (no admission, no warm-up configured): READY. */

@@ -24,6 +24,7 @@ describe('parseConfig defaults', () => {
     expect(p?.retry).toEqual({
       attempts: 2,
       methods: new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE']),
+      nonIdempotent: false,
       budgetPercent: 20,
       minRetryConcurrency: 3,
       bufferBodyBytes: 65536,
@@ -34,7 +35,7 @@ describe('parseConfig defaults', () => {
       preset: 'http',
       jitter: 0.1,
       startup: null,
-      readiness: { intervalMs: 2000, timeoutMs: 1000, healthyThreshold: 2, unhealthyThreshold: 3, headers: {} },
+      readiness: { intervalMs: 1000, timeoutMs: 1000, healthyThreshold: 2, unhealthyThreshold: 3, headers: {} },
       liveness: null,
       startupTimeoutMs: 600_000,
       model: null,

@@ -1,27 +1,28 @@
 // Only bodies up to retry.bufferBody are kept for replay: a larger (or unsized) body is never retried.
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { afterEach, expect, test } from 'vitest';
 import { startBackend, type TestBackend } from '../helpers/backend.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 import { accessLine, json, onePool, request, waitAllReady } from './support.js';
 
-let dead: TestBackend;
-let alive: TestBackend;
-let stack: Stack;
+let open: Array<{ close(): Promise<void> }> = [];
+afterEach(async () => {
+  await Promise.all(open.map((x) => x.close()));
+  open = [];
+});
 
-beforeAll(async () => {
-  dead = await startBackend();
-  alive = await startBackend();
-  // random() = 0 always picks the first eligible backend: the dead one.
-  stack = await startStack(onePool([dead.url, alive.url], '    retry: { methods: [PUT], bufferBody: 1kb }').replace('round-robin', 'random'), { deps: { random: () => 0 } });
+/** A fresh stack whose first pick (random() = 0) is a backend that just went away: every test meets one refusal. */
+async function deadFirst(): Promise<{ stack: Stack; alive: TestBackend }> {
+  const dead = await startBackend();
+  const alive = await startBackend();
+  const stack = await startStack(onePool([dead.url, alive.url], '    retry: { methods: [PUT], bufferBody: 1kb }').replace('round-robin', 'random'), { deps: { random: () => 0 } });
+  open.push(stack, alive);
   await waitAllReady(stack);
   await dead.close();
-});
-afterAll(async () => {
-  await stack.close();
-  await alive.close();
-});
+  return { stack, alive };
+}
 
 test('a body within bufferBody is replayed on the other backend', async () => {
+  const { stack, alive } = await deadFirst();
   const body = 'a'.repeat(1024);
   const reply = await request(`${stack.url}/small`, { method: 'PUT', body, headers: { 'x-request-id': 'buf-1' } });
   expect(reply.status).toBe(200);
@@ -30,15 +31,18 @@ test('a body within bufferBody is replayed on the other backend', async () => {
 });
 
 test('a body larger than bufferBody streams through and is not retried', async () => {
+  const { stack, alive } = await deadFirst();
   const reply = await request(`${stack.url}/large`, { method: 'PUT', body: 'b'.repeat(1025), headers: { 'x-request-id': 'buf-2' } });
   expect(reply.status).toBe(502);
   expect(json(reply)).toMatchObject({ error: 'connect-refused' });
   expect(await accessLine(stack, 'buf-2')).toMatchObject({ attempts: 1 });
+  expect(alive.requests).toEqual([]);
 });
 
 test('a chunked body of unknown size is not retried', async () => {
+  const { stack, alive } = await deadFirst();
   const reply = await request(`${stack.url}/chunked`, { method: 'PUT', body: 'c', headers: { 'x-request-id': 'buf-3', 'transfer-encoding': 'chunked' } });
   expect(reply.status).toBe(502);
   expect(await accessLine(stack, 'buf-3')).toMatchObject({ attempts: 1 });
-  expect(alive.requests.map((r) => r.url)).toEqual(['/small']);
+  expect(alive.requests).toEqual([]);
 });

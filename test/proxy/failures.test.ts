@@ -29,7 +29,13 @@ test('errors without a code fall back to upstream-error; parser errors by name a
 test('only failures before any response byte that the backend may not have acted on are retryable', () => {
   const retryable = Object.values(Failures).filter((f) => f.retryable).map((f) => f.code).sort();
   // upstream-unavailable: the backend answered a retry.onStatus status (503 while reloading), so it did not act on the request.
-  expect(retryable).toEqual(['connect-refused', 'connect-timeout', 'upstream-reset', 'upstream-unavailable']);
+  // upstream-reset twice: a reset on a fresh connection, and the keep-alive race on a reused one.
+  expect(retryable).toEqual(['connect-refused', 'connect-timeout', 'upstream-reset', 'upstream-reset', 'upstream-unavailable']);
+});
+
+test('only failures that provably never reached the model are retried whatever the method', () => {
+  const safe = Object.entries(Failures).filter(([, f]) => f.notProcessed).map(([k]) => k).sort();
+  expect(safe).toEqual(['connectRefused', 'connectTimeout', 'keepAliveRace', 'upstreamUnavailable']);
 });
 
 test('downstream and internal failures are never held against a backend', () => {

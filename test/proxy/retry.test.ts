@@ -4,13 +4,17 @@ import type { RetryConfig } from '../../src/config/types.js';
 import { Failures } from '../../src/proxy/failures.js';
 import { AttemptHistory, decideRetry } from '../../src/proxy/retry.js';
 
-const policy: RetryConfig = { attempts: 2, methods: new Set(['GET']), budgetPercent: 20, minRetryConcurrency: 3, bufferBodyBytes: 1024, onStatus: new Set([503]) };
+const policy: RetryConfig = { attempts: 2, methods: new Set(['GET']), nonIdempotent: false, budgetPercent: 20, minRetryConcurrency: 3, bufferBodyBytes: 1024, onStatus: new Set([503]) };
 const fresh = { attempts: 1, freeAttempts: 0, freshConnectionRetryUsed: false };
 
 it.each([
   ['connect refused, GET', Failures.connectRefused, 'GET', true, fresh, true, 'retry'],
   ['not a retryable kind', Failures.firstByteTimeout, 'GET', true, fresh, true, 'no'],
-  ['method not listed', Failures.connectRefused, 'POST', true, fresh, true, 'no'],
+  ['connect refused, POST: never reached the model', Failures.connectRefused, 'POST', true, fresh, true, 'retry'],
+  ['connect timeout, POST', Failures.connectTimeout, 'POST', true, fresh, true, 'retry'],
+  ['503 before any byte, POST', Failures.upstreamUnavailable, 'POST', true, fresh, true, 'retry'],
+  ['reset, POST: may have been processed', Failures.upstreamReset, 'POST', true, fresh, true, 'no'],
+  ['connect refused, POST, streamed body', Failures.connectRefused, 'POST', false, fresh, true, 'no'],
   ['streamed body', Failures.connectRefused, 'GET', false, fresh, true, 'no'],
   ['attempts used up', Failures.connectRefused, 'GET', true, { ...fresh, attempts: 2 }, true, 'no'],
   ['free attempts do not count', Failures.connectRefused, 'GET', true, { attempts: 2, freeAttempts: 1, freshConnectionRetryUsed: true }, true, 'retry'],
@@ -35,4 +39,11 @@ it('AttemptHistory: a counted retry remembers the backend and starts counting in
   expect(started).toBe(1);
   expect(h.freeAttempts).toBe(1);
   expect(h.freshConnectionRetryUsed).toBe(true);
+});
+
+it('nonIdempotent: a pool of pure inference retries what may have been processed too', () => {
+  const pure = { ...policy, nonIdempotent: true };
+  expect(decideRetry(Failures.upstreamReset, 'POST', true, fresh, pure, true)).toBe('retry-fresh-connection');
+  expect(decideRetry(Failures.upstreamReset, 'POST', true, { ...fresh, freshConnectionRetryUsed: true }, pure, true)).toBe('retry');
+  expect(decideRetry(Failures.firstByteTimeout, 'POST', true, fresh, pure, true)).toBe('no');
 });

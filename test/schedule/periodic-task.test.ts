@@ -167,7 +167,7 @@ test('now() runs at once and replaces the pending timer', async () => {
   expect(t.runs).toBe(3);
 });
 
-test('now() does nothing while a run is in progress or before start()', async () => {
+test('now() does nothing before start(); during a run it runs once more right after it (its answer may predate the reason)', async () => {
   const clock = new ManualClock();
   const t = manualTask();
   const loop = new PeriodicTask(1000, 0, { clock, random: () => 0.5 }, t.task);
@@ -175,8 +175,14 @@ test('now() does nothing while a run is in progress or before start()', async ()
   expect(t.runs).toBe(0);
   loop.start();
   loop.now();
+  loop.now();
   expect(t.runs).toBe(1);
   await t.finish();
+  // One more run at once (however many now() calls came during the first), then the interval.
+  expect(t.runs).toBe(2);
+  expect(clock.pending()).toBe(0);
+  await t.finish();
+  expect(t.runs).toBe(2);
   expect(clock.pending()).toBe(1);
 });
 

@@ -1,0 +1,57 @@
+// A POST is retried when it provably never reached the model (refused connection); after a reset (it may have been
+// processed) only when the pool lists POST in retry.methods or sets retry.nonIdempotent — with its body intact.
+import { afterEach, expect, test } from 'vitest';
+import { startBackend, type TestBackend } from '../helpers/backend.js';
+import { startStack, type Stack } from '../helpers/stack.js';
+import { QUIET_HEALTH, accessLine, json, request, waitAllReady } from './support.js';
+
+let open: Array<{ close(): Promise<void> }> = [];
+afterEach(async () => {
+  await Promise.all(open.map((x) => x.close()));
+  open = [];
+});
+
+/** `first` is picked first (random() = 0 picks the first eligible backend), `alive` answers 200. */
+async function pool(retry: string, first: 'refuses' | 'resets'): Promise<{ stack: Stack; alive: TestBackend }> {
+  const bad = await startBackend(first === 'resets' ? (req, res) => (req.url === '/health' ? res.end('ok') : req.socket.destroy()) : undefined);
+  const alive = await startBackend();
+  const stack = await startStack(`pools:\n  p: { balance: random, health: ${QUIET_HEALTH}, retry: ${retry}, backends: [${bad.url}, ${alive.url}] }\n`, { deps: { random: () => 0 } });
+  open.push(stack, alive);
+  await waitAllReady(stack);
+  if (first === 'refuses') await bad.close();
+  else open.push(bad);
+  return { stack, alive };
+}
+
+const post = (stack: Stack, id: string, body: string) => request(`${stack.url}/predict`, { method: 'POST', body, headers: { 'x-request-id': id, 'content-type': 'application/json' } });
+
+test('by default a POST that meets a refused connection is retried on another backend: it never reached the model', async () => {
+  const { stack, alive } = await pool('{}', 'refuses');
+  const reply = await post(stack, 'post-1', '{"x":1}');
+  expect(reply.status).toBe(200);
+  expect(await accessLine(stack, 'post-1')).toMatchObject({ attempts: 2, status: 200 });
+  expect(alive.requests.map((r) => [r.method, r.body.toString()])).toEqual([['POST', '{"x":1}']]);
+});
+
+test('by default a POST whose connection is reset (it may have been processed) is answered 502, not retried', async () => {
+  const { stack, alive } = await pool('{}', 'resets');
+  const reply = await post(stack, 'post-2', '{"x":2}');
+  expect(reply.status).toBe(502);
+  expect(json(reply)).toMatchObject({ error: 'upstream-reset' });
+  expect(await accessLine(stack, 'post-2')).toMatchObject({ attempts: 1 });
+  expect(alive.requests).toEqual([]);
+});
+
+test('a pool that lists POST in retry.methods retries a reset POST on the other backend with the same body', async () => {
+  const { stack, alive } = await pool('{ methods: [post, GET] }', 'resets');
+  const reply = await post(stack, 'post-3', '{"x":3}');
+  expect(reply.status).toBe(200);
+  expect(alive.requests.map((r) => [r.method, r.body.toString()])).toEqual([['POST', '{"x":3}']]);
+});
+
+test('retry.nonIdempotent: a pool of pure inference retries a reset POST too', async () => {
+  const { stack, alive } = await pool('{ nonIdempotent: true }', 'resets');
+  const reply = await post(stack, 'post-4', '{"x":4}');
+  expect(reply.status).toBe(200);
+  expect(alive.requests.map((r) => [r.method, r.body.toString()])).toEqual([['POST', '{"x":4}']]);
+});
