@@ -1,4 +1,5 @@
-// Peak-EWMA latency score of one backend, as Finagle's PeakEwma: peaks count at once, calm decays in slowly.
+// Peak-EWMA latency score of one backend, as Finagle's PeakEwma: peaks count at once, calm decays in over
+// time and, unlike Finagle, by at least half a step per calmer sample, so one slow sample is soon forgotten.
 
 export interface PeakEwmaOptions {
   /** Time constant of the decay in ms; a sample's influence falls to 1/e after this long. */
@@ -7,16 +8,25 @@ export interface PeakEwmaOptions {
   failureFloorMs?: number;
   /** Most latency a failure counts as, in ms, so a backend that failed for a while can recover. */
   failureCeilingMs?: number;
+  /**
+   * Least weight a sample below the score gets, 0 to 1. By time alone a peak fades over tau whatever the
+   * request rate, so one slow sample (a cold first request) outweighed a thousand fast ones for 10 s and
+   * more; with 0.5 a peak that the next samples do not confirm halves its excess with each of them.
+   */
+  minSampleWeight?: number;
 }
 
 export const DEFAULT_TAU_MS = 10_000;
 export const DEFAULT_FAILURE_FLOOR_MS = 1_000;
 export const DEFAULT_FAILURE_CEILING_MS = 60_000;
+export const DEFAULT_MIN_SAMPLE_WEIGHT = 0.5;
 
 export class PeakEwma {
   readonly #tauMs: number;
   readonly #failureFloorMs: number;
   readonly #failureCeilingMs: number;
+  /** Most weight the past keeps against a lower sample: 1 - minSampleWeight. */
+  readonly #maxPastWeight: number;
   #cost = 0;
   #stampMs: number | undefined;
 
@@ -24,6 +34,7 @@ export class PeakEwma {
     this.#tauMs = options.tauMs ?? DEFAULT_TAU_MS;
     this.#failureFloorMs = options.failureFloorMs ?? DEFAULT_FAILURE_FLOOR_MS;
     this.#failureCeilingMs = options.failureCeilingMs ?? DEFAULT_FAILURE_CEILING_MS;
+    this.#maxPastWeight = 1 - Math.min(Math.max(options.minSampleWeight ?? DEFAULT_MIN_SAMPLE_WEIGHT, 0), 1);
   }
 
   /** Record one request's latency `ms`, completed at `nowMs` (monotonic clock). */
@@ -35,7 +46,8 @@ export class PeakEwma {
     if (ms > this.#cost * w) {
       this.#cost = ms;
     } else {
-      this.#cost = this.#cost * w + ms * (1 - w);
+      const past = Math.min(w, this.#maxPastWeight);
+      this.#cost = this.#cost * past + ms * (1 - past);
     }
     this.#stampMs = nowMs;
   }

@@ -6,6 +6,13 @@
 // window ends. Envoy's answer (LeastRequestLoadBalancer, active_request_bias = 1) keeps weights exact at
 // idle and under load when weight means capacity, and lets slow start ramp for real. The measurements are
 // in test/balancer/least-request.test.ts.
+//
+// Why the latency tie-break is a weighted coin and not "lower wins": at low concurrency every backend has
+// 0 in flight, so the tie-break decides every pick. With "lower wins" the order of three near-equal scores
+// alone fixed the shares at 2/3, 1/3 and 0, and the backend left out got no sample that could lower its
+// score (585 / 5 / 319 of 1000 in issue 8). Chosen in proportion to speed (1 / score), equal backends
+// share evenly, a backend 3x slower still gets less, and none is starved. Measured in
+// test/balancer/least-request-latency.test.ts.
 import type { Balancer, BalancerDeps, Candidate } from './balancer.js';
 
 export class LeastRequestBalancer<T extends Candidate = Candidate> implements Balancer<T> {
@@ -48,10 +55,19 @@ export class LeastRequestBalancer<T extends Candidate = Candidate> implements Ba
     return chosen;
   }
 
-  /** Fewer in flight wins; on a tie the lower latency score; on a full tie the first drawn. */
+  /**
+   * Fewer in flight wins. On a tie, each wins with a chance in proportion to its speed, 1 / latency score:
+   * a at 20 ms against b at 60 ms wins 3 times in 4. An unknown score (0) always wins against a known one;
+   * equal scores keep the first drawn, which is random already.
+   */
   #better(a: T, b: T): T {
     if (a.inflight !== b.inflight) return a.inflight < b.inflight ? a : b;
-    return b.latencyScore() < a.latencyScore() ? b : a;
+    const sa = a.latencyScore();
+    const sb = b.latencyScore();
+    if (!(sa < sb) && !(sb < sa)) return a; // equal, or NaN from a broken score: no preference
+    if (sa === 0 || sb === 0) return sa === 0 ? a : b; // certain: no draw
+    // P(a) = sb / (sa + sb), written so that an Infinity score gives 0 or 1, never NaN.
+    return this.#random() * (1 + sa / sb) < 1 ? a : b;
   }
 
   /** nginx's smooth weighted round robin over dynamic weights weight / (in-flight + 1). */

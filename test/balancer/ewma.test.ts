@@ -26,14 +26,34 @@ describe('PeakEwma', () => {
     expect(e.value(-5)).toBe(100); // a clock that steps back does not raise the score
   });
 
-  it('blends a lower sample in by the time elapsed since the last one', () => {
-    const e = new PeakEwma({ tauMs: TAU });
+  it('blends a lower sample in by the time elapsed since the last one (no floor: as Finagle)', () => {
+    const e = new PeakEwma({ tauMs: TAU, minSampleWeight: 0 });
     e.observe(100, 0);
     e.observe(10, 0); // no time elapsed: a lower sample changes nothing
     expect(e.value(0)).toBe(100);
     e.observe(10, 1_000);
     const w = Math.exp(-1_000 / TAU);
     expect(e.value(1_000)).toBeCloseTo(100 * w + 10 * (1 - w), 9);
+  });
+
+  it('gives a lower sample at least half the weight by default, however little time passed', () => {
+    const e = new PeakEwma({ tauMs: TAU });
+    e.observe(100, 0);
+    e.observe(10, 0);
+    expect(e.value(0)).toBe(55);
+    e.observe(10, 1_000); // time alone would give the past 0.905: the floor leaves it 0.5
+    expect(e.value(1_000)).toBeCloseTo(32.5, 9);
+    e.observe(1, 1_000 + 2 * TAU); // after 2 tau the past weighs 0.135 < 0.5: time decides
+    const w = Math.exp(-2);
+    expect(e.value(1_000 + 2 * TAU)).toBeCloseTo(32.5 * w + 1 * (1 - w), 9);
+  });
+
+  it('forgets one slow sample (a cold first request) within a few calm ones, not after tau', () => {
+    const e = new PeakEwma({ tauMs: TAU });
+    e.observe(1_000, 0);
+    for (let i = 1; i <= 10; i++) e.observe(10, i * 10); // 100 ms: time alone would leave ~990
+    expect(e.value(100)).toBeGreaterThan(10);
+    expect(e.value(100)).toBeLessThan(11); // 10 + 990 / 2^10
   });
 
   it('treats a sample above the decayed value as a new peak', () => {

@@ -1,4 +1,4 @@
-// Exact picks of least request: P2C over in-flight (equal weights), weighted round robin over weight / (in-flight + 1) otherwise.
+// Exact picks of least request: P2C over in-flight with a latency coin on ties (equal weights), weighted round robin over weight / (in-flight + 1) otherwise.
 import { describe, expect, it } from 'vitest';
 import { LeastRequestBalancer } from '../../src/balancer/least-request.js';
 import { seededRandom } from '../helpers/manual-clock.js';
@@ -17,13 +17,32 @@ describe('LeastRequestBalancer', () => {
     // [weight, inflight, latency] of a and b; with two backends both are always compared.
     { a: [1, 5, 0], b: [1, 1, 0], winner: 'b', why: 'fewer requests in flight' },
     { a: [1, 0, 0], b: [1, 1, 0], winner: 'a', why: 'fewer requests in flight' },
-    { a: [1, 3, 20], b: [1, 3, 90], winner: 'a', why: 'equal load, lower latency' },
+    { a: [1, 0, 900], b: [1, 1, 10], winner: 'a', why: 'fewer requests in flight, whatever the latency' },
     { a: [1, 3, 0], b: [1, 3, 90], winner: 'a', why: 'unknown latency (0) is tried first' },
   ])('$winner wins: $why', ({ a, b, winner }) => {
     const backends = [new FakeBackend('a', a[0], a[1], a[2]), new FakeBackend('b', b[0], b[1], b[2])];
-    // Both draw orders: the outcome must not depend on which was drawn first.
+    // Both draw orders: the outcome must not depend on which was drawn first. Two draws only: no coin.
     expect(pickWith(backends, [0, 0])).toBe(winner); // draws a then b
     expect(pickWith(backends, [0.9, 0])).toBe(winner); // draws b then a
+  });
+
+  it.each([
+    // Equal load, a at 20 ms and b at 80 ms: a wins with chance 80 / (20 + 80) = 0.8, in either draw order.
+    // (Before issue 8 the lower score always won: the order of near-equal scores fixed the shares.)
+    { draws: [0, 0, 0.79], winner: 'a', why: 'a drawn first, coin below 0.8' },
+    { draws: [0, 0, 0.81], winner: 'b', why: 'a drawn first, coin above 0.8' },
+    { draws: [0.9, 0, 0.19], winner: 'b', why: 'b drawn first, coin below 0.2' },
+    { draws: [0.9, 0, 0.21], winner: 'a', why: 'b drawn first, coin above 0.2' },
+  ])('equal load: a weighted coin by speed, $winner wins: $why', ({ draws, winner }) => {
+    const backends = [new FakeBackend('a', 1, 3, 20), new FakeBackend('b', 1, 3, 80)];
+    expect(pickWith(backends, draws)).toBe(winner);
+  });
+
+  it('equal load: an infinite score never wins against a finite one', () => {
+    const backends = [new FakeBackend('a', 1, 0, Infinity), new FakeBackend('b', 1, 0, 50)];
+    for (const draws of [[0, 0, 0], [0, 0, 0.999], [0.9, 0, 0], [0.9, 0, 0.999]]) {
+      expect(pickWith(backends, draws)).toBe('b');
+    }
   });
 
   it.each([
