@@ -2,6 +2,7 @@
 import { stopAll } from './lib/children.ts';
 import { runFailingCanary } from './scenarios/failing-canary.ts';
 import { runLargeBody } from './scenarios/large-body.ts';
+import { runRestartInPlace } from './scenarios/restart-in-place.ts';
 import { runRollingRestart } from './scenarios/rolling-restart.ts';
 import { runScaleUp } from './scenarios/scale-up.ts';
 import { runSmall } from './scenarios/small.ts';
@@ -14,6 +15,7 @@ const SCENARIOS: Record<string, () => Promise<void>> = {
   'scale-up': runScaleUp,
   'rolling-restart': runRollingRestart,
   'failing-canary': runFailingCanary,
+  'restart-in-place': runRestartInPlace,
 };
 
 const wanted = process.argv.slice(2);

@@ -8,6 +8,8 @@ export interface Child {
   /** Last few KB of the child's stdout+stderr, for error messages. */
   tail(): string;
   stop(): Promise<void>;
+  /** SIGKILL (a crash, `kill -9`): no grace, no "exited early" warning; resolves once the process is gone. */
+  kill(): Promise<void>;
 }
 
 const live = new Set<Child>();
@@ -50,6 +52,12 @@ export function spawnChild(name: string, command: string, args: readonly string[
       const timer = setTimeout(() => proc.kill('SIGKILL'), STOP_GRACE_MS);
       await exited;
       clearTimeout(timer);
+    },
+    async kill() {
+      if (proc.exitCode !== null || proc.signalCode !== null) return;
+      stopping = true;
+      proc.kill('SIGKILL');
+      await exited;
     },
   };
   live.add(child);

@@ -127,7 +127,7 @@ export async function startFleetInfergate(ports: readonly number[], pool: Inferg
 }
 
 /** Polls /admin/backends (every 100 ms, bounded) until `count` backends are READY. */
-async function waitAllBackendsReady(adminUrl: string, count: number, timeoutMs: number): Promise<void> {
+export async function waitAllBackendsReady(adminUrl: string, count: number, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let states = '';
   while (Date.now() < deadline) {

@@ -23,16 +23,17 @@ export function markdownTable(header: readonly string[], rows: readonly (readonl
 }
 
 /**
- * Writes `<scenario>-<timestamp>.json` and, unless only some targets ran (BENCH_TARGETS) or a baseline build ran
- * alongside (BENCH_BASELINE_CLI), `latest-<scenario>.json`; returns the timestamped path.
+ * Writes `<scenario>-<timestamp>.json` and, unless only some targets ran (BENCH_TARGETS), a baseline build ran
+ * alongside (BENCH_BASELINE_CLI) or the scenario says it ran only in part (`partial`), `latest-<scenario>.json`;
+ * returns the timestamped path.
  */
-export async function writeReport(report: ScenarioReport): Promise<string> {
+export async function writeReport(report: ScenarioReport, opts: { partial?: boolean } = {}): Promise<string> {
   await mkdir(RESULTS_DIR, { recursive: true });
   const stamp = report.startedAt.replace(/[:.]/g, '-');
   const text = `${JSON.stringify(report, null, 2)}\n`;
   const path = join(RESULTS_DIR, `${report.scenario}-${stamp}.json`);
   await writeFile(path, text);
-  const partial = (process.env.BENCH_TARGETS ?? '').trim() !== '' || (process.env.BENCH_BASELINE_CLI ?? '').trim() !== '';
+  const partial = opts.partial === true || (process.env.BENCH_TARGETS ?? '').trim() !== '' || (process.env.BENCH_BASELINE_CLI ?? '').trim() !== '';
   if (!partial) await writeFile(join(RESULTS_DIR, `latest-${report.scenario}.json`), text);
   return path;
 }

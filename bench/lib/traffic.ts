@@ -10,7 +10,7 @@ export interface Shot {
   doneMs: number;
   /** 0: no HTTP answer (connection error, timeout). */
   status: number;
-  /** The model version in a 2xx body, null otherwise. */
+  /** The model version in a 2xx body (or what `TrafficOptions.identify` reads from it), null otherwise. */
   version: string | null;
   error: string | null;
 }
@@ -19,7 +19,16 @@ export interface TrafficOptions {
   intervalMs: number;
   path: string;
   timeoutMs: number;
+  /** Request body (JSON); default a small `{"inputs":[...]}`. */
+  body?: string;
+  /** Extra request headers, e.g. a tag the backends count by. */
+  headers?: Record<string, string>;
+  /** What identifies the model in a 2xx JSON body; default its `version` field. */
+  identify?: (body: unknown) => string;
 }
+
+const DEFAULT_BODY = '{"inputs":[0.1,0.2,0.3]}';
+const byVersion = (body: unknown): string => String((body as { version?: unknown }).version ?? '');
 
 /** One request every `intervalMs` to one target until stop(); every outcome kept. */
 export class SteadyTraffic {
@@ -69,17 +78,18 @@ export class SteadyTraffic {
         let version: string | null = null;
         if (status >= 200 && status < 300) {
           try {
-            version = String((JSON.parse(text) as { version?: unknown }).version ?? '');
+            version = (this.#opts.identify ?? byVersion)(JSON.parse(text));
           } catch {
             error = 'unparsable 2xx body';
           }
         }
         resolve({ sentMs, doneMs: performance.now() - this.#t0, status, version, error });
       };
-      const body = '{"inputs":[0.1,0.2,0.3]}';
+      const body = this.#opts.body ?? DEFAULT_BODY;
+      const headers = { ...this.#opts.headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) };
       const req = http.request(
         this.#url,
-        { method: 'POST', agent: this.#agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+        { method: 'POST', agent: this.#agent, headers },
         (res) => {
           let text = '';
           res.setEncoding('utf8');
