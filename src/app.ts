@@ -108,7 +108,7 @@ export class App {
     this.#ws = new WebSocketProxy({ stats: this.metrics.webSocketStats(), log: this.loggers.log, router: () => this.#runtime.router });
     this.#server.on('upgrade', (req, socket, head) => this.#ws.handleUpgrade(req, socket, head));
     this.#admin = createAdminServer({
-      metrics: this.metrics,
+      registry: this.metrics.registry,
       token: () => this.#runtime.config.admin.token,
       now: () => this.#deps.clock.now(),
       pools: () => this.#runtime.clusters(),
@@ -203,14 +203,21 @@ export class App {
    * Graceful shutdown: /readyz turns 503, the listener stops accepting, idle keep-alive connections
    * close, in-flight requests (streams included) finish up to shutdown.drainTimeout, then everything closes.
    */
-  shutdown(): Promise<void> {
-    this.#shutdown ??= this.#doShutdown();
+  shutdown(opts: { graceMs?: number } = {}): Promise<void> {
+    this.#shutdown ??= this.#doShutdown(opts.graceMs ?? 0);
     return this.#shutdown;
   }
 
-  async #doShutdown(): Promise<void> {
+  async #doShutdown(graceMs: number): Promise<void> {
     this.#draining = true;
     const log = this.loggers.log;
+    if (graceMs > 0) {
+      // Endpoint removal takes a moment to reach every client and proxy above: keep answering meanwhile, with
+      // /readyz 503 and `Connection: close` on every response so clients move to another replica.
+      log.info({ graceMs }, 'shutting down: still accepting during the grace period, /readyz answers 503');
+      await new Promise<void>((resolve) => this.#deps.clock.setTimer(graceMs, resolve));
+      this.#server.closeIdleConnections();
+    }
     const drainMs = this.#runtime.config.shutdown.drainTimeoutMs;
     log.info({ drainTimeoutMs: drainMs }, 'shutting down: draining in-flight requests');
     const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));

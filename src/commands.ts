@@ -14,7 +14,8 @@ Usage:
   infergate --help                    this text
 
 Signals: SIGHUP reloads the configuration (an invalid one is refused and the old one keeps serving);
-SIGTERM / SIGINT drain in-flight requests (up to shutdown.drainTimeout), then exit 0.
+SIGTERM keeps accepting for shutdown.grace (5s; /readyz 503), then drains in-flight requests (up to
+shutdown.drainTimeout) and exits 0; SIGINT drains at once.
 `;
 
 const DEFAULT_CONFIG = 'config/infergate.yaml';

@@ -13,6 +13,7 @@ import { DnsDiscovery, type Resolve } from './discovery/dns.js';
 import type { Logger } from './observe/log.js';
 import type { Metrics } from './observe/metrics.js';
 import { OutlierDetector } from './outlier/detector.js';
+import { RetryBudget } from './proxy/retry-budget.js';
 import type { OutlierEvent } from './outlier/types.js';
 import type { RolloutManager } from './rollout/manager.js';
 import { Router, type CompiledRoute } from './routing/routes.js';
@@ -124,6 +125,7 @@ export class Runtime {
       rollout: deps.rollouts.recorder(pc.name),
       events,
       stats: metrics.bindPool(pc.name),
+      budget: new RetryBudget(pc.retry),
     });
     for (const g of pc.groups) {
       const cfg = g.discover;

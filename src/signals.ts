@@ -16,9 +16,10 @@ export function waitForSignals(app: App, file: string | null): Promise<number> {
           .catch((err: Error) => app.reloadFailed(err.message));
       });
     }
+    // An orchestrator's SIGTERM gets the grace period (endpoint removal catches up); a human's Ctrl-C drains at once.
     const stop = (signal: string): void => {
       app.loggers.log.info({ signal }, 'signal received');
-      void app.shutdown().then(() => resolve(0));
+      void app.shutdown({ graceMs: signal === 'SIGTERM' ? app.config.shutdown.graceMs : 0 }).then(() => resolve(0));
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));

@@ -3,14 +3,15 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import { timingSafeEqual } from 'node:crypto';
 import type { Backend } from '../backends/backend.js';
 import type { Cluster } from '../cluster/cluster.js';
-import type { Metrics } from '../observe/metrics.js';
+import type { Registry } from 'prom-client';
 import { errorBody, writeJson } from '../proxy/error-body.js';
 import type { RolloutAction, RolloutManager } from '../rollout/manager.js';
 import { backendView, type RecentTraffic } from './backends-view.js';
 import { STATUS_PAGE } from './status-page.js';
 
 export interface AdminDeps {
-  metrics: Metrics;
+  /** What /metrics exposes. */
+  registry: Registry;
   /** The bearer token in force (read per request, so a reload can set or rotate it). */
   token(): string | null;
   now: () => number;
@@ -90,8 +91,8 @@ async function handle(deps: AdminDeps, req: IncomingMessage, res: ServerResponse
       return;
     }
     case '/metrics': {
-      const text = await deps.metrics.registry.metrics();
-      res.writeHead(200, { 'content-type': deps.metrics.registry.contentType });
+      const text = await deps.registry.metrics();
+      res.writeHead(200, { 'content-type': deps.registry.contentType });
       res.end(text);
       return;
     }

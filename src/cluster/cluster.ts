@@ -9,8 +9,6 @@ import type { PoolStats } from '../observe/metrics.js';
 import type { OutlierDetector } from '../outlier/detector.js';
 import { outcomeForStatus } from '../outlier/outcome.js';
 import type { OutlierView } from '../outlier/types.js';
-import { Failures, type FailureKind } from '../proxy/failures.js';
-import { RetryBudget } from '../proxy/retry-budget.js';
 import { GroupSelector, type GroupChoice, type RequestKeys } from '../routing/groups.js';
 import type { ClusterEvent, EventStream } from './events.js';
 
@@ -36,6 +34,26 @@ export class Queued {
   constructor(readonly cancel: () => void) {}
 }
 
+/** How an attempt failed, as the cluster reads it (proxy/failures.ts's FailureKind has this shape). */
+export interface AttemptFailure {
+  /** Stable code: `connect-refused` and `upstream-reset` say the process behind the address may have changed. */
+  readonly code: string;
+  readonly source: 'upstream' | 'downstream' | 'internal';
+  /** What it says about the backend for outlier detection and the latency score. */
+  readonly outcome: 'gateway-error' | null;
+}
+
+/** Why pick() found no backend (the proxy maps it to its failure table). */
+export type PickRefusal = 'no-ready-backend' | 'queue-full';
+
+/** The pool's retry budget as the proxy uses it (proxy/retry-budget.ts); the cluster only carries it. */
+export interface RetryBudgetLike {
+  requestStarted(): void;
+  requestEnded(retried: boolean): void;
+  allows(): boolean;
+  retryStarted(): void;
+}
+
 /** One upstream attempt, as the proxy reports it. */
 export interface Attempt {
   readonly backend: Backend;
@@ -44,7 +62,7 @@ export interface Attempt {
   /** Request sent -> response head, ms; -1 while none. */
   readonly latencyMs: number;
   /** Why the attempt failed, or null (a complete response, or still going). */
-  readonly failure: FailureKind | null;
+  readonly failure: AttemptFailure | null;
 }
 
 /**
@@ -84,6 +102,7 @@ export interface ClusterDeps {
   readonly rollout: GroupRecorder;
   readonly events: EventStream<ClusterEvent>;
   readonly stats: PoolStats;
+  readonly budget: RetryBudgetLike;
 }
 
 export class Cluster {
@@ -93,7 +112,8 @@ export class Cluster {
   /** Every member of every group, in group order. */
   readonly backends: Backend[] = [];
   readonly queue: WaitQueue | null;
-  readonly budget: RetryBudget;
+  /** The proxy's per-pool retry budget, carried here because the router hands the proxy a cluster. */
+  readonly budget: RetryBudgetLike;
   readonly stats: PoolStats;
   readonly #balancers: Map<BackendGroup, Balancer<Backend>>;
   readonly #selector: GroupSelector<BackendGroup>;
@@ -103,12 +123,13 @@ export class Cluster {
   readonly #events: EventStream<ClusterEvent>;
   readonly #members: MemberFactory;
   #running = false;
+  #unsubscribe: (() => void) | null = null;
 
   constructor(config: PoolConfig, deps: ClusterDeps) {
     this.name = config.name;
     this.config = config;
     this.queue = deps.queue;
-    this.budget = new RetryBudget(config.retry);
+    this.budget = deps.budget;
     this.stats = deps.stats;
     this.#outliers = deps.outliers;
     this.#rollout = deps.rollout;
@@ -121,6 +142,8 @@ export class Cluster {
       return group;
     });
     this.#indexBackends();
+    // Outlier detection turned off by a reload: an ejection carried over in a backend's record has nobody to end it.
+    if (this.#outliers === null) for (const b of this.backends) if (b.isEjected()) b.uneject('outlier detection turned off');
     this.#balancers = new Map(this.groups.map((g) => [g, deps.createBalancer()]));
     this.#selector = new GroupSelector(this.groups, deps.rolloutGroups, config.sticky, config.pin, deps.random);
   }
@@ -131,7 +154,7 @@ export class Cluster {
    * A backend that takes the request now (counted in flight until report('end')), in its group — another group
    * with weight when its own has none, unless pinned; else the request waits (Queued) or is refused.
    */
-  pick(r: PickRequest): Backend | Queued | FailureKind {
+  pick(r: PickRequest): Backend | Queued | PickRefusal {
     const choice = (r.choice ??= this.#selector.choose(r));
     let backend = this.#pickIn(choice.group, r.tried);
     if (backend === undefined && this.groups.length > 1 && !choice.pinned) {
@@ -150,8 +173,8 @@ export class Cluster {
     const queue = this.queue;
     // Wait only if a backend this request has not tried may take it later (one held for re-verification is back
     // within milliseconds); a retry that has tried them all gets its answer now.
-    if (!r.mayQueue || queue === null || (r.tried !== null && this.backends.every((b) => r.tried!.includes(b)))) return Failures.noReadyBackend;
-    return queue.enqueue(r) ? new Queued(() => queue.remove(r)) : Failures.queueFull;
+    if (!r.mayQueue || queue === null || (r.tried !== null && this.backends.every((b) => r.tried!.includes(b)))) return 'no-ready-backend';
+    return queue.enqueue(r) ? new Queued(() => queue.remove(r)) : 'queue-full';
   }
 
   /** What an attempt did: feeds the backend's counters and EWMA, outlier detection and the canary analysis. */
@@ -175,8 +198,8 @@ export class Cluster {
       if (a.status > 0) this.#rollout.record(b.group, a.status < 500, a.latencyMs);
     } else if (failure.source === 'upstream') {
       // A refused connection is proof the process is gone; a reset, a strong hint: one is enough to stop sending.
-      if (failure === Failures.connectRefused) this.#signal(b, 'connection refused');
-      else if (failure === Failures.upstreamReset || failure === Failures.keepAliveRace) this.#signal(b, 'connection reset');
+      if (failure.code === 'connect-refused') this.#signal(b, 'connection refused');
+      else if (failure.code === 'upstream-reset') this.#signal(b, 'connection reset');
       b.errors++;
       if (failure.outcome !== null) {
         b.observeFailure();
@@ -252,21 +275,23 @@ export class Cluster {
   start(): void {
     this.#running = true;
     for (const c of this.#controllers.values()) c.start();
+    // The end of an ejection (whatever the visible state) calls for a readiness probe now, not at the next interval.
+    this.#unsubscribe = this.#events.subscribe((e) => {
+      if (e.type === 'ejection-ended') this.#controllers.get(e.backend)?.probeNow();
+    });
   }
 
   /** Stop probing; waiting requests get their answer now. `close` also closes the connection pools once idle (reload). */
   stop(close: boolean): void {
     this.#running = false;
+    this.#unsubscribe?.();
+    this.#unsubscribe = null;
     for (const c of this.#controllers.values()) c.stop();
     this.queue?.flush();
     if (close) for (const b of this.backends) void b.close();
   }
 
   readonly #onChange = (c: StateChange): void => {
-    if (c.source === 'outlier' && c.from === 'EJECTED') {
-      // The ejection time is up: probe readiness now rather than at the next interval.
-      this.#controllers.get(c.backend)?.probeNow();
-    }
     // A backend that became READY is capacity for requests waiting in the queue.
     if (c.to === 'READY') this.#wake();
     this.#events.publish({ type: 'state', backend: c.backend, source: c.source, from: c.from, to: c.to, reason: c.reason });

@@ -200,7 +200,7 @@ export function normalise(parsed: ParsedConfig, source: string): Config {
       requestTimeoutMs: parsed.server.requestTimeout,
       maxHeaderBytes: parsed.server.maxHeaderSize,
     },
-    shutdown: { drainTimeoutMs: parsed.shutdown.drainTimeout },
+    shutdown: { drainTimeoutMs: parsed.shutdown.drainTimeout, graceMs: parsed.shutdown.grace },
     log: { level: parsed.log.level, accessLog: parsed.log.accessLog },
     routes: routes(parsed),
     pools: new Map(Object.entries(parsed.pools).map(([name, p]) => [name, pool(name, p, source)])),

@@ -343,7 +343,10 @@ export const configSchema = z
       .prefault({})
       .describe('Client-side HTTP server settings.'),
     shutdown: z
-      .strictObject({ drainTimeout: duration('Time in-flight requests get to finish on SIGTERM.').prefault('30s') })
+      .strictObject({
+        drainTimeout: duration('Time in-flight requests get to finish on SIGTERM.').prefault('30s'),
+        grace: duration('After SIGTERM, keep accepting (and answering) for this long with /readyz 503 so that endpoint removal (Kubernetes, a load balancer above) catches up, then drain. SIGINT (Ctrl-C) drains at once.').prefault('5s'),
+      })
       .prefault({})
       .describe('Graceful shutdown.'),
     log: z

@@ -255,7 +255,11 @@ export interface Config {
   listen: ListenAddress;
   admin: AdminConfig;
   server: ServerConfig;
-  shutdown: { drainTimeoutMs: number };
+  shutdown: {
+    drainTimeoutMs: number;
+    /** After SIGTERM, keep accepting this long (readiness 503) before the drain; 0 = drain at once. */
+    graceMs: number;
+  };
   log: LogConfig;
   routes: RouteConfig[];
   pools: Map<string, PoolConfig>;

@@ -78,6 +78,14 @@ export class OutlierDetector<H extends OutlierHost = OutlierHost> {
     }
     this.#records = records;
     this.#byId = byId;
+    // A host that arrives ejected with no ejection of this detector behind it (a reload changed the outlier settings,
+    // so this is a new detector): give it one base ejection time from now, so it does not stay out forever.
+    for (const r of records.values()) {
+      if (r.ejectedUntil !== 0 || !r.host.isEjected()) continue;
+      r.ejectedUntil = now + this.#config.baseEjectionTimeMs;
+      r.lastDurationMs = this.#config.baseEjectionTimeMs;
+      if (!this.#stopped) r.timer = this.#clock.setTimer(this.#config.baseEjectionTimeMs, () => this.#uneject(r));
+    }
   }
 
   /** Hot path: one call per response. O(1); the success case allocates nothing. Unknown and ejected backends are ignored. */

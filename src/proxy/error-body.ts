@@ -18,8 +18,8 @@ export function errorBody(error: ErrorLike, requestId: string | null = null, ext
   return `${body}}`;
 }
 
-/** Answer a failure on a response whose headers are not sent yet; 503s carry Retry-After. */
-export function writeFailure(res: ServerResponse, failure: FailureKind, requestId: string, close: boolean): void {
+/** Answer a failure on a response whose headers are not sent yet; 503s carry Retry-After. `then` runs once it is flushed. */
+export function writeFailure(res: ServerResponse, failure: FailureKind, requestId: string, close: boolean, then?: () => void): void {
   const body = errorBody(failure, requestId);
   const headers: Record<string, string> = {
     'content-type': 'application/json',
@@ -29,7 +29,8 @@ export function writeFailure(res: ServerResponse, failure: FailureKind, requestI
   if (failure.status === 503) headers['retry-after'] = RETRY_AFTER_SECONDS;
   if (close) headers.connection = 'close';
   res.writeHead(failure.status, headers);
-  res.end(body);
+  if (then === undefined) res.end(body);
+  else res.end(body, then);
 }
 
 /** A whole HTTP/1.1 error response as text, for raw sockets (parse errors, refused upgrades); always closes. */

@@ -61,7 +61,7 @@ export class Exchange implements AttemptOwner, PickRequest {
       this.current.send(this.req, this.upstreamHeaders, this.body);
     } else if (picked instanceof Queued) this.#queued = picked;
     // Nothing can take it: after failed attempts, the last failure is the honest answer.
-    else this.fail(picked === Failures.noReadyBackend ? (this.failure ?? picked) : picked, false);
+    else this.fail(picked === 'queue-full' ? Failures.queueFull : (this.failure ?? Failures.noReadyBackend), false);
   }
 
   forwardHead(a: Forward): boolean {
@@ -77,6 +77,8 @@ export class Exchange implements AttemptOwner, PickRequest {
   }
 
   failed(a: Forward, error: Error): void {
+    // Answered already (the total timeout fired while the attempt waited for a connection): nothing left to do.
+    if (this.done) return;
     const failure = a.failure!;
     this.failure = failure;
     if (this.res.headersSent) {

@@ -19,7 +19,7 @@ import type { Cluster } from '../cluster/cluster.js';
 import type { Router } from '../routing/routes.js';
 import type { ExchangeContext } from './accounting.js';
 import { planBody, readWholeBody } from './body.js';
-import { errorBody, writeFailure } from './error-body.js';
+import { writeFailure } from './error-body.js';
 import { Exchange } from './exchange.js';
 import { Failures } from './failures.js';
 import { upstreamRequestHeaders } from './headers.js';
@@ -36,11 +36,9 @@ export function handleRequest(ctx: RequestContext, req: IncomingMessage, res: Se
   const rejection = checkRequest(req);
   if (rejection !== null) {
     ctx.stats.rejected(rejection.code);
-    const id = requestIdFor(undefined);
-    const body = errorBody(rejection, id);
     res.shouldKeepAlive = false;
-    res.writeHead(rejection.status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), connection: 'close', 'x-request-id': id });
-    res.end(body, () => req.socket.destroy());
+    // The connection cannot be trusted after a malformed request: answered, then closed.
+    writeFailure(res, rejection, requestIdFor(undefined), true, () => req.socket.destroy());
     return;
   }
   // Absolute-form (GET http://host/path) is routed and forwarded as origin-form, as nginx does.

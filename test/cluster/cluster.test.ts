@@ -11,7 +11,7 @@ const two = yaml('pools:', '  p:', '    balance: round-robin', '    backends: [h
 
 it('picks only READY backends and counts the request in flight until its attempt ends', () => {
   const { c, byPort } = cluster(two);
-  expect(c.pick(request({ mayQueue: false }))).toBe(Failures.noReadyBackend);
+  expect(c.pick(request({ mayQueue: false }))).toBe('no-ready-backend');
   ready(byPort(9102));
   const picked = c.pick(request());
   expect(picked).toBe(byPort(9102));
@@ -26,7 +26,7 @@ it('never picks a backend the request already tried', () => {
   ready(byPort(9101));
   ready(byPort(9102));
   for (let i = 0; i < 4; i++) expect(c.pick(request({ tried: [byPort(9101)] }))).toBe(byPort(9102));
-  expect(c.pick(request({ tried: [byPort(9101), byPort(9102)], mayQueue: false }))).toBe(Failures.noReadyBackend);
+  expect(c.pick(request({ tried: [byPort(9101), byPort(9102)], mayQueue: false }))).toBe('no-ready-backend');
 });
 
 it('publishes each visible change once, with the health source that caused it', () => {
@@ -57,7 +57,7 @@ it('a group without a backend able to serve falls back to another group, counted
   const r = request({ choice: { group: canaryGroup, pinned: false } });
   expect(c.pick(r)).toBe(byPort(9101));
   expect(seen.filter((e) => e.type === 'group-fallback')).toEqual([{ type: 'group-fallback', pool: 'p', group: 'canary' }]);
-  expect(c.pick(request({ choice: { group: canaryGroup, pinned: true }, mayQueue: false }))).toBe(Failures.noReadyBackend);
+  expect(c.pick(request({ choice: { group: canaryGroup, pinned: true }, mayQueue: false }))).toBe('no-ready-backend');
 });
 
 const queued = yaml('pools:', '  p:', '    backends: [http://127.0.0.1:9101]', '    queue: { max: 1, timeout: 5s }');
@@ -66,7 +66,7 @@ it('queues while nothing can serve, hands the slot over when a backend becomes R
   const { c, byPort } = cluster(queued);
   const first = request();
   expect(c.pick(first)).toBeInstanceOf(Queued);
-  expect(c.pick(request())).toBe(Failures.queueFull);
+  expect(c.pick(request())).toBe('queue-full');
   ready(byPort(9101));
   expect(first.slots).toBe(1);
 });
@@ -112,6 +112,7 @@ const ejecting = yaml('pools:', '  p:', '    backends: [http://127.0.0.1:9101, h
 
 it('ejects on the failing responses themselves, stores the ejection once (the backend flag), and probes at its end', () => {
   const { c, clock, seen, probed, byPort, outliers } = cluster(ejecting);
+  c.start();
   const [a, b] = [byPort(9101), byPort(9102)];
   ready(a);
   ready(b);

@@ -8,6 +8,7 @@ import { memberFactory } from '../../src/cluster/members.js';
 import type { HealthController } from '../../src/health/controller.js';
 import { Metrics } from '../../src/observe/metrics.js';
 import { OutlierDetector } from '../../src/outlier/detector.js';
+import { RetryBudget } from '../../src/proxy/retry-budget.js';
 import pino from 'pino';
 import { ok } from '../config/helpers.js';
 import { ManualClock, seededRandom } from '../helpers/manual-clock.js';
@@ -44,7 +45,7 @@ export function cluster(yamlText: string) {
       return { backend, controller };
     };
   };
-  const outliers = pc.outlier === null ? null : new OutlierDetector<Backend>(pc.outlier, { clock, onEvent: () => {} });
+  const outliers = pc.outlier === null ? null : new OutlierDetector<Backend>(pc.outlier, { clock, onEvent: (e) => { if (e.type === 'ejection-ended') events.publish({ type: 'ejection-ended', backend: e.host, reason: e.reason }); } });
   const c = new Cluster(pc, {
     groups: pc.groups.map((g) => ({ name: g.name, weight: g.weight, backends: g.backends })),
     rolloutGroups: new Set(pc.groups.filter((g) => g.rollout !== null).map((g) => g.name)),
@@ -56,6 +57,7 @@ export function cluster(yamlText: string) {
     rollout,
     events,
     stats: metrics.bindPool(pc.name),
+    budget: new RetryBudget(pc.retry),
   });
   const byPort = (port: number): Backend => c.backends.find((b) => b.url.port === String(port))!;
   return { c, clock, seen, recorded, probed, reverified, byPort, outliers };

@@ -12,7 +12,7 @@ describe('parseConfig defaults', () => {
     expect(c.listen).toEqual({ host: '127.0.0.1', port: 8080 });
     expect(c.admin).toEqual({ listen: { host: '127.0.0.1', port: 9901 }, token: null });
     expect(c.server).toEqual({ keepAliveTimeoutMs: 5000, headersTimeoutMs: 10000, requestTimeoutMs: 300000, maxHeaderBytes: 16384 });
-    expect(c.shutdown).toEqual({ drainTimeoutMs: 30000 });
+    expect(c.shutdown).toEqual({ drainTimeoutMs: 30000, graceMs: 5000 });
     expect(c.log).toEqual({ level: 'info', accessLog: true });
     const p = c.pools.get('p');
     expect(p).toBeDefined();

@@ -69,6 +69,7 @@ pools:
   // The old backend never went back through LOADING.
   expect(proc.logs.filter((l) => l.msg === 'backend state changed' && l.backend === `p.default.127.0.0.1:${a.port}`)).toHaveLength(1);
 
-  proc.child.kill('SIGTERM');
+  // Ctrl-C: drains at once (SIGTERM would first keep accepting for shutdown.grace).
+  proc.child.kill('SIGINT');
   expect(await proc.exited).toBe(0);
 });

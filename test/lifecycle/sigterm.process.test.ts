@@ -20,7 +20,7 @@ test('SIGTERM drains an in-flight stream, then the process exits 0', async () =>
   const file = tempConfig(`
 listen: 127.0.0.1:0
 admin: { listen: 127.0.0.1:0 }
-shutdown: { drainTimeout: 20s }
+shutdown: { drainTimeout: 20s, grace: 0s }
 pools:
   p:
     health: { readiness: { path: /health, interval: 200ms, timeout: 1s } }

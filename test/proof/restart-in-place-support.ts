@@ -15,8 +15,14 @@ export interface Run {
   close(): Promise<void>;
 }
 
-/** `act` does the replacement; traffic runs `beforeMs` before it and `afterMs` after it finished. */
-export async function restartInPlace(act: (r: KServeReplica, stack: Stack) => Promise<void>, opts: { beforeMs?: number; afterMs?: number } = {}): Promise<Run> {
+/**
+ * `act` does the replacement; traffic runs `beforeMs` before it and `afterMs` after it finished — and then, when
+ * `until` is given, on until it holds (checked every 50 ms, at most 15 s more: a busy machine is slower, not wrong).
+ */
+export async function restartInPlace(
+  act: (r: KServeReplica, stack: Stack) => Promise<void>,
+  opts: { beforeMs?: number; afterMs?: number; until?: (r: KServeReplica, stack: Stack) => boolean } = {},
+): Promise<Run> {
   const replicas = [0, 1, 2, 3].map(() => new KServeReplica(MODEL));
   await Promise.all(replicas.map((r) => r.start()));
   const stack = await startStack(readmeConfig(MODEL, replicas));
@@ -32,6 +38,11 @@ export async function restartInPlace(act: (r: KServeReplica, stack: Stack) => Pr
     const target = replicas[1]!;
     await act(target, stack);
     await sleep(opts.afterMs ?? 2500);
+    const until = opts.until;
+    if (until !== undefined) {
+      const s = stack;
+      await within((async () => { while (!until(target, s)) await sleep(50); })(), 15_000, 'the condition after the replacement');
+    }
     const outcomes = await client.stop();
     return { stack, replicas, outcomes, state: backendByUrl(stack, target.url).state(), close };
   } catch (error) {
