@@ -82,7 +82,8 @@ function caseTitle(c: CaseName, p: Params): string {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Model servers: one process each, so that "kill" is a real SIGKILL and the replacement a new process on the port.
+// Model servers: one process each, so that "kill" is a real signal to a real process (SIGTERM to replace, SIGKILL for
+// the crash) and the replacement a new process on the port.
 
 interface ModelProc {
   child: Child;
@@ -155,10 +156,15 @@ async function prepareReplacement(c: CaseName, port: number, p: Params): Promise
   return child;
 }
 
-/** SIGKILL the old process; the standby one binds the same port `downMs` later (connection refused in between). */
+/**
+ * Stop the old process — `kill` (SIGTERM, as systemd, Docker and Kubernetes send it: the server finishes its in-flight
+ * requests, like uvicorn) for a replacement, SIGKILL for the crash — and have the standby bind the same port `downMs`
+ * after the signal (connection refused in between).
+ */
 async function replace(old: ModelProc, standby: Child | null, downMs: number): Promise<Replacement> {
   const killAt = Date.now();
-  await old.child.kill();
+  if (standby === null) await old.child.kill();
+  else await old.child.stop();
   if (standby === null) return { killAt, upAt: null, proc: null };
   const listening = jsonLine(standby, (l) => typeof l.port === 'number');
   const wait = downMs - (Date.now() - killAt);

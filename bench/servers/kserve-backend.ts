@@ -127,4 +127,9 @@ if (mode === 'standby') {
 // The bench holds our stdin open; when it goes away, so do we.
 process.stdin.on('end', () => process.exit(0));
 process.stdin.resume();
-process.on('SIGTERM', () => process.exit(0));
+// SIGTERM as uvicorn (KServe's server) handles it: stop accepting, close idle keep-alive connections, let in-flight
+// requests finish, then exit. SIGKILL (the crash case) gives no such grace.
+process.on('SIGTERM', () => {
+  server.close(() => process.exit(0));
+  server.closeIdleConnections();
+});
