@@ -39,6 +39,18 @@ export const STATUS_PAGE = `<!doctype html>
   const headers = token ? { authorization: 'Bearer ' + token } : {};
   const text = (v) => String(v ?? '').replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]);
   const state = (s) => '<span class="state ' + text(s) + '">' + text(s) + '</span>';
+  const pv = (p) => (p < 0.0001 ? '< 0.0001' : '= ' + p.toPrecision(2));
+  // One line of the evidence behind a check: errors, latency at the median and the compared quantile, backends out.
+  function evidence(c) {
+    if (!c || !c.latency) return '';
+    const parts = ['errors ' + c.canary.errors + '/' + c.canary.requests + ' vs ' + c.stable.errors + '/' + c.stable.requests + (c.errors.pValue === null ? '' : ' (p ' + pv(c.errors.pValue) + ')')];
+    for (const p of [c.latency.typical, c.latency.tail]) {
+      if (p && p.canaryMs !== null && p.stableMs !== null) parts.push('p' + +(p.quantile * 100).toFixed(2) + ' ' + p.canaryMs.toFixed(1) + ' vs ' + p.stableMs.toFixed(1) + ' ms' + (p.pValue === null ? '' : ' (p ' + pv(p.pValue) + ')'));
+    }
+    parts.push(c.latency.samples.canary + ' vs ' + c.latency.samples.stable + ' latency samples');
+    if (c.backendsOut.length > 0) parts.push('out: ' + c.backendsOut.map((b) => b.id + ' ' + b.state).join(', '));
+    return parts.join(' · ');
+  }
   async function get(path) {
     const res = await fetch(path, { headers, cache: 'no-store' });
     if (!res.ok) throw new Error(path + ': ' + res.status);
@@ -58,7 +70,8 @@ export const STATUS_PAGE = `<!doctype html>
       document.querySelector('#rollouts tbody').innerHTML = r.rollouts.length === 0 ? '<tr><td colspan="6">no rollouts configured</td></tr>' : r.rollouts.map((x) =>
         '<tr><td>' + text(x.pool) + '</td><td>' + text(x.group) + '</td><td>' + state(x.state) + '<div class="reason">' + text(x.reason ?? '') + '</div></td>' +
         '<td class="num">' + text(x.weight) + ' %</td><td class="num">' + (x.step + 1) + ' / ' + x.steps.length + '</td>' +
-        '<td class="reason">' + (x.lastCheck ? text(x.lastCheck.verdict) + ': ' + text(x.lastCheck.reason ?? '') : '–') + '</td></tr>').join('');
+        '<td class="reason">' + (x.lastCheck ? text(x.lastCheck.verdict) + ': ' + text(x.lastCheck.reason ?? '') + '<div>' + text(evidence(x.lastCheck)) + '</div>' : '–') +
+        (x.backendsOut.length > 0 ? '<div>out of service now: ' + text(x.backendsOut.map((b) => b.id + ' ' + b.state).join(', ')) + '</div>' : '') + '</td></tr>').join('');
       const ready = b.backends.filter((x) => x.state === 'READY').length;
       document.getElementById('meta').textContent = ready + ' of ' + b.backends.length + ' backends READY · updated ' + new Date().toLocaleTimeString();
       document.getElementById('error').textContent = '';

@@ -26,8 +26,11 @@ export function rollout(r: ParsedRollout | undefined): RolloutSpec | null {
     minRequests: r.minRequests,
     maxErrorRate: r.maxErrorRate,
     maxErrorRatio: r.maxErrorRatio,
+    minErrorIncrease: r.minErrorIncrease,
     maxLatencyRatio: r.maxLatencyRatio,
+    minLatencyIncreaseMs: r.minLatencyIncrease,
     latencyQuantile: r.latencyQuantile,
+    confidence: r.confidence,
     failureThreshold: r.failureThreshold,
     start: r.start,
   };

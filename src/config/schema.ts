@@ -94,12 +94,42 @@ export const rolloutSchema = z
       })
       .describe('Canary weights in percent, increasing; reaching 100 (or passing the last step) promotes.'),
     interval: duration('Time between two checks of canary against stable.', 1).prefault('1m'),
-    minRequests: count(1).default(50).describe('Canary requests a check needs; with fewer it waits.'),
-    maxErrorRate: z.number().min(0).max(1).default(0.05).describe('Canary error rate above which it is rolled back at once.'),
-    maxErrorRatio: z.number().min(1).nullable().default(2).describe('Canary error rate / stable error rate (stable floored at 1%); null = off.'),
-    maxLatencyRatio: z.number().min(1).nullable().default(1.5).describe('Canary latency quantile / stable latency quantile; null = off.'),
-    latencyQuantile: z.number().gt(0).max(1).default(0.99).describe('Quantile compared by maxLatencyRatio (0.99 = p99).'),
-    failureThreshold: count(1).default(2).describe('Failed ratio checks that roll back (an error-rate breach rolls back at once).'),
+    minRequests: count(1)
+      .default(50)
+      .describe('Samples a check needs per criterion and side: requests for the error criteria, successful requests for latency; with fewer it waits.'),
+    maxErrorRate: z.number().min(0).max(1).default(0.05).describe('Canary error rate above which (shown at `confidence`) it is rolled back at once.'),
+    maxErrorRatio: z
+      .number()
+      .min(1)
+      .nullable()
+      .default(2)
+      .describe('Canary error rate / stable error rate (stable floored at 1%) above which, with minErrorIncrease and confidence, a check fails; null = off.'),
+    minErrorIncrease: z
+      .number()
+      .min(0)
+      .max(1)
+      .default(0.01)
+      .describe('Canary error rate minus stable error rate (0..1) at or below which more errors are not a regression, whatever the ratio.'),
+    maxLatencyRatio: z
+      .number()
+      .min(1)
+      .nullable()
+      .default(1.25)
+      .describe('Canary latency / stable latency at the compared quantile above which, with minLatencyIncrease and confidence, a check fails; null = off.'),
+    minLatencyIncrease: duration('Canary latency minus stable latency at the compared quantile at or below which it is not a regression, whatever the ratio.').prefault('5ms'),
+    latencyQuantile: z
+      .number()
+      .gt(0)
+      .max(1)
+      .default(0.99)
+      .describe('Quantile compared by maxLatencyRatio (0.99 = p99); lowered while a window has too few samples to estimate it (10 above it per side).'),
+    confidence: z
+      .number()
+      .min(0.5)
+      .max(0.9999)
+      .default(0.99)
+      .describe('Confidence a difference needs before a check counts it (each test at significance 1 - confidence).'),
+    failureThreshold: count(1).default(2).describe('Failed checks that roll back (an error-rate breach rolls back at once).'),
     start: z.enum(['auto', 'manual']).default('auto').describe('auto: start once the canary has a READY backend; manual: wait for POST /admin/rollouts/{pool}/{group}/resume.'),
   })
   .describe('Automatic canary rollout: step the weight up, compare with stable, promote or roll back.');

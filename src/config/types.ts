@@ -83,17 +83,26 @@ export interface RolloutSpec {
   steps: number[];
   /** Time between two checks; each check looks at the requests since the previous conclusive check. */
   intervalMs: number;
-  /** Canary requests a check needs to judge; with fewer it is inconclusive (waits, no step, no failure). */
+  /**
+   * Samples a check needs per criterion and side: canary (and, for the comparisons, stable) requests for the error
+   * criteria, successful requests (latency samples) for the latency one. With fewer it is inconclusive (waits, no step, no failure).
+   */
   minRequests: number;
-  /** Absolute canary error rate (0..1) above which it is rolled back at once. */
+  /** Canary error rate (0..1) above which, shown with `confidence`, it is rolled back at once. */
   maxErrorRate: number;
   /** Canary error rate / stable error rate (stable floored, see rollout/analysis.ts ERROR_RATE_FLOOR); null = off. */
   maxErrorRatio: number | null;
-  /** Canary latency quantile / stable latency quantile; null = off. */
+  /** Canary error rate - stable error rate (0..1) at or below which the ratio is not a regression. */
+  minErrorIncrease: number;
+  /** Canary latency / stable latency at the compared quantile; null = off. */
   maxLatencyRatio: number | null;
-  /** Quantile compared by maxLatencyRatio, 0 < q <= 1 (0.99 = p99). */
+  /** Canary latency - stable latency (ms) at or below which the ratio is not a regression. */
+  minLatencyIncreaseMs: number;
+  /** Quantile compared by maxLatencyRatio, 0 < q <= 1 (0.99 = p99); lowered while the samples are too few for it. */
   latencyQuantile: number;
-  /** Failed ratio checks (cumulative during one rollout) that roll back; an absolute error-rate breach rolls back at once. */
+  /** Confidence a difference needs before it counts (1 - the significance level of every test). */
+  confidence: number;
+  /** Failed checks (cumulative during one rollout) that roll back; an absolute error-rate breach rolls back at once. */
   failureThreshold: number;
   /** auto: starts when the canary has a READY backend; manual: waits for an operator start. */
   start: 'auto' | 'manual';

@@ -5,6 +5,8 @@ import type { RolloutSpec } from '../config/types.js';
 import { analyse } from './analysis.js';
 import { restoreState, stepFor } from './snapshot.js';
 import type {
+  BackendOut,
+  CanaryBackend,
   RolloutChange,
   RolloutCheck,
   RolloutHistoryEntry,
@@ -64,6 +66,12 @@ export class RolloutController {
   readonly #stableWindow: RequestWindow;
   #state: RolloutState;
   #canaryReady = false;
+  /** The canary group's backends as last reported by the lead. */
+  #backends: readonly CanaryBackend[] = [];
+  /** Canary backends seen READY since this rollout began: one of them leaving service is a failure, one still coming up is not. */
+  readonly #served = new Set<string>();
+  /** Canary backends out of service at some point of the current window (first sighting kept): each fails the check. */
+  readonly #out = new Map<string, BackendOut>();
   #windowStart: number;
   #timer: Timer | null = null;
   #stopped = false;
@@ -98,6 +106,19 @@ export class RolloutController {
     if (this.#state.name !== 'progressing') return;
     if (group === this.#canary) this.#canaryWindow.record(ok, latencyMs);
     else if (this.#stableGroups.has(group)) this.#stableWindow.record(ok, latencyMs);
+  }
+
+  /**
+   * The lead reports the canary group's backends (on every state or membership change). While progressing, one that is
+   * EJECTED or MISMATCH, or that was READY in this rollout and is now UNREADY, LOADING or WARMING, is out of service:
+   * the next check fails, whatever the traffic figures say (an ejected backend's errors stop reaching the analysis).
+   * DRAINING is an operator's or discovery's choice, not a failure; a backend still loading when the rollout began has
+   * not failed anything. Readiness follows: the rollout starts on the first READY backend, as with canaryReady(true).
+   */
+  canaryBackends(list: readonly CanaryBackend[]): void {
+    this.#backends = list;
+    if (this.#state.name === 'progressing') this.#observe(list);
+    this.canaryReady(list.some((b) => b.state === 'READY'));
   }
 
   /** The lead says whether the canary group has at least one READY backend; an automatic rollout starts on the first true. */
@@ -223,6 +244,7 @@ export class RolloutController {
       failedChecks: s.name === 'progressing' || s.name === 'paused' ? s.failedChecks : 0,
       failureThreshold: this.#config.failureThreshold,
       canaryReady: this.#canaryReady,
+      backendsOut: [...this.#out.values()],
       reason: this.#reason(),
       since: this.#history.at(-1)?.at ?? null,
       lastCheck: this.#lastCheck,
@@ -289,6 +311,7 @@ export class RolloutController {
   }
 
   #begin(reason: string): void {
+    this.#served.clear();
     this.#go({ name: 'progressing', step: 0, weight: this.#firstStep(), failedChecks: 0 }, reason);
   }
 
@@ -333,6 +356,37 @@ export class RolloutController {
     this.#canaryWindow.reset();
     this.#stableWindow.reset();
     this.#windowStart = this.#clock.now();
+    // A backend still out when a window starts counts against that window too.
+    this.#out.clear();
+    if (this.#state.name === 'progressing') this.#observe(this.#backends);
+  }
+
+  /** `atCheck`: the check is about to run — a backend still held for re-verification now counts as out. */
+  #observe(list: readonly CanaryBackend[], atCheck = false): void {
+    for (const b of list) {
+      if (b.state === 'READY') this.#served.add(b.id);
+      else if (b.reverifying === true && !atCheck && (b.state === 'UNREADY' || b.state === 'LOADING' || b.state === 'WARMING')) continue;
+      else if (!this.#out.has(b.id) && this.#isOut(b)) this.#out.set(b.id, { id: b.id, state: b.state, reason: b.reason, since: this.#wallIso() });
+    }
+  }
+
+  #isOut(b: CanaryBackend): boolean {
+    switch (b.state) {
+      case 'EJECTED':
+      case 'MISMATCH':
+        return true;
+      case 'UNREADY':
+      case 'LOADING':
+      case 'WARMING':
+        return this.#served.has(b.id);
+      case 'READY':
+      case 'DRAINING':
+        return false;
+      default: {
+        const never: never = b.state;
+        return never;
+      }
+    }
   }
 
   #wallIso(): string {
@@ -343,13 +397,14 @@ export class RolloutController {
     this.#timer = null;
     const s = this.#state;
     if (s.name !== 'progressing' || this.#stopped) return;
-    const q = this.#config.latencyQuantile;
+    this.#observe(this.#backends, true);
     const check = analyse(
-      this.#canaryWindow.figures(q),
-      this.#stableWindow.figures(q),
+      this.#canaryWindow.sample(),
+      this.#stableWindow.sample(),
       this.#config,
       this.#clock.now() - this.#windowStart,
       this.#wallIso(),
+      [...this.#out.values()],
     );
     this.#lastCheck = check;
     this.#onCheck?.(check);

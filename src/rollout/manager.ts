@@ -8,7 +8,7 @@ import type { RolloutSpec } from '../config/types.js';
 import type { Logger } from '../observe/log.js';
 import { RolloutController } from './controller.js';
 import { loadState, saveState } from './state-file.js';
-import type { RolloutChange, RolloutSnapshot, RolloutState, RolloutView } from './types.js';
+import type { CanaryBackend, RolloutChange, RolloutSnapshot, RolloutState, RolloutView } from './types.js';
 
 /** What rollouts count (observe/metrics.ts implements it). */
 export interface RolloutStats {
@@ -105,7 +105,7 @@ export class RolloutManager {
     this.#byPool = byPool;
     for (const e of next.values()) {
       this.#apply(e);
-      e.controller.canaryReady(e.canary.backends.some((b) => b.routable()));
+      e.controller.canaryBackends(e.canary.backends.map(canaryBackend));
     }
     this.#persist();
   }
@@ -127,13 +127,16 @@ export class RolloutManager {
     }
   };
 
-  /** A backend changed state: a canary group's readiness may have changed, or its last serving backend was ejected. */
+  /**
+   * A backend changed state: the canary group's backends go to its controller (readiness, and backends out of service
+   * for the next check); when outlier detection ejected the last serving one, the rollout is rolled back at once.
+   */
   backendChanged(b: Backend): void {
     const e = this.#entries.get(key(b.pool, b.group));
     if (e === undefined) return;
+    e.controller.canaryBackends(e.canary.backends.map(canaryBackend));
     const ready = e.canary.backends.some((x) => x.routable());
     if (!ready && b.state() === 'EJECTED' && e.canary.backends.includes(b)) e.controller.canaryEjected(b.stateReason);
-    else e.controller.canaryReady(ready);
   }
 
   views(): RolloutView[] {
@@ -216,6 +219,10 @@ export class RolloutManager {
       .then(() => saveState(file, snapshots))
       .catch((err: Error) => this.#deps.log.error({ stateFile: file, error: err.message }, 'could not write the rollout state file'));
   }
+}
+
+function canaryBackend(b: Backend): CanaryBackend {
+  return { id: b.id, state: b.state(), reason: b.stateReason, reverifying: b.health.recheck };
 }
 
 function key(pool: string, group: string): string {

@@ -23,10 +23,25 @@ const figures = z.object({
   latencyMs: z.number().nullable(),
 });
 
+const pValue = z.number().min(0).max(1).nullable();
+const criterion = z.enum(['pass', 'fail', 'undecided', 'no-data', 'off']);
+
+const latencyPoint = z.object({
+  verdict: criterion,
+  quantile: z.number(),
+  canaryMs: z.number().nullable(),
+  stableMs: z.number().nullable(),
+  ratio: z.number().nullable(),
+  differenceMs: z.number().nullable(),
+  test: z.enum(['mann-whitney', 'tail-share']),
+  statistic: z.number().nullable(),
+  pValue,
+});
+
 const checkSchema = z.object({
   at: z.string(),
   verdict: z.enum(['pass', 'fail', 'inconclusive']),
-  failures: z.array(z.enum(['error-rate', 'error-ratio', 'latency-ratio'])),
+  failures: z.array(z.enum(['error-rate', 'error-ratio', 'latency-ratio', 'backend-out'])),
   reason: z.string().nullable(),
   windowMs: z.number().min(0),
   quantile: z.number(),
@@ -34,7 +49,41 @@ const checkSchema = z.object({
   stable: figures,
   errorRatio: z.number().nullable(),
   latencyRatio: z.number().nullable(),
+  alpha: z.number().min(0).max(1),
+  errorRate: z.object({ verdict: criterion, rate: z.number(), max: z.number(), upper: z.number().nullable(), pValue, minRequests: z.number() }),
+  errors: z.object({
+    verdict: criterion,
+    difference: z.number().nullable(),
+    ratio: z.number().nullable(),
+    pessimistic: z.object({ canary: z.number(), stable: z.number() }).nullable(),
+    pValue,
+    maxRatio: z.number().nullable(),
+    minIncrease: z.number(),
+    minRequests: z.number(),
+  }),
+  latency: z.object({
+    verdict: criterion,
+    samples: z.object({ canary: z.number(), stable: z.number() }),
+    minSamples: z.number(),
+    maxRatio: z.number().nullable(),
+    minIncreaseMs: z.number(),
+    alpha: z.number(),
+    typical: latencyPoint,
+    probabilitySlower: z.number().nullable(),
+    tail: latencyPoint.nullable(),
+  }),
+  backendsOut: z.array(
+    z.object({
+      id: z.string(),
+      state: z.enum(['LOADING', 'WARMING', 'READY', 'UNREADY', 'EJECTED', 'MISMATCH', 'DRAINING']),
+      reason: z.string(),
+      since: z.string(),
+    }),
+  ),
 });
+
+/** A check written by an older version (without its evidence) reads back as null: the state matters, old details do not. */
+const storedCheck = checkSchema.nullable().catch(null);
 
 const historySchema = z.object({
   at: z.string(),
@@ -43,7 +92,7 @@ const historySchema = z.object({
   weight,
   step,
   reason: z.string(),
-  check: checkSchema.nullable(),
+  check: storedCheck,
 });
 
 const snapshotSchema = z.object({
@@ -51,7 +100,7 @@ const snapshotSchema = z.object({
   pool: z.string(),
   group: z.string(),
   state: stateSchema,
-  lastCheck: checkSchema.nullable(),
+  lastCheck: storedCheck,
   history: z.array(historySchema),
 });
 

@@ -1,8 +1,15 @@
-// One group's requests since the last check: counts, plus a fixed-size uniform sample of latencies for quantiles.
+// One group's requests since the last check: counts, plus a fixed-size uniform sample of latencies for the tests and quantiles.
 
-import type { CheckFigures } from './types.js';
+import { quantileOf } from './stats.js';
 
-/** Latencies kept per window; p99 of 2,000 uniform samples is within about ±0.5 percentile points. */
+/** One side of a check window: counts, and the latencies of successful requests (a uniform sample), ascending. */
+export interface WindowSample {
+  requests: number;
+  errors: number;
+  latencies: Float64Array;
+}
+
+/** Latencies kept per window; p99 of 2,000 uniform samples is within about ±0.5 percentile points, and ranking 2,000 + 2,000 is cheap. */
 export const RESERVOIR_SIZE = 2000;
 
 /**
@@ -49,21 +56,14 @@ export class RequestWindow {
     this.#successes = 0;
   }
 
-  /** Figures with the latency quantile q (nearest rank over the sample). */
-  figures(q: number): CheckFigures {
-    return {
-      requests: this.#requests,
-      errors: this.#errors,
-      errorRate: this.#requests === 0 ? 0 : this.#errors / this.#requests,
-      latencyMs: this.quantile(q),
-    };
+  /** Counts and the sorted latency sample (a copy: sorting happens here, at check time, never in record()). */
+  sample(): WindowSample {
+    const n = Math.min(this.#successes, this.#sample.length);
+    return { requests: this.#requests, errors: this.#errors, latencies: this.#sample.slice(0, n).sort() };
   }
 
+  /** Latency quantile q of the sample (nearest rank); null with no successful request. */
   quantile(q: number): number | null {
-    const n = Math.min(this.#successes, this.#sample.length);
-    if (n === 0) return null;
-    const sorted = this.#sample.slice(0, n).sort();
-    const rank = Math.min(n, Math.max(1, Math.ceil(q * n)));
-    return sorted[rank - 1] ?? null;
+    return quantileOf(this.sample().latencies, q);
   }
 }

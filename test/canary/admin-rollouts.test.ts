@@ -3,7 +3,7 @@ import { afterAll, beforeAll, expect, test } from 'vitest';
 import { metric, waitAllReady } from '../e2e/support.js';
 import { ManualClock, seededRandom } from '../helpers/manual-clock.js';
 import { startStack, type Stack } from '../helpers/stack.js';
-import { act, closeAll, namedBackend, rollouts, traffic, twoGroups, until, type NamedBackend } from './support.js';
+import { act, closeAll, namedBackend, PASSING, rollouts, traffic, twoGroups, until, type NamedBackend } from './support.js';
 
 const TOKEN = 'canary-admin-token';
 const clock = new ManualClock();
@@ -18,13 +18,13 @@ beforeAll(async () => {
       stable: [s1],
       canary: [c1],
       top: `admin: { listen: 127.0.0.1:0, token: ${TOKEN} }`,
-      canaryExtra: '        rollout: { steps: [10, 25, 50, 100], interval: 30s, minRequests: 10 }',
+      canaryExtra: `        rollout: { steps: [10, 25, 50, 100], interval: 30s, minRequests: ${PASSING} }`,
     }),
     { deps: { clock, random: seededRandom(17) } },
   );
   await waitAllReady(stack);
   // One conclusive check, so lastCheck has figures.
-  await until(stack, () => c1.count() >= 10 && s1.count() >= 10);
+  await until(stack, () => c1.count() >= PASSING && s1.count() >= PASSING);
   clock.advance(30_000);
 });
 afterAll(() => closeAll(stack, servers));

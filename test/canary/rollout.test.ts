@@ -3,7 +3,7 @@ import { afterEach, expect, test } from 'vitest';
 import { backendByUrl, metric, waitAllReady } from '../e2e/support.js';
 import { ManualClock, seededRandom } from '../helpers/manual-clock.js';
 import { startStack, type Stack } from '../helpers/stack.js';
-import { act, closeAll, delayed, everyOther500, namedBackend, ok, rollout, status, SteppedClock, tally, traffic, twoGroups, until, type Answer, type Behaviour, type NamedBackend } from './support.js';
+import { act, closeAll, delayed, everyOther500, namedBackend, ok, PASSING, rollout, status, SteppedClock, tally, traffic, twoGroups, until, type Answer, type Behaviour, type NamedBackend } from './support.js';
 
 let stack: Stack | undefined;
 let servers: NamedBackend[] = [];
@@ -46,19 +46,19 @@ async function fill(b: Booted, n: number): Promise<Answer[]> {
 
 test('a healthy canary is promoted through every step: 10 -> 25 -> 50 -> promoted (100), stable 0', async () => {
   const clock = new ManualClock();
-  const b = await boot({ canary: [ok], rollout: '{ steps: [10, 25, 50, 100], interval: 30s, minRequests: 20 }', clock });
+  const b = await boot({ canary: [ok], rollout: `{ steps: [10, 25, 50, 100], interval: 30s, minRequests: ${PASSING} }`, clock });
   const seen: number[] = [];
   let r = await rollout(b.s);
   expect(r).toMatchObject({ pool: 'p', group: 'canary', state: 'progressing', weight: 10, step: 0 });
   for (const expected of [25, 50]) {
-    await fill(b, 20);
+    await fill(b, PASSING);
     clock.advance(30_000);
     r = await rollout(b.s);
     seen.push(r.weight);
     expect(r).toMatchObject({ state: 'progressing', weight: expected });
     expect(r.lastCheck?.verdict).toBe('pass');
   }
-  await fill(b, 20);
+  await fill(b, PASSING);
   clock.advance(30_000);
   r = await rollout(b.s);
   expect(r).toMatchObject({ state: 'promoted', weight: 100, stableWeight: 0 });
@@ -128,7 +128,7 @@ test('a canary 3x slower than stable is rolled back by the latency ratio (failur
   clock.advance(30_000);
   r = await rollout(b.s);
   expect(r).toMatchObject({ state: 'rolled-back', weight: 0 });
-  expect(r.reason).toMatch(/2 failed checks \(threshold 2\): p50 latency ratio \d+\.\d\dx > 1\.50x/);
+  expect(r.reason).toMatch(/2 failed checks \(threshold 2\): p50 latency ratio \d+\.\d\dx > 1\.25x/);
 });
 
 test('start: manual stays pending (weight 0, no canary traffic) until POST .../start', async () => {
@@ -198,6 +198,36 @@ test('with default outlier settings both act: the failing canary backend is ejec
   await until(b.s, () => backendByUrl(b.s, c2.url).state() === 'READY', { max: 2000 });
   await traffic(b.s, 100);
   expect([c1.count(), c2.count()]).toEqual(before);
+});
+
+test('the textbook bad canary: two canary backends at steps [50, 100], one failing every request and ejected after 5 errors, roll back together', async () => {
+  const clock = new ManualClock();
+  const b = await boot({ canary: [ok, status(500)], rollout: '{ steps: [50, 100], interval: 3s }', outlier: '', balance: 'random', clock });
+  const [c1, c2] = b.canary as [NamedBackend, NamedBackend];
+  expect(await rollout(b.s)).toMatchObject({ state: 'progressing', weight: 50 });
+  // One interval of traffic (150 requests, 50 req/s for 3 s), one at a time so nothing is on its way to c2 when it leaves.
+  await until(b.s, () => c1.count() + c2.count() + b.stable.count() >= 150, { concurrency: 1 });
+  expect(c2.count()).toBe(5);
+  expect(backendByUrl(b.s, c2.url).state()).toBe('EJECTED');
+  let r = await rollout(b.s);
+  expect(r.backendsOut.map((x) => [x.id, x.state])).toEqual([[backendByUrl(b.s, c2.url).id, 'EJECTED']]);
+  clock.advance(3_000);
+  r = await rollout(b.s);
+  // The ejection hid c2's failures from the window (5 errors, then none), not from the check.
+  expect(r).toMatchObject({ state: 'progressing', weight: 50, failedChecks: 1 });
+  expect(r.lastCheck?.canary.errors).toBe(5);
+  expect(r.lastCheck?.failures).toContain('backend-out');
+  expect(r.lastCheck?.reason).toMatch(/canary backend out of service: p\.canary\.127\.0\.0\.1:\d+ EJECTED \(ejected for 30 s: 5 consecutive server errors\)/);
+  const before = b.canary.reduce((a, x) => a + x.count(), 0) + b.stable.count();
+  await until(b.s, () => c1.count() + c2.count() + b.stable.count() - before >= 150, { concurrency: 1 });
+  clock.advance(3_000);
+  r = await rollout(b.s);
+  expect(r).toMatchObject({ state: 'rolled-back', weight: 0, stableWeight: 100 });
+  expect(r.reason).toMatch(/^2 failed checks \(threshold 2\): canary backend out of service/);
+  const counts = [c1.count(), c2.count()];
+  const after = await traffic(b.s, 100);
+  expect(after.every((a) => a.status === 200 && a.by === 's1')).toBe(true);
+  expect([c1.count(), c2.count()]).toEqual(counts);
 });
 
 test('a one-backend canary ejected by outlier detection is rolled back at once, not left progressing until the ejection ends', async () => {

@@ -6,7 +6,7 @@ import { afterEach, expect, test } from 'vitest';
 import { waitAllReady } from '../e2e/support.js';
 import { ManualClock, seededRandom } from '../helpers/manual-clock.js';
 import { startStack, type Stack } from '../helpers/stack.js';
-import { closeAll, configFor, namedBackend, ok, rollout, traffic, twoGroups, until, type NamedBackend } from './support.js';
+import { closeAll, configFor, namedBackend, ok, PASSING, rollout, traffic, twoGroups, until, type NamedBackend } from './support.js';
 
 let stacks: Stack[] = [];
 let servers: NamedBackend[] = [];
@@ -20,7 +20,7 @@ afterEach(async () => {
   dir = null;
 });
 
-const ROLLOUT = '        rollout: { steps: [10, 25, 50, 100], interval: 30s, minRequests: 10 }';
+const ROLLOUT = `        rollout: { steps: [10, 25, 50, 100], interval: 30s, minRequests: ${PASSING} }`;
 
 async function backends(): Promise<[NamedBackend, NamedBackend]> {
   servers = await Promise.all(['s1', 'c1'].map((n) => namedBackend(n, ok)));
@@ -37,7 +37,7 @@ async function boot(yaml: string, clock: ManualClock): Promise<Stack> {
 /** Enough traffic for a conclusive check, then one interval. */
 async function passOneCheck(s: Stack, clock: ManualClock, s1: NamedBackend, c1: NamedBackend): Promise<void> {
   const [c0, s0] = [c1.count(), s1.count()];
-  await until(s, () => c1.count() - c0 >= 10 && s1.count() - s0 >= 10);
+  await until(s, () => c1.count() - c0 >= PASSING && s1.count() - s0 >= PASSING);
   clock.advance(30_000);
 }
 

@@ -7,6 +7,13 @@ import type { RolloutView } from '../../src/rollout/types.js';
 import { startBackend, type TestBackend } from '../helpers/backend.js';
 import type { Stack } from '../helpers/stack.js';
 
+/**
+ * Canary (and stable) requests per window for a healthy canary to pass under the default error criteria: with no
+ * errors, 36 is the fewest whose pessimistic rate (80 % Wilson upper bound) is under the 2 % that maxErrorRatio 2 over
+ * a stable floored at 1 % allows (rollout/analysis.ts); fewer leave the check inconclusive.
+ */
+export const PASSING = 40;
+
 /** Readiness: the first probe at once, the next one exactly an hour after it (no jitter; a test advances the clock to run it). */
 export const HEALTH = '{ jitter: 0, readiness: { path: /health, interval: 1h, timeout: 2s, healthyThreshold: 1, unhealthyThreshold: 1 } }';
 

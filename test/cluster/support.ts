@@ -19,18 +19,26 @@ export interface Recorded {
   latencyMs: number;
 }
 
-/** A cluster of the only pool of `yamlText`; every backend starts LOADING (controllers are stubs that count probeNow). */
-export function cluster(yamlText: string) {
+/**
+ * A cluster of the only pool of `yamlText`; every backend starts LOADING (controllers are stubs that count probeNow).
+ * `rollout`: where attempts go besides `recorded` (a RolloutManager's recorder); `clock`: share one with other parts.
+ */
+export function cluster(yamlText: string, opts: { rollout?: GroupRecorder; clock?: ManualClock } = {}) {
   const config = ok(yamlText);
   const pc = [...config.pools.values()][0]!;
-  const clock = new ManualClock();
+  const clock = opts.clock ?? new ManualClock();
   const random = seededRandom(7);
   const metrics = new Metrics('test', { defaultMetrics: false });
   const events = new EventStream<ClusterEvent>();
   const seen: ClusterEvent[] = [];
   events.subscribe((e) => seen.push(e));
   const recorded: Recorded[] = [];
-  const rollout: GroupRecorder = { record: (group, ok, latencyMs) => recorded.push({ group, ok, latencyMs }) };
+  const rollout: GroupRecorder = {
+    record: (group, ok, latencyMs) => {
+      recorded.push({ group, ok, latencyMs });
+      opts.rollout?.record(group, ok, latencyMs);
+    },
+  };
   const probed: string[] = [];
   const reverified: string[] = [];
   const real = memberFactory(pc, {
@@ -60,7 +68,7 @@ export function cluster(yamlText: string) {
     budget: new RetryBudget(pc.retry),
   });
   const byPort = (port: number): Backend => c.backends.find((b) => b.url.port === String(port))!;
-  return { c, clock, seen, recorded, probed, reverified, byPort, outliers };
+  return { c, clock, events, seen, recorded, probed, reverified, byPort, outliers };
 }
 
 /** Through the road into service at once (no admission, no warm-up configured): READY. */

@@ -75,8 +75,11 @@ describe('parseConfig defaults', () => {
       minRequests: 50,
       maxErrorRate: 0.05,
       maxErrorRatio: 2,
-      maxLatencyRatio: 1.5,
+      minErrorIncrease: 0.01,
+      maxLatencyRatio: 1.25,
+      minLatencyIncreaseMs: 5,
       latencyQuantile: 0.99,
+      confidence: 0.99,
       failureThreshold: 2,
       start: 'auto',
     });

@@ -70,3 +70,28 @@ it('rejects malformed snapshots with a readable error', () => {
     snapshotFromJSON({ version: 1, pool: 'mlp', group: 'canary', state: { name: 'progressing', step: 0, weight: 150, failedChecks: 0 }, lastCheck: null, history: [] }),
   ).toThrow(/weight/);
 });
+
+it('reads a check stored by an older version (without its evidence) back as null, keeping the state', () => {
+  const a = harness();
+  a.ctl.canaryReady(true);
+  a.intervals(1, 2_000, healthy());
+  const json = JSON.parse(JSON.stringify(a.ctl.snapshot())) as { lastCheck: Record<string, unknown>; history: Array<{ check: Record<string, unknown> | null }> };
+  for (const c of [json.lastCheck, json.history[1]!.check!]) {
+    for (const k of ['alpha', 'errorRate', 'errors', 'latency', 'backendsOut']) delete c[k];
+  }
+  const restored = snapshotFromJSON(json);
+  expect(restored.state).toEqual(a.ctl.snapshot().state);
+  expect(restored.lastCheck).toBeNull();
+  expect(restored.history.map((h) => h.check)).toEqual([null, null]);
+  expect(restored.history.map((h) => h.weight)).toEqual([10, 25]);
+});
+
+it('keeps the backends out of service with a check', () => {
+  const a = harness();
+  a.ctl.canaryBackends([{ id: 'mlp.canary.127.0.0.1:9202', state: 'READY', reason: 'ready' }]);
+  a.ctl.canaryBackends([{ id: 'mlp.canary.127.0.0.1:9202', state: 'EJECTED', reason: 'ejected' }]);
+  a.intervals(1, 2_000, healthy());
+  const restored = snapshotFromJSON(JSON.parse(JSON.stringify(a.ctl.snapshot())));
+  expect(restored.lastCheck?.backendsOut).toEqual([{ id: 'mlp.canary.127.0.0.1:9202', state: 'EJECTED', reason: 'ejected', since: expect.any(String) }]);
+  expect(restored).toEqual(a.ctl.snapshot());
+});

@@ -1,4 +1,4 @@
-// The per-interval request window: counts, reservoir-sampled latency quantiles, reset.
+// The per-interval request window: counts, a reservoir sample of latencies (sorted at check time), quantiles, reset.
 import { expect, it } from 'vitest';
 import { RequestWindow } from '../../src/rollout/window.js';
 import { seededRandom } from '../helpers/manual-clock.js';
@@ -22,15 +22,16 @@ it('stays close to the true quantile beyond the reservoir size', () => {
   expect(w.requests).toBe(100_000);
 });
 
-it('counts errors without sampling their latency, and resets', () => {
+it('counts errors without sampling their latency, sorts the sample at check time, and resets', () => {
   const w = new RequestWindow(seededRandom(1));
-  w.record(true, 10);
-  w.record(false, 1);
-  w.record(false, 1);
   w.record(true, 30);
-  expect(w.figures(0.99)).toEqual({ requests: 4, errors: 2, errorRate: 0.5, latencyMs: 30 });
+  w.record(false, 1);
+  w.record(false, 1);
+  w.record(true, 10);
+  expect(w.sample()).toEqual({ requests: 4, errors: 2, latencies: Float64Array.from([10, 30]) });
   w.reset();
-  expect(w.figures(0.99)).toEqual({ requests: 0, errors: 0, errorRate: 0, latencyMs: null });
+  expect(w.sample()).toEqual({ requests: 0, errors: 0, latencies: new Float64Array(0) });
+  expect(w.quantile(0.99)).toBeNull();
   w.record(true, 5);
   expect(w.quantile(0.99)).toBe(5); // no stale samples from before the reset
 });
