@@ -47,7 +47,7 @@ export async function startModel(probes: Record<string, number | { status: numbe
   for (const [p, v] of Object.entries(probes)) set(p, v);
   const requests: Seen[] = [];
   const waiters: Array<{ pred: (s: Seen) => boolean; n: number; resolve: () => void }> = [];
-  let handler = (_req: IncomingMessage, res: ServerResponse): void => {
+  let handler: (req: IncomingMessage, res: ServerResponse, seen: Seen) => void = (_req, res) => {
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end('{"ok":true}');
   };
