@@ -30,15 +30,18 @@ test('a body within bufferBody is replayed on the other backend', async () => {
 });
 
 test('a body larger than bufferBody streams through and is not retried', async () => {
+  const before = alive.requests.length;
   const reply = await request(`${stack.url}/large`, { method: 'PUT', body: 'b'.repeat(1025), headers: { 'x-request-id': 'buf-2' } });
   expect(reply.status).toBe(502);
   expect(json(reply)).toMatchObject({ error: 'connect-refused' });
   expect(await accessLine(stack, 'buf-2')).toMatchObject({ attempts: 1 });
+  expect(alive.requests.slice(before)).toEqual([]);
 });
 
 test('a chunked body of unknown size is not retried', async () => {
+  const before = alive.requests.length;
   const reply = await request(`${stack.url}/chunked`, { method: 'PUT', body: 'c', headers: { 'x-request-id': 'buf-3', 'transfer-encoding': 'chunked' } });
   expect(reply.status).toBe(502);
   expect(await accessLine(stack, 'buf-3')).toMatchObject({ attempts: 1 });
-  expect(alive.requests.map((r) => r.url)).toEqual(['/small']);
+  expect(alive.requests.slice(before)).toEqual([]);
 });
