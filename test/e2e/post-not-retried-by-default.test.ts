@@ -36,16 +36,18 @@ afterAll(async () => {
 });
 
 test('by default a POST that meets a refused connection is answered 502, not retried', async () => {
+  const before = alive.requests.length;
   const reply = await request(`${stack.url}/default/predict`, { method: 'POST', body: '{"x":1}', headers: { 'x-request-id': 'post-1', 'content-type': 'application/json' } });
   expect(reply.status).toBe(502);
   expect(json(reply)).toMatchObject({ error: 'connect-refused' });
   expect(await accessLine(stack, 'post-1')).toMatchObject({ attempts: 1 });
-  expect(alive.requests).toEqual([]);
+  expect(alive.requests.slice(before)).toEqual([]);
 });
 
 test('a pool that lists POST retries it on the other backend with the same body', async () => {
+  const before = alive.requests.length;
   const reply = await request(`${stack.url}/safe/predict`, { method: 'POST', body: '{"x":2}', headers: { 'x-request-id': 'post-2', 'content-type': 'application/json' } });
   expect(reply.status).toBe(200);
   expect(await accessLine(stack, 'post-2')).toMatchObject({ attempts: 2, status: 200 });
-  expect(alive.requests.map((r) => [r.method, r.url, r.body.toString()])).toEqual([['POST', '/safe/predict', '{"x":2}']]);
+  expect(alive.requests.slice(before).map((r) => [r.method, r.url, r.body.toString()])).toEqual([['POST', '/safe/predict', '{"x":2}']]);
 });
