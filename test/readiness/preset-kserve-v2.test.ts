@@ -33,7 +33,9 @@ pools:
   await until(stack, async () => (await metric(stack, 'infergate_queue_length', { pool: 'p' })) === 1, 'the request to queue');
   expect(fake.inferenceRequests).toBe(0);
   fake.finishLoading();
-  // Not before the next readiness probe (7 s, within the 10 s queue timeout).
+  await fetch(`${stack.adminUrl}/healthz`); // a round trip later: still waiting for the next probe
+  expect(fake.inferenceRequests).toBe(0);
+  // Sent after the next readiness probe (7 s, within the 10 s queue timeout).
   await probeRound(clock, 7_000);
   expect((await pending).status).toBe(200);
   expect(statesAtInference).toEqual(['READY']);

@@ -33,6 +33,8 @@ pools:
   await until(stack, async () => (await metric(stack, 'infergate_queue_length', { pool: 'p' })) === 1, 'the request to queue');
   expect(fake.inferenceRequests).toBe(0);
   fake.finishLoading();
+  await fetch(`${stack.adminUrl}/healthz`); // a round trip later: still waiting for the next probe
+  expect(fake.inferenceRequests).toBe(0);
   clock.advance(3_000); // the next startup probe passes; readiness follows at once
   const reply = await pending;
   expect(reply.status).toBe(200);
