@@ -149,7 +149,8 @@ export class HealthController {
       // Is it still the process (and model) admitted? A failed probe holds it until verified; a passing one
       // re-reads the metadata as a backstop, without holding traffic.
       if (!r.ok) this.reverify(`readiness ${path} failed: ${r.error}`);
-      else if (!this.#admitting) void this.#admit(true);
+      // Awaited: the next readiness round is scheduled once this re-check has answered (rounds never overlap).
+      else if (!this.#admitting) await this.#admit(true);
     }
     this.#advance(true);
   }

@@ -1,30 +1,45 @@
 // GET /admin/backends: every backend with the fields DESIGN.md fixes, and stable ids pool.group.host:port.
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { afterAll, beforeAll, expect, test } from 'vitest';
+import { startBackend, type TestBackend } from '../helpers/backend.js';
+import { ManualClock } from '../helpers/manual-clock.js';
 import { startStack, type Stack } from '../helpers/stack.js';
-import { startHealthBackend, type HealthBackend } from '../health/health-backend.js';
 
-let s1: HealthBackend;
-let s2: HealthBackend;
-let c1: HealthBackend;
+// The proxy's clock: probes run once (the next is 1 s away and never comes), and latencies are what the backends say.
+const clock = new ManualClock();
+let s1: TestBackend;
+let s2: TestBackend;
+let c1: TestBackend;
 let stack: Stack;
 
+/** Answers after `ms` on the proxy's clock (requests are sent one at a time); /fail answers 500. */
+const takes = (ms: number) => (req: IncomingMessage, res: ServerResponse): void => {
+  clock.advance(ms);
+  res.writeHead(req.url === '/fail' ? 500 : 200);
+  res.end('x');
+};
+
 beforeAll(async () => {
-  s1 = await startHealthBackend();
-  s2 = await startHealthBackend({ status: 503 });
-  c1 = await startHealthBackend();
+  s1 = await startBackend(takes(20));
+  s2 = await startBackend();
+  s2.setHealth(503);
+  c1 = await startBackend(takes(40));
   stack = await startStack(`
 pools:
   mlp:
-    health: { readiness: { path: /health, interval: 1s, timeout: 1s } }
+    retry: { attempts: 1 }
+    pinHeader: { allow: [stable, canary] }
+    health: { jitter: 0, readiness: { path: /health, interval: 1s, timeout: 2s } }
     groups:
       stable: { weight: 90, backends: [${s1.url}, { url: ${s2.url}, weight: 3 }] }
       canary: { weight: 10, backends: [${c1.url}] }
-`);
-  // Both healthy backends have been probed once, and s2 once (failing).
-  await stack.waitForLog((l) => l.msg === 'backend state changed' && l.backend === `mlp.canary.127.0.0.1:${c1.port}`);
-  await stack.waitForLog((l) => l.msg === 'backend state changed' && l.backend === `mlp.stable.127.0.0.1:${s1.port}`);
-  await s2.waitProbes(1);
-  for (let i = 0; i < 4; i++) await (await fetch(`${stack.url}/x`)).text();
+`, { deps: { clock } });
+  // s2's first probe (failing) is done once its next one has been scheduled: three "next probe" timers set.
+  await clock.waitFor(1000, 3);
+  const send = async (group: string, path: string): Promise<void> => void (await (await fetch(`${stack.url}${path}`, { headers: { 'x-infergate-group': group } })).text());
+  await send('canary', '/ok');
+  await send('canary', '/fail');
+  for (let i = 0; i < 3; i++) await send('stable', '/ok');
 });
 afterAll(async () => {
   await stack.close();
@@ -42,27 +57,43 @@ test('the list has every backend with the contract fields', async () => {
     `mlp.canary.127.0.0.1:${c1.port}`,
   ]);
   for (const b of backends) {
-    for (const key of ['id', 'pool', 'group', 'url', 'state', 'weight', 'inflight', 'requests', 'errors', 'ejections', 'lastProbe']) expect(b).toHaveProperty(key);
-    expect(b.pool).toBe('mlp');
-    expect(b.inflight).toBe(0);
-    expect(b.ejections).toBe(0);
-    expect(typeof b.errorRate).toBe('number');
-    expect(typeof b.latencyMs).toBe('number');
+    for (const key of ['id', 'pool', 'group', 'url', 'state', 'weight', 'inflight', 'requests', 'errors', 'errorRate', 'latencyMs', 'ejections', 'lastProbe']) expect(b).toHaveProperty(key);
   }
   const [a, b, c] = backends as [Record<string, unknown>, Record<string, unknown>, Record<string, unknown>];
-  expect(a).toMatchObject({ group: 'stable', url: s1.url, state: 'READY', weight: 1 });
-  expect(b).toMatchObject({ group: 'stable', url: s2.url, state: 'LOADING', weight: 3, requests: 0 });
-  expect(c).toMatchObject({ group: 'canary', url: c1.url, state: 'READY', weight: 1 });
-  expect((a.requests as number) + (c.requests as number)).toBe(4);
-  expect(a.lastProbe).toMatchObject({ ok: true, status: 200, error: null });
-  expect(typeof (a.lastProbe as { at: unknown }).at).toBe('number');
-  expect(b.lastProbe).toMatchObject({ ok: false, status: 503, error: 'status 503' });
+  const common = { pool: 'mlp', inflight: 0, ejections: 0 };
+  expect(a).toMatchObject({ ...common, group: 'stable', url: s1.url, state: 'READY', weight: 1, requests: 3, errors: 0, errorRate: 0 });
+  expect(b).toMatchObject({ ...common, group: 'stable', url: s2.url, state: 'LOADING', weight: 3, requests: 0, errors: 0, errorRate: 0, latencyMs: 0 });
+  expect(c).toMatchObject({ ...common, group: 'canary', url: c1.url, state: 'READY', weight: 1, requests: 2, errors: 1, errorRate: 0.5 });
+  // Peak EWMA (tau 10 s) read now: s1's last answer ended just now; c1's two 40 ms answers were followed by s1's 60 ms.
+  expect(a.latencyMs).toBe(20);
+  expect(c.latencyMs).toBe(Math.round(40 * Math.exp(-60 / 10_000) * 100) / 100);
+  // Every probe ran at t=0 on the proxy's clock.
+  expect(a.lastProbe).toEqual({ ok: true, status: 200, error: null, at: 1_700_000_000_000, role: 'readiness', path: '/health', ms: 0 });
+  expect(b.lastProbe).toMatchObject({ ok: false, status: 503, error: 'status 503', at: 1_700_000_000_000 });
   expect(b.stateReason).toBe('waiting for the first passing readiness check');
 });
 
 test('ids survive a reload (a backend computes its own id to call back)', async () => {
-  stack.app.reload(stack.app.config);
-  const { backends } = (await (await fetch(`${stack.adminUrl}/admin/backends`)).json()) as { backends: Array<{ id: string; state: string }> };
-  expect(backends.map((b) => b.id)).toEqual([`mlp.stable.127.0.0.1:${s1.port}`, `mlp.stable.127.0.0.1:${s2.port}`, `mlp.canary.127.0.0.1:${c1.port}`]);
-  expect(backends[0]!.state).toBe('READY');
+  // Its own stack: a reload starts fresh latency figures, which the test above reads.
+  const ownClock = new ManualClock();
+  const own = await startStack(`
+pools:
+  mlp:
+    health: { jitter: 0, readiness: { path: /health, interval: 1h } }
+    groups:
+      stable: { weight: 90, backends: [${s1.url}, ${s2.url}] }
+      canary: { weight: 10, backends: [${c1.url}] }
+`, { deps: { clock: ownClock } });
+  try {
+    await ownClock.waitFor(3_600_000, 3); // every first probe done
+    own.app.reload(own.app.config);
+    const { backends } = (await (await fetch(`${own.adminUrl}/admin/backends`)).json()) as { backends: Array<{ id: string; state: string }> };
+    expect(backends.map((b) => [b.id, b.state])).toEqual([
+      [`mlp.stable.127.0.0.1:${s1.port}`, 'READY'],
+      [`mlp.stable.127.0.0.1:${s2.port}`, 'LOADING'],
+      [`mlp.canary.127.0.0.1:${c1.port}`, 'READY'],
+    ]);
+  } finally {
+    await own.close();
+  }
 });

@@ -1,7 +1,7 @@
 // /healthz says the balancer process is alive: 200 whatever the state of the backends.
 import { afterEach, expect, test } from 'vitest';
 import { startStack, type Stack } from '../helpers/stack.js';
-import { RecordingClock } from '../health/probe-clock.js';
+import { ManualClock } from '../helpers/manual-clock.js';
 
 let stack: Stack;
 afterEach(async () => {
@@ -9,7 +9,7 @@ afterEach(async () => {
 });
 
 test('200 {"status":"ok"} even when no backend is ready', async () => {
-  const clock = new RecordingClock();
+  const clock = new ManualClock();
   // Port 9 on loopback: nothing listens, so the backend stays LOADING.
   stack = await startStack(
     `

@@ -4,7 +4,7 @@ import type { ServerResponse } from 'node:http';
 import { startBackend, type TestBackend } from '../helpers/backend.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 import { startHealthBackend, type HealthBackend } from '../health/health-backend.js';
-import { RecordingClock } from '../health/probe-clock.js';
+import { ManualClock } from '../helpers/manual-clock.js';
 
 let a: HealthBackend;
 let b: HealthBackend;
@@ -23,7 +23,7 @@ const readyz = async (s: Stack): Promise<{ status: number; body: unknown }> => {
 test('503 naming the pools without a READY backend until every pool has one', async () => {
   a = await startHealthBackend();
   b = await startHealthBackend({ status: 503 });
-  const clock = new RecordingClock();
+  const clock = new ManualClock();
   stack = await startStack(
     `
 routes:

@@ -61,5 +61,7 @@ test.skipIf(!hasBrowser)('without the token the page says it cannot reach the ad
   const page = await browser.newPage();
   await page.goto(`${stack.adminUrl}/status`);
   await page.waitForFunction(() => (document.getElementById('error')?.textContent ?? '').includes('401'));
+  expect(await page.locator('#error').innerText()).toContain('401');
+  expect(await page.locator('#backends tbody tr').count()).toBe(0);
   await page.close();
 });

@@ -3,7 +3,7 @@ import { afterEach, expect, test } from 'vitest';
 import { backendByUrl, metric, waitAllReady } from '../e2e/support.js';
 import { ManualClock, seededRandom } from '../helpers/manual-clock.js';
 import { startStack, type Stack } from '../helpers/stack.js';
-import { act, closeAll, delayed, everyOther500, namedBackend, ok, PASSING, rollout, status, SteppedClock, tally, traffic, twoGroups, until, type Answer, type Behaviour, type NamedBackend } from './support.js';
+import { act, closeAll, everyOther500, namedBackend, ok, PASSING, rollout, status, takes, tally, traffic, twoGroups, until, type Answer, type Behaviour, type NamedBackend } from './support.js';
 
 let stack: Stack | undefined;
 let servers: NamedBackend[] = [];
@@ -19,7 +19,7 @@ interface Booted {
   canary: NamedBackend[];
 }
 
-async function boot(o: { canary: Behaviour[]; stable?: Behaviour; rollout: string; outlier?: string; balance?: string; clock: ManualClock | SteppedClock }): Promise<Booted> {
+async function boot(o: { canary: Behaviour[]; stable?: Behaviour; rollout: string; outlier?: string; balance?: string; clock: ManualClock }): Promise<Booted> {
   const stable = await namedBackend('s1', o.stable ?? ok);
   const canary = await Promise.all(o.canary.map((b, i) => namedBackend(`c${i + 1}`, b)));
   servers = [stable, ...canary];
@@ -38,10 +38,10 @@ async function boot(o: { canary: Behaviour[]; stable?: Behaviour; rollout: strin
 }
 
 /** Traffic until the canary group and stable have each seen `n` more requests than now. */
-async function fill(b: Booted, n: number): Promise<Answer[]> {
+async function fill(b: Booted, n: number, opts: { concurrency?: number } = {}): Promise<Answer[]> {
   const c0 = b.canary.reduce((a, x) => a + x.count(), 0);
   const s0 = b.stable.count();
-  return until(b.s, () => b.canary.reduce((a, x) => a + x.count(), 0) - c0 >= n && b.stable.count() - s0 >= n);
+  return until(b.s, () => b.canary.reduce((a, x) => a + x.count(), 0) - c0 >= n && b.stable.count() - s0 >= n, opts);
 }
 
 test('a healthy canary is promoted through every step: 10 -> 25 -> 50 -> promoted (100), stable 0', async () => {
@@ -111,20 +111,21 @@ test('a 50%-failing canary is rolled back at the first check after minRequests: 
 });
 
 test('a canary 3x slower than stable is rolled back by the latency ratio (failureThreshold 2: weight held after the first failed check)', async () => {
-  const clock = new SteppedClock();
+  const clock = new ManualClock();
+  // Each answer moves the proxy's clock on by its latency; one request at a time, so each measures exactly that.
   const b = await boot({
-    stable: delayed(15),
-    canary: [delayed(45)],
+    stable: takes(clock, 15),
+    canary: [takes(clock, 45)],
     rollout: '{ steps: [50, 100], interval: 30s, minRequests: 10, latencyQuantile: 0.5 }',
     clock,
   });
-  await fill(b, 10);
+  await fill(b, 10, { concurrency: 1 });
   clock.advance(30_000);
   let r = await rollout(b.s);
   expect(r).toMatchObject({ state: 'progressing', weight: 50, failedChecks: 1 });
   expect(r.lastCheck?.failures).toEqual(['latency-ratio']);
-  expect(r.lastCheck?.latencyRatio).toBeGreaterThan(2);
-  await fill(b, 10);
+  expect(r.lastCheck).toMatchObject({ latencyRatio: 3, canary: { latencyMs: 45 }, stable: { latencyMs: 15 } });
+  await fill(b, 10, { concurrency: 1 });
   clock.advance(30_000);
   r = await rollout(b.s);
   expect(r).toMatchObject({ state: 'rolled-back', weight: 0 });

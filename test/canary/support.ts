@@ -1,10 +1,10 @@
-// Shared bits of the canary tests: backends that say who answered, a two-group pool in YAML, keep-alive traffic, and a clock with real time but manual timers.
+// Shared bits of the canary tests: backends that say who answered, a two-group pool in YAML, keep-alive traffic and admin reads.
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import type { Clock, Timer } from '../../src/clock.js';
 import { parseConfig, formatErrors } from '../../src/config/load.js';
 import type { Config } from '../../src/config/types.js';
 import type { RolloutView } from '../../src/rollout/types.js';
 import { startBackend, type TestBackend } from '../helpers/backend.js';
+import type { ManualClock } from '../helpers/manual-clock.js';
 import type { Stack } from '../helpers/stack.js';
 
 /**
@@ -29,9 +29,13 @@ export const status = (code: number): Behaviour => (_n, _req, res) => {
 };
 /** Every other request (the 2nd, 4th, ...) answers 500: a 50% failing backend whose streaks never reach 2. */
 export const everyOther500: Behaviour = (n, req, res) => (n % 2 === 1 ? status(500)(n, req, res) : ok(n, req, res));
-/** Answers after `ms` of real time. */
-export const delayed = (ms: number): Behaviour => (n, req, res) => {
-  setTimeout(() => ok(n, req, res), ms);
+/**
+ * Takes `ms` on the proxy's clock: moves the test's ManualClock on by `ms` before answering, so the proxy measures
+ * exactly `ms` of upstream latency for a request that is alone in flight (send such traffic with concurrency 1).
+ */
+export const takes = (clock: ManualClock, ms: number): Behaviour => (n, req, res) => {
+  clock.advance(ms);
+  ok(n, req, res);
 };
 /** Cuts the connection without an answer. */
 export const reset: Behaviour = (_n, req) => req.socket.destroy();
@@ -185,39 +189,6 @@ export async function until(stack: Stack, enough: () => boolean, opts: { batch?:
     all.push(...(await traffic(stack, opts.batch ?? 20, { concurrency: opts.concurrency ?? 8, ...(opts.headers ? { headers: opts.headers } : {}) })));
   }
   return all;
-}
-
-/**
- * Real monotonic time (so upstream latencies are measured) plus an offset the test moves; timers fire only
- * when the test calls advance(), in order, including timers they set that fall due in the same advance.
- */
-export class SteppedClock implements Clock {
-  #offset = 0;
-  #timers: Array<{ at: number; seq: number; fn: () => void; cancelled: boolean }> = [];
-  #seq = 0;
-
-  now(): number {
-    return performance.now() + this.#offset;
-  }
-  wallNow(): number {
-    return Date.now() + this.#offset;
-  }
-  setTimer(ms: number, fn: () => void): Timer {
-    const t = { at: this.now() + ms, seq: this.#seq++, fn, cancelled: false };
-    this.#timers.push(t);
-    return { cancel: () => void (t.cancelled = true) };
-  }
-  advance(ms: number): void {
-    this.#offset += ms;
-    for (;;) {
-      const now = this.now();
-      const due = this.#timers.filter((t) => !t.cancelled && t.at <= now).sort((a, b) => a.at - b.at || a.seq - b.seq)[0];
-      if (due === undefined) break;
-      due.cancelled = true;
-      due.fn();
-    }
-    this.#timers = this.#timers.filter((t) => !t.cancelled);
-  }
 }
 
 /** The next log line matching `pred` written after this call (lines already written do not count). */

@@ -1,6 +1,7 @@
 // A backend that is not READY never receives a user request, however the balancer turns.
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { startBackend, type TestBackend } from '../helpers/backend.js';
+import { ManualClock } from '../helpers/manual-clock.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 import { backendByUrl, onePool, request, waitAllReady, within } from './support.js';
 
@@ -37,20 +38,28 @@ test('every request goes to the READY backend; the loading one sees only probes'
 test('a READY backend whose readiness starts failing stops getting requests once it turns UNREADY', async () => {
   const a = await startBackend();
   const b = await startBackend();
+  const clock = new ManualClock();
   const s = await startStack(`
 pools:
   q:
     balance: round-robin
-    health: { readiness: { path: /health, interval: 50ms, unhealthyThreshold: 1, healthyThreshold: 1 } }
+    health: { jitter: 0, readiness: { path: /health, interval: 5s, unhealthyThreshold: 1, healthyThreshold: 1 } }
     backends: [${a.url}, ${b.url}]
-`);
+`, { deps: { clock } });
   try {
     await waitAllReady(s);
+    await clock.waitFor(5_000, 2); // both first verdicts in, the next round armed
     b.setHealth(503);
-    await within(s.waitForLog((l) => l.msg === 'backend state changed' && l.backend === backendByUrl(s, b.url).id && l.to === 'UNREADY'), 3000, 'b to turn UNREADY');
+    const unready = within(s.waitForLog((l) => l.msg === 'backend state changed' && l.backend === backendByUrl(s, b.url).id && l.to === 'UNREADY'), 3000, 'b to turn UNREADY');
+    // Until its next probe b is still READY and still served: the balancer does not guess.
+    for (let i = 0; i < 2; i++) expect((await request(`${s.url}/x`)).status).toBe(200);
+    expect(b.requests).toHaveLength(1);
+    clock.advance(5_000);
+    await unready;
     const before = b.requests.length;
     for (let i = 0; i < 6; i++) expect((await request(`${s.url}/x`)).status).toBe(200);
     expect(b.requests.length).toBe(before);
+    expect(a.requests).toHaveLength(7);
   } finally {
     await s.close();
     await Promise.all([a.close(), b.close()]);

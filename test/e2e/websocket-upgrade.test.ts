@@ -66,11 +66,15 @@ function readUntil(socket: net.Socket, done: (text: string) => boolean): Promise
   });
 }
 
+/** infergate_websocket_upgrades_total of one result: each test compares with its own value before. */
+const upgrades = (result: string): Promise<number> => metric(stack, 'infergate_websocket_upgrades_total', { pool: 'p', result });
+
 function socketClosed(socket: Duplex): Promise<void> {
   return new Promise((r) => (socket.destroyed ? r() : socket.once('close', () => r())));
 }
 
 test('the 101 handshake comes through, bytes flow both ways, and the tunnel is counted while open', async () => {
+  const before = await upgrades('upgraded');
   upgraded = deferred();
   const client = net.connect(stack.port, '127.0.0.1');
   client.write(handshake('/chat'));
@@ -91,11 +95,12 @@ test('the 101 handshake comes through, bytes flow both ways, and the tunnel is c
   client.destroy();
   await within(socketClosed(upstream), 3000, 'the upstream socket to close');
   expect(await metric(stack, 'infergate_websocket_connections')).toBe(0);
-  expect(await metric(stack, 'infergate_websocket_upgrades_total', { pool: 'p', result: 'upgraded' })).toBe(1);
+  expect(await upgrades('upgraded')).toBe(before + 1);
   expect(backends(stack)[0]!.inflight).toBe(0);
 });
 
 test('a client that leaves before the backend answered the upgrade leaks nothing', async () => {
+  const before = await upgrades('client-aborted');
   upgraded = deferred();
   const client = net.connect(stack.port, '127.0.0.1');
   client.on('error', () => {});
@@ -106,10 +111,11 @@ test('a client that leaves before the backend answered the upgrade leaks nothing
   await within(socketClosed(upstream), 3000, 'the upstream socket to close');
   expect(backends(stack)[0]!.inflight).toBe(0);
   expect(await metric(stack, 'infergate_websocket_connections')).toBe(0);
-  expect(await metric(stack, 'infergate_websocket_upgrades_total', { pool: 'p', result: 'client-aborted' })).toBe(1);
+  expect(await upgrades('client-aborted')).toBe(before + 1);
 });
 
 test('a backend that refuses the upgrade: its answer reaches the client, counted as rejected, nothing held', async () => {
+  const before = await upgrades('rejected');
   upgraded = deferred();
   const client = net.connect(stack.port, '127.0.0.1');
   client.write(handshake('/forbidden'));
@@ -123,10 +129,11 @@ test('a backend that refuses the upgrade: its answer reaches the client, counted
     await metric(stack, 'infergate_websocket_connections');
   }
   expect(await metric(stack, 'infergate_websocket_connections')).toBe(0);
-  expect(await metric(stack, 'infergate_websocket_upgrades_total', { pool: 'p', result: 'rejected' })).toBe(1);
+  expect(await upgrades('rejected')).toBe(before + 1);
 });
 
 test('bytes the client sent right behind the handshake are not lost', async () => {
+  const before = await upgrades('upgraded');
   upgraded = deferred();
   const client = net.connect(stack.port, '127.0.0.1');
   const reply = readUntil(client, (t) => t.endsWith('\r\n\r\nearly-bytes'));
@@ -136,4 +143,5 @@ test('bytes the client sent right behind the handshake are not lost', async () =
   client.destroy();
   await within(socketClosed(upstream), 3000, 'the upstream socket to close');
   expect(await metric(stack, 'infergate_websocket_connections')).toBe(0);
+  expect(await upgrades('upgraded')).toBe(before + 1);
 });

@@ -2,7 +2,7 @@
 import { afterEach, expect, test } from 'vitest';
 import { startStack, type Stack } from '../helpers/stack.js';
 import { startHealthBackend, type HealthBackend } from './health-backend.js';
-import { RecordingClock } from './probe-clock.js';
+import { ManualClock } from '../helpers/manual-clock.js';
 
 let target: HealthBackend;
 let stack: Stack;
@@ -13,7 +13,7 @@ afterEach(async () => {
 
 test('LOADING backend: 503 no-ready-backend and the backend sees nothing; READY after the first pass', async () => {
   target = await startHealthBackend({ status: 503 });
-  const clock = new RecordingClock();
+  const clock = new ManualClock();
   stack = await startStack(
     `
 pools:
@@ -49,7 +49,7 @@ pools:
 
 test('a backend that is down altogether (connection refused) is never routed to', async () => {
   target = await startHealthBackend();
-  const clock = new RecordingClock();
+  const clock = new ManualClock();
   // Port 9 (discard) on loopback: nothing listens there.
   stack = await startStack(
     `

@@ -1,4 +1,4 @@
-// Builds one Backend and its HealthController from YAML health settings, on a RecordingClock, against a HealthBackend.
+// Builds one Backend and its HealthController from YAML health settings, on a ManualClock, against a HealthBackend.
 import pino from 'pino';
 import { Agent } from 'undici';
 import { Backend, type StateChange } from '../../src/backends/backend.js';
@@ -8,10 +8,10 @@ import { HealthController, warmupBackoffMs } from '../../src/health/controller.j
 import { resolveHealth } from '../../src/health/resolve.js';
 import { Metrics } from '../../src/observe/metrics.js';
 import type { HealthBackend } from './health-backend.js';
-import { RecordingClock } from './probe-clock.js';
+import { ManualClock } from '../helpers/manual-clock.js';
 
 export interface ProberRig {
-  clock: RecordingClock;
+  clock: ManualClock;
   backend: Backend;
   prober: HealthController;
   metrics: Metrics;
@@ -33,7 +33,7 @@ export function proberRig(target: HealthBackend, health: string, random: () => n
   if (!parsed.ok) throw new Error(formatErrors(parsed.errors));
   const pool = parsed.config.pools.get('p')!;
   const bc = pool.groups[0]!.backends[0]!;
-  const clock = new RecordingClock();
+  const clock = new ManualClock();
   const metrics = new Metrics('test', { defaultMetrics: false });
   const changes: StateChange[] = [];
   const resolved = resolveHealth(pool.health);

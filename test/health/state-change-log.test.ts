@@ -2,7 +2,7 @@
 import { afterEach, expect, test } from 'vitest';
 import { startStack, type Stack } from '../helpers/stack.js';
 import { startHealthBackend, type HealthBackend } from './health-backend.js';
-import { RecordingClock } from './probe-clock.js';
+import { ManualClock } from '../helpers/manual-clock.js';
 
 let target: HealthBackend;
 let stack: Stack;
@@ -20,7 +20,7 @@ function transitions(text: string, from: string, to: string): number | undefined
 
 test('LOADING -> READY -> UNREADY -> READY: three log lines, three counted transitions, no repeats', async () => {
   target = await startHealthBackend();
-  const clock = new RecordingClock();
+  const clock = new ManualClock();
   stack = await startStack(
     `
 pools:

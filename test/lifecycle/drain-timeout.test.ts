@@ -2,7 +2,7 @@
 import { afterEach, expect, test } from 'vitest';
 import { sendRaw } from '../helpers/raw-http.js';
 import { startStack, type Stack } from '../helpers/stack.js';
-import { RecordingClock } from '../health/probe-clock.js';
+import { ManualClock } from '../helpers/manual-clock.js';
 import { startHeldBackend, type HeldBackend } from './held-backend.js';
 
 let held: HeldBackend;
@@ -14,7 +14,7 @@ afterEach(async () => {
 
 test('a stream longer than drainTimeout is cut when it expires, and only then', async () => {
   held = await startHeldBackend();
-  const clock = new RecordingClock();
+  const clock = new ManualClock();
   stack = await startStack(
     `
 shutdown: { drainTimeout: 7s }

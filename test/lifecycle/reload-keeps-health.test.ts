@@ -2,6 +2,7 @@
 import { afterEach, expect, test } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/types.js';
+import { ManualClock } from '../helpers/manual-clock.js';
 import { sendRaw } from '../helpers/raw-http.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 import { startHealthBackend, type HealthBackend } from '../health/health-backend.js';
@@ -27,24 +28,30 @@ test('READY stays READY across a reload while its probes hang; a new backend sta
   const pool = (list: string) => `
 pools:
   p:
-    health: { readiness: { path: /health, interval: 50ms, timeout: 5s } }
+    health: { jitter: 0, readiness: { path: /health, interval: 5s, timeout: 20s } }
     backends: [${list}]
 `;
-  stack = await startStack(pool(a.url));
+  const clock = new ManualClock();
+  stack = await startStack(pool(a.url), { deps: { clock } });
   const idA = `p.default.127.0.0.1:${a.port}`;
+  const idB = `p.default.127.0.0.1:${b.port}`;
+  await clock.waitFor(5_000, 1); // a's first probe passed
   // From now on no probe of either backend can complete.
   a.hang();
   b.hang();
   stack.app.reload(config(pool(`${a.url}, ${b.url}`)));
+  // The reload probes both at once, and both probes hang (no time passes: none can time out).
+  await a.waitProbes(2);
+  await b.waitProbes(1);
   expect(stack.app.backend(idA)!.state()).toBe('READY');
-  expect(stack.app.backend(`p.default.127.0.0.1:${b.port}`)!.state()).toBe('LOADING');
+  expect(stack.app.backend(idB)!.state()).toBe('LOADING');
   for (let i = 0; i < 4; i++) expect(await (await fetch(`${stack.url}/x`)).text()).toBe('served');
   expect(a.userRequests).toBe(4);
   expect(b.userRequests).toBe(0);
   const admin = (await (await fetch(`${stack.adminUrl}/admin/backends`)).json()) as { backends: Array<{ id: string; state: string; requests: number }> };
   expect(admin.backends.map((x) => [x.id, x.state])).toEqual([
     [idA, 'READY'],
-    [`p.default.127.0.0.1:${b.port}`, 'LOADING'],
+    [idB, 'LOADING'],
   ]);
   expect(stack.logs.filter((l) => l.msg === 'backend state changed')).toHaveLength(1);
   expect(stack.logs.some((l) => l.msg === 'configuration reloaded')).toBe(true);

@@ -2,7 +2,7 @@
 import { afterEach, expect, test } from 'vitest';
 import { startBackend, type TestBackend } from '../helpers/backend.js';
 import { startStack, type Stack } from '../helpers/stack.js';
-import { RecordingClock } from '../health/probe-clock.js';
+import { ManualClock } from '../helpers/manual-clock.js';
 
 let backend: TestBackend;
 let stack: Stack;
@@ -13,7 +13,7 @@ afterEach(async () => {
 
 test('level warn: no info lines, warn lines kept, access lines kept', async () => {
   backend = await startBackend();
-  const clock = new RecordingClock();
+  const clock = new ManualClock();
   stack = await startStack(
     `
 log: { level: warn, accessLog: true }

@@ -1,6 +1,7 @@
 // Admission on the http preset: metadataPath + JSON pointers name where version and checksum live; without a
 // checksumPointer the checksum is read from /md5, then /parameters/md5.
 import { afterEach, expect, test } from 'vitest';
+import { ManualClock } from '../helpers/manual-clock.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 import { idOf, startModel, view, waitState, type Model } from './support.js';
 
@@ -14,7 +15,8 @@ afterEach(async () => {
   models = [];
 });
 
-const FAST = 'jitter: 0, readiness: { path: /health, interval: 20ms }';
+// The first probe and admission check run at once; the proxy's clock never moves, so each backend is checked once.
+const FAST = 'jitter: 0, readiness: { path: /health, interval: 7s }';
 
 test('metadataPath with versionPointer and checksumPointer', async () => {
   const right = await startModel({ '/health': 200, '/model-info': { status: 200, body: { build: { modelVersion: 7 }, artifact: { md5: MD5 } } } });
@@ -25,7 +27,7 @@ pools:
   p:
     health: { ${FAST}, model: { version: "7", md5: ${MD5}, metadataPath: /model-info, versionPointer: /build/modelVersion, checksumPointer: /artifact/md5 } }
     backends: [${right.url}, ${wrong.url}]
-`, { waitReady: false });
+`, { waitReady: false, deps: { clock: new ManualClock() } });
   await waitState(stack, idOf(right.port), 'READY');
   expect((await view(stack, idOf(right.port))).admission).toMatchObject({ ok: true, found: { version: '7', checksum: MD5 } });
   await waitState(stack, idOf(wrong.port), 'MISMATCH');
@@ -46,7 +48,7 @@ pools:
   p:
     health: { ${FAST}, model: { name: iris, md5: ${MD5}, metadataPath: /meta } }
     backends: [${top.url}, ${nested.url}, ${none.url}]
-`, { waitReady: false });
+`, { waitReady: false, deps: { clock: new ManualClock() } });
   await waitState(stack, idOf(top.port), 'READY');
   await waitState(stack, idOf(nested.port), 'READY');
   expect((await view(stack, idOf(nested.port))).admission).toMatchObject({ ok: true, found: { name: 'iris', checksum: MD5 } });

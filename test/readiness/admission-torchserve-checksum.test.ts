@@ -1,6 +1,7 @@
 // TorchServe admission with an md5: the checksum is read from the model's customized metadata on the management API.
 import { afterEach, expect, test } from 'vitest';
 import { FakeTorchServe } from '../fakes/index.js';
+import { ManualClock } from '../helpers/manual-clock.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 import { idOf, view, waitState } from './support.js';
 
@@ -17,9 +18,9 @@ test('name, version and md5 all match: admitted and READY', async () => {
   stack = await startStack(`
 pools:
   p:
-    health: { preset: torchserve, jitter: 0, startup: { interval: 20ms }, readiness: { interval: 20ms }, managementPort: ${fake.managementPort}, model: { name: mlp, version: "2", md5: ${MD5} } }
+    health: { preset: torchserve, jitter: 0, startup: { interval: 3s }, readiness: { interval: 7s }, managementPort: ${fake.managementPort}, model: { name: mlp, version: "2", md5: ${MD5} } }
     backends: [${fake.url}]
-`, { waitReady: false });
+`, { waitReady: false, deps: { clock: new ManualClock() } }); // admitted on the first check: no time passes
   const id = idOf(fake.port);
   await waitState(stack, id, 'READY');
   expect((await view(stack, id)).admission).toMatchObject({ ok: true, found: { name: 'mlp', version: '2', checksum: MD5 } });

@@ -1,6 +1,6 @@
 // Liveness: failing it (after its threshold) takes a READY backend out at once, loudly and counted; a pass brings it back.
 import { afterEach, expect, test } from 'vitest';
-import { RecordingClock } from '../health/probe-clock.js';
+import { ManualClock } from '../helpers/manual-clock.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 import { backendOf, idOf, isUser, metric, request, startModel, view, waitState, type Model } from './support.js';
 
@@ -13,7 +13,7 @@ afterEach(async () => {
 
 test('READY -> UNREADY on the 2nd failing liveness probe, error log + counters; READY again on a pass', async () => {
   model = await startModel({ '/health': 200, '/live': 200 });
-  const clock = new RecordingClock();
+  const clock = new ManualClock();
   stack = await startStack(`
 pools:
   p:

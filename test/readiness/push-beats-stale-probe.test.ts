@@ -1,7 +1,7 @@
 // A push is newer than a readiness probe already in flight: that probe's late answer must not undo the push.
 import { afterEach, expect, test } from 'vitest';
 import { startHealthBackend, type HealthBackend } from '../health/health-backend.js';
-import { RecordingClock } from '../health/probe-clock.js';
+import { ManualClock } from '../helpers/manual-clock.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 import { adminAction, backendOf, idOf, until, view, waitState } from './support.js';
 
@@ -21,7 +21,7 @@ pools:
 
 test('/unready while a probe is in flight: its late "healthy" answer does not bring the backend back', async () => {
   target = await startHealthBackend();
-  const clock = new RecordingClock();
+  const clock = new ManualClock();
   stack = await startStack(CONFIG(target.url), { deps: { clock } });
   const id = idOf(target.port);
   await clock.waitFor(7_000, 1);
@@ -42,7 +42,7 @@ test('/unready while a probe is in flight: its late "healthy" answer does not br
 
 test('/ready while a probe is in flight: its late "not ready" answer does not send the backend back to LOADING', async () => {
   target = await startHealthBackend({ status: 503 });
-  const clock = new RecordingClock();
+  const clock = new ManualClock();
   stack = await startStack(CONFIG(target.url), { waitReady: false, deps: { clock } });
   const id = idOf(target.port);
   await clock.waitFor(7_000, 1);

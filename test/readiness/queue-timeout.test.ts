@@ -1,6 +1,6 @@
 // A request that waits longer than queue.timeout is answered 503 queue-timeout with Retry-After (injected clock).
 import { afterEach, expect, test } from 'vitest';
-import { RecordingClock } from '../health/probe-clock.js';
+import { ManualClock } from '../helpers/manual-clock.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 import { json, metric, request, startModel, until, type Model } from './support.js';
 
@@ -13,7 +13,7 @@ afterEach(async () => {
 
 test('default timeout 10 s: still waiting at 9.999 s, 503 queue-timeout at 10 s; the backend never sees it', async () => {
   model = await startModel({ '/health': 503 });
-  const clock = new RecordingClock();
+  const clock = new ManualClock();
   stack = await startStack(`
 pools:
   p:

@@ -1,7 +1,7 @@
 // A READY backend with weight 0 takes no new traffic: its turning READY must not spin the queue (the wake-up hands
 // capacity to a waiter that cannot use it), and the waiter keeps its place and its original deadline.
 import { afterEach, expect, test } from 'vitest';
-import { RecordingClock } from '../health/probe-clock.js';
+import { ManualClock } from '../helpers/manual-clock.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 import { idOf, json, metric, request, startModel, until, waitState, type Model } from './support.js';
 
@@ -14,7 +14,7 @@ afterEach(async () => {
 
 test('queued at 0 s, weight-0 backend READY at 1 s: still queued, 503 queue-timeout at exactly 10 s', async () => {
   model = await startModel({ '/health': 503 });
-  const clock = new RecordingClock();
+  const clock = new ManualClock();
   stack = await startStack(`
 pools:
   p:

@@ -1,8 +1,7 @@
 // Slow start: the ramp starts when the backend became READY (not at discovery, so a long load keeps its full
 // ramp), effectiveWeight goes from 10% to full over the window, and each balancer's traffic share follows it.
 import { afterEach, expect, test } from 'vitest';
-import { RecordingClock } from '../health/probe-clock.js';
-import { seededRandom } from '../helpers/manual-clock.js';
+import { ManualClock, seededRandom } from '../helpers/manual-clock.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 import { idOf, startModel, view, waitState, type Model } from './support.js';
 
@@ -40,7 +39,7 @@ test.each([
   // Seeded random source; the bound is 3 standard deviations of the binomial share.
   { balance: 'random', n: [400, 300, 300], exact: false },
 ])('$balance: a backend that loaded for 60 s still ramps 10% -> 100% over 10 s from READY', async ({ balance, n, exact }) => {
-  const clock = new RecordingClock();
+  const clock = new ManualClock();
   old = await startModel({ '/health': 200 });
   fresh = await startModel({ '/health': 503 });
   stack = await startStack(`
@@ -79,7 +78,7 @@ pools:
 });
 
 test('effectiveWeight in /admin/backends follows the linear ramp, floored at 10%', async () => {
-  const clock = new RecordingClock();
+  const clock = new ManualClock();
   old = await startModel({ '/health': 200 });
   fresh = await startModel({ '/health': 200 });
   stack = await startStack(`

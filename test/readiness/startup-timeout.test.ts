@@ -1,7 +1,7 @@
 // startupTimeout: a model that does not load in time is reported (error log, UNREADY with the reason), and
 // probing goes on, so a late load is still admitted. Driven by an injected clock.
 import { afterEach, expect, test } from 'vitest';
-import { RecordingClock } from '../health/probe-clock.js';
+import { ManualClock } from '../helpers/manual-clock.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 import { backendOf, idOf, startModel, view, waitState, type Model } from './support.js';
 
@@ -14,7 +14,7 @@ afterEach(async () => {
 
 test('expiry: UNREADY with the reason in /admin/backends and an error log; a late load becomes READY', async () => {
   model = await startModel({ '/health': 503 });
-  const clock = new RecordingClock();
+  const clock = new ManualClock();
   stack = await startStack(`
 pools:
   p:

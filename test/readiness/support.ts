@@ -3,6 +3,7 @@ import http, { type IncomingHttpHeaders, type IncomingMessage, type ServerRespon
 import type { AddressInfo } from 'node:net';
 import type { Backend } from '../../src/backends/backend.js';
 import type { BackendView } from '../../src/admin/backends-view.js';
+import type { ManualClock } from '../helpers/manual-clock.js';
 import type { Stack } from '../helpers/stack.js';
 import { within } from '../e2e/support.js';
 
@@ -47,7 +48,7 @@ export async function startModel(probes: Record<string, number | { status: numbe
   for (const [p, v] of Object.entries(probes)) set(p, v);
   const requests: Seen[] = [];
   const waiters: Array<{ pred: (s: Seen) => boolean; n: number; resolve: () => void }> = [];
-  let handler = (_req: IncomingMessage, res: ServerResponse): void => {
+  let handler: (req: IncomingMessage, res: ServerResponse, seen: Seen) => void = (_req, res) => {
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end('{"ok":true}');
   };
@@ -168,4 +169,16 @@ export async function nextProbe(stack: Stack, id: string): Promise<void> {
   const b = backendOf(stack, id);
   const before = b.lastProbe;
   await until(stack, () => b.lastProbe !== before, `a probe of ${id}`);
+}
+
+/**
+ * One round of probes on the test's clock: move it on by `intervalMs` (the probes due then start) and wait until
+ * `probers` of them have their verdict. A probe loop re-arms its timer only once its probe is answered and
+ * applied, so "n more `intervalMs` timers set" means "n more verdicts"; give each role its own interval. Call it
+ * once the previous verdicts are in (after a clock.waitFor or an earlier round), or the timers are not armed yet.
+ */
+export async function probeRound(clock: ManualClock, intervalMs: number, probers = 1): Promise<void> {
+  const before = clock.count(intervalMs);
+  clock.advance(intervalMs);
+  await within(clock.waitFor(intervalMs, before + probers), 3000, `${probers} probe verdict(s) after ${intervalMs} ms`);
 }

@@ -1,7 +1,7 @@
 // A failing warm-up sends the backend back to LOADING with a logged reason and retries after 1 s, then 2 s, ...
 // of the injected clock, independent of the readiness interval.
 import { afterEach, expect, test } from 'vitest';
-import { RecordingClock } from '../health/probe-clock.js';
+import { ManualClock } from '../helpers/manual-clock.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 import { changes, idOf, isUser, metric, startModel, until, view, waitChange, waitState, type Model } from './support.js';
 
@@ -13,7 +13,7 @@ afterEach(async () => {
 });
 
 test('two failed warm-ups (back-off 1 s, then 2 s), the third succeeds', async () => {
-  const clock = new RecordingClock();
+  const clock = new ManualClock();
   model = await startModel({ '/health': 200 }, clock);
   let failing = 2;
   model.handle((_req, res) => {
