@@ -29,6 +29,11 @@ export interface AdmissionRecord {
   found: { name: string | null; version: string | null; checksum: string | null } | null;
   /** Wall-clock ms since when these facts have been admitted without a break (re-checks that agree keep it). */
   since: number;
+  /**
+   * The connection epoch the verdict is about: bumped by every signal that the process behind the address may have
+   * changed (refused or reset connection, a pooled connection closed by the peer, a 503, a failed probe, a push).
+   */
+  epoch: number;
 }
 
 export interface WarmupRecord {

@@ -192,7 +192,7 @@ export class HealthController {
       if (this.#stopped) return;
       const found = r.facts === null ? null : { name: r.facts.name, version: r.facts.version, checksum: r.facts.checksum };
       const before = b.admission;
-      b.admission = { at: this.#deps.clock.wallNow(), ok: r.ok, reason: r.ok ? null : r.reason, expected: h.model ?? { name: null, version: null, md5: null }, found, since: r.ok && before?.ok === true && sameFacts(before.found, found) ? before.since : this.#deps.clock.wallNow() };
+      b.admission = { at: this.#deps.clock.wallNow(), ok: r.ok, reason: r.ok ? null : r.reason, expected: h.model ?? { name: null, version: null, md5: null }, found, since: r.ok && before?.ok === true && sameFacts(before.found, found) ? before.since : this.#deps.clock.wallNow(), epoch };
       if (recheck) {
         // A signal since the call was sent: the answer is about the old process, and re-verification is under way.
         if (epoch !== this.#epoch || b.phase !== 'ready') return;
