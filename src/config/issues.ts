@@ -60,7 +60,29 @@ export function knownKeysAt(schema: z.ZodType, path: readonly PropertyKey[]): st
   return obj ? Object.keys(obj.shape) : [];
 }
 
+/** nginx words people bring along, and what infergate calls them (README: Migrating from nginx). */
+const NGINX_WORDS: Readonly<Record<string, string>> = {
+  upstream: "a pool: pools.<name> with backends (or groups)",
+  server: "a backend: an entry of backends, e.g. { url: http://10.0.0.11:8000, weight: 2 }",
+  least_conn: "balance: least-request",
+  max_fails: "outlier.consecutive5xx / outlier.consecutiveGatewayErrors (passive), and health.readiness (active)",
+  fail_timeout: "outlier.baseEjectionTime",
+  proxy_next_upstream: "retry: { attempts, methods, onStatus, nonIdempotent }",
+  proxy_next_upstream_tries: "retry.attempts",
+  proxy_connect_timeout: "timeouts.connect",
+  proxy_read_timeout: "timeouts.firstByte (to the response head) and timeouts.idle (between body chunks)",
+  proxy_send_timeout: "timeouts.idle",
+  read: "timeouts.firstByte (to the response head) and timeouts.idle (between body chunks)",
+  keepalive: "upstream.connections and upstream.keepAlive",
+  keepalive_timeout: "upstream.keepAlive (to backends) or server.keepAliveTimeout (to clients)",
+  split_clients: "groups with weights, and sticky: { header | cookie | query } for stable assignment",
+  client_max_body_size: "maxBodySize",
+  slow_start: "slowStart",
+};
+
 function unknownKeyMessage(schema: z.ZodType, path: readonly PropertyKey[], key: string): string {
+  const nginx = NGINX_WORDS[key];
+  if (nginx !== undefined) return `unknown key '${key}' (nginx's word; in infergate: ${nginx})`;
   const hint = didYouMean(key, knownKeysAt(schema, path));
   if (hint !== '') return `unknown key '${key}'${hint}`;
   const home = whereKeyBelongs(schema, path, key);

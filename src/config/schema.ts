@@ -14,16 +14,16 @@ function fromParsed<T>(parse: (v: number | string) => Parsed<T>) {
   };
 }
 
-/** Milliseconds as a number, or a string such as "500ms", "2s", "1m"; below minMs is an error (1 = must not be 0). */
+/** A string with a unit such as "500ms", "2s", "1m", "1h30m" (a bare number is refused, but 0); below minMs is an error. */
 export function duration(description: string, minMs = 0) {
   const parse = (value: number | string): Parsed<number> => {
     const r = parseDuration(value);
     return r.ok && r.value < minMs ? { ok: false, message: `must be at least ${minMs}ms (got ${show(value)})` } : r;
   };
   return z
-    .union([z.number().min(0), z.string()], { error: (iss) => `invalid duration ${JSON.stringify(iss.input)} (use e.g. 500ms, 2s, 1m)` })
+    .union([z.number().min(0), z.string()], { error: (iss) => `invalid duration ${JSON.stringify(iss.input)} (use e.g. 500ms, 2s, 1m, 1h30m)` })
     .transform(fromParsed(parse))
-    .describe(`${description} Milliseconds, or a string like 500ms, 2s, 1m.`);
+    .describe(`${description} A duration with its unit: 500ms, 2s, 1m, 1h30m (0 alone is allowed).`);
 }
 
 /** Bytes as a number, or a string such as "16kb", "1mb". */
@@ -316,7 +316,13 @@ const retry = z
 
 export const poolSchema = z
   .strictObject({
-    balance: z.enum(['round-robin', 'random', 'least-request']).default('least-request').describe('Load-balancing algorithm.'),
+    balance: z
+      .enum(['round-robin', 'random', 'least-request'], {
+        // nginx's words, so that a migrated config says what they are called here.
+        error: (iss) => (iss.input === 'least_conn' ? "must be one of round-robin, random, least-request (nginx's least_conn is least-request)" : iss.input === 'ip_hash' || iss.input === 'hash' ? `must be one of round-robin, random, least-request (nginx's ${String(iss.input)}: use groups with sticky: { header | cookie | query })` : undefined),
+      })
+      .default('least-request')
+      .describe('Load-balancing algorithm.'),
     hostHeader: z.string().nullable().default(null).describe('Host header sent upstream; null keeps the client\'s.'),
     maxBodySize: size('Largest request body accepted (413 above); 0 = unlimited.').prefault(0),
     timeouts: timeouts.prefault({}),

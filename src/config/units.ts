@@ -9,14 +9,39 @@ export type Parsed<T> = { ok: true; value: T } | { ok: false; message: string };
 /** setTimeout fires at once for delays above 2^31-1 ms, so longer durations would silently misbehave. */
 export const MAX_DURATION_MS = 2_147_483_647;
 
-const durationHint = '(use e.g. 500ms, 2s, 1m)';
+const durationHint = '(use e.g. 500ms, 2s, 1m, 1h30m)';
 
-/** A number is milliseconds; a string goes through `ms` ("250ms", "1.5s", "2m"). */
+/** One step of a compound duration as nginx and Go write it ("1h30m", "2m30s", "1s500ms"). */
+const compoundPart = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/gy;
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** "1h30m" -> 5_400_000; null when the text is not a sequence of number+unit steps. */
+function compound(text: string): number | null {
+  compoundPart.lastIndex = 0;
+  let total = 0;
+  let steps = 0;
+  while (compoundPart.lastIndex < text.length) {
+    const m = compoundPart.exec(text);
+    if (m === null) return null;
+    total += Number(m[1]) * UNIT_MS[m[2]!]!;
+    steps++;
+  }
+  return steps > 0 ? total : null;
+}
+
+/**
+ * A duration needs its unit: "250ms", "1.5s", "2m", "1h30m" (nginx / Go style), or what `ms` reads ("2 minutes").
+ * A bare number is refused — nginx reads 60 as seconds, others as milliseconds — except 0, which means off or none.
+ */
 export function parseDuration(value: number | string): Parsed<number> {
-  let out: number | undefined;
-  if (typeof value === 'number') out = value;
-  else if (value.trim() !== '' && value.length <= 100) out = ms(value.trim() as ms.StringValue) as number | undefined;
-  if (out === undefined || !Number.isFinite(out) || out < 0) {
+  const text = typeof value === 'number' ? String(value) : value.trim();
+  if (/^\d+(\.\d+)?$/.test(text)) {
+    if (Number(text) === 0) return { ok: true, value: 0 };
+    return { ok: false, message: `a bare number is not a duration: did you mean ${text}s? (or ${text}ms; write the unit, e.g. 500ms, 2s, 1m, 1h30m)` };
+  }
+  let out: number | undefined | null = null;
+  if (typeof value === 'string' && text !== '' && text.length <= 100) out = compound(text.toLowerCase()) ?? (ms(text as ms.StringValue) as number | undefined);
+  if (out === undefined || out === null || !Number.isFinite(out) || out < 0) {
     return { ok: false, message: `invalid duration ${JSON.stringify(value)} ${durationHint}` };
   }
   if (out > MAX_DURATION_MS) return { ok: false, message: `duration ${JSON.stringify(value)} is too long (at most 24d)` };

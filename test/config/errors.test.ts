@@ -44,8 +44,8 @@ describe('config errors', () => {
       '    backends: [http://127.0.0.1:9101]',
     );
     expect(errors(text)).toEqual([
-      'test.yaml:5:19: pools.mlp.health.readiness.interval: invalid duration "5 parsecs" (use e.g. 500ms, 2s, 1m)',
-      'test.yaml:6:18: pools.mlp.health.readiness.timeout: invalid duration "-1s" (use e.g. 500ms, 2s, 1m)',
+      'test.yaml:5:19: pools.mlp.health.readiness.interval: invalid duration "5 parsecs" (use e.g. 500ms, 2s, 1m, 1h30m)',
+      'test.yaml:6:18: pools.mlp.health.readiness.timeout: invalid duration "-1s" (use e.g. 500ms, 2s, 1m, 1h30m)',
       'test.yaml:7:29: pools.mlp.health.readiness.unhealthyThreshold: expected an integer, got number 1.5',
       'test.yaml:8:26: pools.mlp.retry.bufferBody: invalid size "5 parsecs" (use e.g. 512, 16kb, 1mb)',
       'test.yaml:8:47: pools.mlp.retry.attempts: must be >= 1 (got 0)',
@@ -233,8 +233,24 @@ describe('outlier and rollout ranges', () => {
 
   it('names the bad duration inside an outlier or queue block, not the block', () => {
     expect(errors(yaml('pools:', '  p:', '    outlier: { interval: 5 parsecs }', '    queue: { timeout: 5 parsecs }', '    backends: [http://127.0.0.1:9101]'))).toEqual([
-      'test.yaml:3:26: pools.p.outlier.interval: invalid duration "5 parsecs" (use e.g. 500ms, 2s, 1m)',
-      'test.yaml:4:23: pools.p.queue.timeout: invalid duration "5 parsecs" (use e.g. 500ms, 2s, 1m)',
+      'test.yaml:3:26: pools.p.outlier.interval: invalid duration "5 parsecs" (use e.g. 500ms, 2s, 1m, 1h30m)',
+      'test.yaml:4:23: pools.p.queue.timeout: invalid duration "5 parsecs" (use e.g. 500ms, 2s, 1m, 1h30m)',
+    ]);
+  });
+});
+
+describe('nginx words', () => {
+  it('says what an nginx directive is called in infergate', () => {
+    expect(errors(yaml('pools:', '  p:', '    balance: least_conn', '    max_fails: 3', '    proxy_read_timeout: 60s', '    backends: [http://127.0.0.1:9101]'))).toEqual([
+      "test.yaml:3:14: pools.p.balance: must be one of round-robin, random, least-request (nginx's least_conn is least-request)",
+      "test.yaml:4:5: pools.p: unknown key 'max_fails' (nginx's word; in infergate: outlier.consecutive5xx / outlier.consecutiveGatewayErrors (passive), and health.readiness (active))",
+      "test.yaml:5:5: pools.p: unknown key 'proxy_read_timeout' (nginx's word; in infergate: timeouts.firstByte (to the response head) and timeouts.idle (between body chunks))",
+    ]);
+  });
+
+  it('timeouts.read is firstByte + idle', () => {
+    expect(errors(yaml('pools:', '  p:', '    timeouts: { read: 60s }', '    backends: [http://127.0.0.1:9101]'))).toEqual([
+      "test.yaml:3:17: pools.p.timeouts: unknown key 'read' (nginx's word; in infergate: timeouts.firstByte (to the response head) and timeouts.idle (between body chunks))",
     ]);
   });
 });

@@ -6,21 +6,29 @@ import { errors, ok, yaml } from './helpers.js';
 
 describe('durations', () => {
   it.each([
-    [250, 250],
     [0, 0],
+    ['0', 0],
     ['250ms', 250],
     ['2s', 2000],
     ['1.5s', 1500],
     ['1m', 60000],
     ['1h', 3600000],
-    ['100', 100],
     [' 2s ', 2000],
+    // nginx / Go style compound durations
+    ['1h30m', 5400000],
+    ['2m30s', 150000],
+    ['1s500ms', 1500],
   ])('%j -> %i ms', (input, want) => {
     expect(parseDuration(input)).toEqual({ ok: true, value: want });
   });
 
   it.each([['5 parsecs'], ['-1s'], [''], ['s'], [-5], [Number.NaN], ['1e3s']])('rejects %j', (input) => {
-    expect(parseDuration(input)).toEqual({ ok: false, message: `invalid duration ${JSON.stringify(input)} (use e.g. 500ms, 2s, 1m)` });
+    expect(parseDuration(input)).toEqual({ ok: false, message: `invalid duration ${JSON.stringify(input)} (use e.g. 500ms, 2s, 1m, 1h30m)` });
+  });
+
+  it.each([[250], ['100'], [60]])('refuses a bare number %j (nginx reads it as seconds, others as ms): did you mean …s?', (input) => {
+    const text = String(input);
+    expect(parseDuration(input)).toEqual({ ok: false, message: `a bare number is not a duration: did you mean ${text}s? (or ${text}ms; write the unit, e.g. 500ms, 2s, 1m, 1h30m)` });
   });
 
   it('rejects durations that timers cannot hold', () => {
@@ -84,9 +92,9 @@ describe('backend URLs', () => {
 });
 
 describe('units in a config file', () => {
-  it('accepts numbers and strings for durations and sizes', () => {
+  it('accepts durations with their unit (0 alone), and numbers or strings for sizes', () => {
     const c = ok(yaml(
-      'server: { keepAliveTimeout: 1500, headersTimeout: 1.5s, requestTimeout: 0, maxHeaderSize: 8192 }',
+      'server: { keepAliveTimeout: 1500ms, headersTimeout: 1.5s, requestTimeout: 0, maxHeaderSize: 8192 }',
       'shutdown: { drainTimeout: 1m }',
       'pools:',
       '  p:',
@@ -98,6 +106,12 @@ describe('units in a config file', () => {
     expect(c.pools.get('p')?.maxBodyBytes).toBe(10485760);
   });
 
+  it('refuses a bare number for a duration at its position, with the likely unit', () => {
+    expect(errors(yaml('shutdown: { drainTimeout: 60 }', 'pools:', '  p:', '    backends: [http://127.0.0.1:9101]'))).toEqual([
+      'test.yaml:1:27: shutdown.drainTimeout: a bare number is not a duration: did you mean 60s? (or 60ms; write the unit, e.g. 500ms, 2s, 1m, 1h30m)',
+    ]);
+  });
+
   it('rejects bad durations and sizes at their positions', () => {
     expect(errors(yaml(
       'server: { keepAliveTimeout: true, headersTimeout: -5, maxHeaderSize: 1 parsec }',
@@ -105,7 +119,7 @@ describe('units in a config file', () => {
       '  p:',
       '    backends: [http://127.0.0.1:9101]',
     ))).toEqual([
-      'test.yaml:1:29: server.keepAliveTimeout: invalid duration true (use e.g. 500ms, 2s, 1m)',
+      'test.yaml:1:29: server.keepAliveTimeout: invalid duration true (use e.g. 500ms, 2s, 1m, 1h30m)',
       'test.yaml:1:51: server.headersTimeout: must be >= 0 (got -5)',
       'test.yaml:1:70: server.maxHeaderSize: invalid size "1 parsec" (use e.g. 512, 16kb, 1mb)',
     ]);
