@@ -223,3 +223,18 @@ describe('deploy/helm/infergate', () => {
     expect(values.terminationGracePeriodSeconds * 1000).toBeGreaterThan(config.shutdown.graceMs + config.shutdown.drainTimeoutMs);
   });
 });
+
+describe('the Docker image config (config/infergate.yaml) in a container', () => {
+  const text = readFileSync(join(ROOT, 'config', 'infergate.yaml'), 'utf8');
+  it('admin stays on loopback by default', () => {
+    const r = parseConfig(text, 'infergate.yaml', {});
+    expect(r.ok && r.config.admin.listen).toEqual({ host: '127.0.0.1', port: 9901 });
+  });
+  it('INFERGATE_ADMIN_LISTEN opens it to probes and Prometheus, only with INFERGATE_ADMIN_TOKEN', () => {
+    const open = parseConfig(text, 'infergate.yaml', { INFERGATE_ADMIN_LISTEN: '0.0.0.0:9901', INFERGATE_ADMIN_TOKEN: 's3cret' });
+    expect(open.ok && open.config.admin).toEqual({ listen: { host: '0.0.0.0', port: 9901 }, token: 's3cret' });
+    const noToken = parseConfig(text, 'infergate.yaml', { INFERGATE_ADMIN_LISTEN: '0.0.0.0:9901' });
+    expect(noToken.ok).toBe(false);
+    if (!noToken.ok) expect(noToken.errors.map((e) => e.message).join('\n')).toMatch(/not loopback: set admin.token/);
+  });
+});
