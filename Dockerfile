@@ -15,7 +15,9 @@ COPY config/infergate.yaml /etc/infergate/infergate.yaml
 COPY config/infergate.schema.json /etc/infergate/infergate.schema.json
 RUN ln -s /app/dist/cli.js /usr/local/bin/infergate && chmod +x /app/dist/cli.js \
  && mkdir -p /var/lib/infergate && chown node /var/lib/infergate
-# The data port and the admin port (bind admin to 0.0.0.0 with a token to scrape it from outside).
+# The data port and the admin port. The example config reads INFERGATE_ADMIN_LISTEN (default loopback): run with
+# -e INFERGATE_ADMIN_LISTEN=0.0.0.0:9901 -e INFERGATE_ADMIN_TOKEN=<secret> so probes and Prometheus reach it
+# (/healthz, /readyz and /metrics need no token; /admin/* does). Without a token `check` refuses a non-loopback admin.
 EXPOSE 8080 9901
 USER node
 ENTRYPOINT ["infergate", "--config", "/etc/infergate/infergate.yaml"]
