@@ -65,7 +65,8 @@ export class App {
   constructor(config: Config, deps: Partial<AppDeps> = {}) {
     this.#deps = { clock: deps.clock ?? systemClock, random: deps.random ?? Math.random, ...deps };
     this.loggers = createLoggers(config.log, deps.logDestination);
-    this.metrics = new Metrics(VERSION, { defaultMetrics: deps.defaultMetrics ?? true, backends: () => this.#runtime.backends() });
+    this.metrics = new Metrics(VERSION, { defaultMetrics: deps.defaultMetrics ?? true, backends: () => this.#runtime.backends(),
+      clientConnections: () => new Promise((resolve) => this.#server.getConnections((err, n) => resolve(err ? 0 : n))) });
     this.rollouts = new RolloutManager({ clock: this.#deps.clock, random: this.#deps.random, log: this.loggers.log, stats: this.metrics.rolloutStats() }, config.stateFile);
     this.events.subscribe(this.metrics.onClusterEvent);
     this.events.subscribe(logClusterEvents(this.loggers.log));

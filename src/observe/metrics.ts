@@ -20,6 +20,13 @@ export interface BackendGaugeSource {
   readonly group: string;
   readonly inflight: number;
   state(): BackendState;
+  /** The weight the balancer uses now (slow start scales it). */
+  effectiveWeight(): number;
+}
+
+/** Server-sent event streams open now, one cell per pool and group (a plain number: no prom-client call per stream). */
+export interface StreamCell {
+  open: number;
 }
 
 /** The label children of one backend, bound once when the backend is created. */
@@ -27,6 +34,17 @@ export interface BackendStats {
   /** Index by Math.floor(status / 100) - 1. */
   readonly requests: readonly Counter.Internal[];
   readonly upstreamSeconds: Histogram.Internal<string>;
+  /** By pool and group (shared by the backends of a group), like the rest below. */
+  readonly requestSeconds: Histogram.Internal<string>;
+  readonly bytesIn: Counter.Internal;
+  readonly bytesOut: Counter.Internal;
+  /** Request received -> first response byte to the client. */
+  readonly firstByteSeconds: Histogram.Internal<string>;
+  /** Request received -> first complete server-sent event to the client. */
+  readonly sseFirstEventSeconds: Histogram.Internal<string>;
+  /** Between consecutive server-sent events of one stream. */
+  readonly sseEventGapSeconds: Histogram.Internal<string>;
+  readonly streams: StreamCell;
   readonly probeOk: Counter.Internal;
   readonly probeFail: Counter.Internal;
 }
@@ -35,12 +53,20 @@ export interface PoolStats {
   readonly requestSeconds: Histogram.Internal<string>;
   /** Requests answered without a backend (503 no ready backend, 413, ...), by status class. */
   readonly requestsNoBackend: readonly Counter.Internal[];
+  readonly bytesIn: Counter.Internal;
+  readonly bytesOut: Counter.Internal;
 }
 
 export class Metrics {
   readonly registry = new Registry();
   readonly requests: Counter<'pool' | 'group' | 'backend' | 'code'>;
-  readonly requestDuration: Histogram<'pool'>;
+  readonly requestDuration: Histogram<'pool' | 'group'>;
+  readonly firstByte: Histogram<'pool' | 'group'>;
+  readonly sseFirstEvent: Histogram<'pool' | 'group'>;
+  readonly sseEventGap: Histogram<'pool' | 'group'>;
+  readonly requestBytes: Counter<'pool' | 'group'>;
+  readonly responseBytes: Counter<'pool' | 'group'>;
+  readonly backendErrors: Counter<'pool' | 'group' | 'backend' | 'kind'>;
   readonly upstreamDuration: Histogram<'pool' | 'group' | 'backend'>;
   readonly healthChecks: Counter<'pool' | 'group' | 'backend' | 'result'>;
   readonly transitions: Counter<'pool' | 'group' | 'backend' | 'from' | 'to'>;
@@ -72,18 +98,55 @@ export class Metrics {
   readonly #requestCounters = new BatchedCounters();
   readonly #upstreamHistograms = new BatchedHistograms(LATENCY_BUCKETS);
   readonly #requestHistograms = new BatchedHistograms(LATENCY_BUCKETS);
+  readonly #firstByteHistograms = new BatchedHistograms(LATENCY_BUCKETS);
+  readonly #sseFirstEventHistograms = new BatchedHistograms(LATENCY_BUCKETS);
+  readonly #sseGapHistograms = new BatchedHistograms(LATENCY_BUCKETS);
+  readonly #requestByteCounters = new BatchedCounters();
+  readonly #responseByteCounters = new BatchedCounters();
+  readonly #streamCells = new Map<string, { readonly labels: { pool: string; group: string }; readonly cell: StreamCell }>();
 
-  constructor(version: string, opts: { defaultMetrics?: boolean; backends?: () => Iterable<BackendGaugeSource> } = {}) {
+  constructor(version: string, opts: {
+    defaultMetrics?: boolean;
+    backends?: () => Iterable<BackendGaugeSource>;
+    /** Client connections open on the proxy listener now (read at scrape time). */
+    clientConnections?: () => Promise<number>;
+  } = {}) {
     this.#backends = opts.backends ?? (() => []);
     const r = this.registry;
-    if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: r, prefix: 'infergate_' });
+    // Unprefixed (process_cpu_seconds_total, nodejs_heap_size_used_bytes, ...): the names stock dashboards query.
+    if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: r });
     new Gauge({ name: 'infergate_build_info', help: 'Build information.', labelNames: ['version', 'node'], registers: [r] })
       .set({ version, node: process.versions.node }, 1);
     const requestCounters = this.#requestCounters;
     const upstreamHistograms = this.#upstreamHistograms;
     const requestHistograms = this.#requestHistograms;
     this.requests = new Counter({ name: 'infergate_requests_total', help: 'Requests answered, by pool, group, backend and status class.', labelNames: ['pool', 'group', 'backend', 'code'], registers: [r], collect: () => requestCounters.flush() });
-    this.requestDuration = new Histogram({ name: 'infergate_request_duration_seconds', help: 'Time from request received to response finished, per pool.', labelNames: ['pool'], buckets: LATENCY_BUCKETS, registers: [r], collect() { requestHistograms.flush(this); } });
+    this.requestDuration = new Histogram({ name: 'infergate_request_duration_seconds', help: 'Time from request received to response finished, per pool and group (group empty when no backend response was forwarded).', labelNames: ['pool', 'group'], buckets: LATENCY_BUCKETS, registers: [r], collect() { requestHistograms.flush(this); } });
+    const firstByte = this.#firstByteHistograms;
+    const sseFirst = this.#sseFirstEventHistograms;
+    const sseGap = this.#sseGapHistograms;
+    const requestBytes = this.#requestByteCounters;
+    const responseBytes = this.#responseByteCounters;
+    this.firstByte = new Histogram({ name: 'infergate_time_to_first_byte_seconds', help: 'Time from request received to the first response byte sent to the client, per pool and group.', labelNames: ['pool', 'group'], buckets: LATENCY_BUCKETS, registers: [r], collect() { firstByte.flush(this); } });
+    this.sseFirstEvent = new Histogram({ name: 'infergate_sse_time_to_first_event_seconds', help: 'Time from request received to the first complete server-sent event sent to the client (text/event-stream responses).', labelNames: ['pool', 'group'], buckets: LATENCY_BUCKETS, registers: [r], collect() { sseFirst.flush(this); } });
+    this.sseEventGap = new Histogram({ name: 'infergate_sse_event_gap_seconds', help: 'Time between consecutive server-sent events of one stream (events in one chunk count 0).', labelNames: ['pool', 'group'], buckets: LATENCY_BUCKETS, registers: [r], collect() { sseGap.flush(this); } });
+    this.requestBytes = new Counter({ name: 'infergate_request_bytes_total', help: 'Request body bytes sent upstream (the last attempt of each request).', labelNames: ['pool', 'group'], registers: [r], collect: () => requestBytes.flush() });
+    this.responseBytes = new Counter({ name: 'infergate_response_bytes_total', help: 'Response body bytes sent to clients.', labelNames: ['pool', 'group'], registers: [r], collect: () => responseBytes.flush() });
+    this.backendErrors = new Counter({ name: 'infergate_backend_errors_total', help: 'Failed upstream attempts (retried ones too) by backend and kind (the failure code).', labelNames: ['pool', 'group', 'backend', 'kind'], registers: [r] });
+    const streamCells = this.#streamCells;
+    new Gauge({
+      name: 'infergate_streams_open', help: 'Server-sent event streams (text/event-stream responses) being forwarded now.', labelNames: ['pool', 'group'], registers: [r],
+      collect() {
+        for (const { labels, cell } of streamCells.values()) this.set(labels, cell.open);
+      },
+    });
+    const clientConnections = opts.clientConnections;
+    new Gauge({
+      name: 'infergate_client_connections', help: 'Client connections open on the proxy listener.', registers: [r],
+      async collect() {
+        this.set(clientConnections === undefined ? 0 : await clientConnections());
+      },
+    });
     this.upstreamDuration = new Histogram({ name: 'infergate_upstream_duration_seconds', help: 'Time from request sent upstream to response headers, per backend.', labelNames: ['pool', 'group', 'backend'], buckets: LATENCY_BUCKETS, registers: [r], collect() { upstreamHistograms.flush(this); } });
     this.healthChecks = new Counter({ name: 'infergate_health_checks_total', help: 'Active health checks by result.', labelNames: ['pool', 'group', 'backend', 'result'], registers: [r] });
     this.transitions = new Counter({ name: 'infergate_backend_state_transitions_total', help: 'Backend state transitions.', labelNames: ['pool', 'group', 'backend', 'from', 'to'], registers: [r] });
@@ -121,6 +184,13 @@ export class Metrics {
       },
     });
     new Gauge({
+      name: 'infergate_backend_effective_weight', help: 'The weight the balancer uses for the backend now (slow start scales it).', labelNames: ['pool', 'group', 'backend'], registers: [r],
+      collect() {
+        this.reset();
+        for (const b of backends()) this.set({ pool: b.pool, group: b.group, backend: b.id }, b.effectiveWeight());
+      },
+    });
+    new Gauge({
       name: 'infergate_backend_up', help: '1 when the backend takes new requests (READY).', labelNames: ['pool', 'group', 'backend'], registers: [r],
       collect() {
         this.reset();
@@ -145,6 +215,8 @@ export class Metrics {
       retried: (pool, reason) => this.retries.inc({ pool, reason }),
       retryBudgetExhausted: (pool) => this.retryBudgetExhausted.inc({ pool }),
       failed: (pool, kind) => this.errors.inc({ pool, kind }),
+      // Failure path only: a labels() call here is no cost on the successful request path.
+      attemptFailed: (b, kind) => this.backendErrors.inc({ pool: b.pool, group: b.group, backend: b.id, kind }),
       noRoute: () => this.noRoute.inc(),
       rejected: (reason) => this.rejected.inc({ reason }),
     };
@@ -204,9 +276,17 @@ export class Metrics {
   };
 
   bindBackend(pool: string, group: string, backend: string): BackendStats {
+    const byGroup = { pool, group };
     return {
       requests: CODE_CLASSES.map((code) => this.#requestCounters.child(this.requests, { pool, group, backend, code })),
       upstreamSeconds: this.#upstreamHistograms.child(this.upstreamDuration, { pool, group, backend }),
+      requestSeconds: this.#requestHistograms.child(this.requestDuration, byGroup),
+      bytesIn: this.#requestByteCounters.child(this.requestBytes, byGroup),
+      bytesOut: this.#responseByteCounters.child(this.responseBytes, byGroup),
+      firstByteSeconds: this.#firstByteHistograms.child(this.firstByte, byGroup),
+      sseFirstEventSeconds: this.#sseFirstEventHistograms.child(this.sseFirstEvent, byGroup),
+      sseEventGapSeconds: this.#sseGapHistograms.child(this.sseEventGap, byGroup),
+      streams: this.#streamCell(pool, group),
       probeOk: this.healthChecks.labels({ pool, group, backend, result: 'pass' }),
       probeFail: this.healthChecks.labels({ pool, group, backend, result: 'fail' }),
     };
@@ -222,9 +302,22 @@ export class Metrics {
 
   bindPool(pool: string): PoolStats {
     return {
-      requestSeconds: this.#requestHistograms.child(this.requestDuration, { pool }),
+      requestSeconds: this.#requestHistograms.child(this.requestDuration, { pool, group: '' }),
       requestsNoBackend: CODE_CLASSES.map((code) => this.#requestCounters.child(this.requests, { pool, group: '', backend: '', code })),
+      bytesIn: this.#requestByteCounters.child(this.requestBytes, { pool, group: '' }),
+      bytesOut: this.#responseByteCounters.child(this.responseBytes, { pool, group: '' }),
     };
+  }
+
+  /** One cell per pool and group, kept across reloads (a stream outlives the configuration it started under). */
+  #streamCell(pool: string, group: string): StreamCell {
+    const key = `${pool}\u0000${group}`;
+    let entry = this.#streamCells.get(key);
+    if (entry === undefined) {
+      entry = { labels: { pool, group }, cell: { open: 0 } };
+      this.#streamCells.set(key, entry);
+    }
+    return entry.cell;
   }
 }
 

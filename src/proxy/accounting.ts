@@ -10,6 +10,8 @@ export interface ProxyStats {
   retryBudgetExhausted(pool: string): void;
   /** A request that ended in a failure, by the failure's code. */
   failed(pool: string, kind: string): void;
+  /** An upstream attempt that failed (retried or not), by the backend it went to and the failure's code. */
+  attemptFailed(backend: { readonly pool: string; readonly group: string; readonly id: string }, kind: string): void;
   noRoute(): void;
   rejected(reason: string): void;
 }
@@ -31,9 +33,19 @@ export function account(x: Exchange): void {
   const totalMs = ctx.clock.now() - x.startedAt;
   const a = x.current;
   const failure = x.failure;
-  if (a !== null && a.responseStarted) a.backend.stats.requests[codeClassIndex(x.status)]!.inc();
-  else pool.stats.requestsNoBackend[codeClassIndex(x.status)]!.inc();
-  pool.stats.requestSeconds.observe(totalMs / 1000);
+  if (a !== null && a.responseStarted) {
+    const s = a.backend.stats;
+    s.requests[codeClassIndex(x.status)]!.inc();
+    s.requestSeconds.observe(totalMs / 1000);
+    s.bytesIn.inc(a.bytesIn);
+    s.bytesOut.inc(x.bytesOut);
+  } else {
+    const s = pool.stats;
+    s.requestsNoBackend[codeClassIndex(x.status)]!.inc();
+    s.requestSeconds.observe(totalMs / 1000);
+    s.bytesIn.inc(a?.bytesIn ?? 0);
+    s.bytesOut.inc(x.bytesOut);
+  }
   if (failure !== null) ctx.stats.failed(pool.name, failure.code);
   const access = ctx.access();
   if (access === null) return;

@@ -7,6 +7,7 @@ import type { Attempt, Cluster } from '../cluster/cluster.js';
 import type { ExchangeContext } from './accounting.js';
 import { Failures, ProxyAbort, classifyUpstreamError, onReusedConnection, type FailureKind } from './failures.js';
 import { responseHeaderList, type HeaderList } from './headers.js';
+import { SseEventCounter, isEventStream } from './sse.js';
 
 /** The exchange an attempt works for. */
 export interface AttemptOwner {
@@ -14,6 +15,8 @@ export interface AttemptOwner {
   readonly res: ServerResponse;
   readonly requestId: string;
   readonly cluster: Cluster;
+  /** When the client request was received (ctx.clock ms): time to first byte and first event count from here. */
+  readonly startedAt: number;
   /** The request was answered already (total timeout, 413) and accounted. */
   readonly done: boolean;
   /** The client left. */
@@ -49,6 +52,11 @@ export class Forward implements Dispatcher.DispatchHandler, Attempt {
   #pendingHead: HeaderList | null = null;
   #pendingMessage: string | undefined = undefined;
   #released = false;
+  #firstByteSent = false;
+  /** Counts the events of a text/event-stream response; null for any other response. */
+  #sse: SseEventCounter | null = null;
+  /** When the last event went out (ctx.clock ms); -1 before the first. */
+  #lastEventAt = -1;
 
   constructor(owner: AttemptOwner, backend: Backend) {
     this.#owner = owner;
@@ -113,6 +121,10 @@ export class Forward implements Dispatcher.DispatchHandler, Attempt {
       this.#pendingMessage = statusMessage || undefined;
       return;
     }
+    if (isEventStream(headers['content-type'])) {
+      this.#sse = new SseEventCounter();
+      this.backend.stats.streams.open++;
+    }
     owner.res.writeHead(statusCode, statusMessage || undefined, head);
     // Flush headers now: a token stream's first event must not wait for the second.
     owner.res.flushHeaders();
@@ -120,6 +132,8 @@ export class Forward implements Dispatcher.DispatchHandler, Attempt {
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
     if (this.#pendingHead !== null) this.#writePendingHead();
+    if (!this.#firstByteSent) this.#observeFirstByte();
+    if (this.#sse !== null) this.#observeEvents(this.#sse.feed(chunk));
     this.#owner.bytesOut += chunk.length;
     if (!this.#owner.res.write(chunk)) {
       controller.pause();
@@ -130,6 +144,8 @@ export class Forward implements Dispatcher.DispatchHandler, Attempt {
   onResponseEnd(): void {
     this.#release(null);
     if (this.#pendingHead !== null) this.#writePendingHead();
+    // A response without a body: its first byte is its head, sent now.
+    if (!this.#firstByteSent) this.#observeFirstByte();
     this.#owner.res.end();
     this.#owner.finish();
   }
@@ -158,7 +174,26 @@ export class Forward implements Dispatcher.DispatchHandler, Attempt {
     if (this.#released) return;
     this.#released = true;
     this.failure = failure;
+    if (this.#sse !== null) this.backend.stats.streams.open--;
+    if (failure !== null) this.#owner.ctx.stats.attemptFailed(this.backend, failure.code);
     this.#owner.cluster.report('end', this);
+  }
+
+  #observeFirstByte(): void {
+    this.#firstByteSent = true;
+    this.backend.stats.firstByteSeconds.observe((this.#owner.ctx.clock.now() - this.#owner.startedAt) / 1000);
+  }
+
+  /** Events completed by one chunk: they went out together, so the second and later of them are 0 s apart. */
+  #observeEvents(events: number): void {
+    if (events === 0) return;
+    const now = this.#owner.ctx.clock.now();
+    const stats = this.backend.stats;
+    for (let i = 0; i < events; i++) {
+      if (this.#lastEventAt < 0) stats.sseFirstEventSeconds.observe((now - this.#owner.startedAt) / 1000);
+      else stats.sseEventGapSeconds.observe((now - this.#lastEventAt) / 1000);
+      this.#lastEventAt = now;
+    }
   }
 
   #writePendingHead(): void {

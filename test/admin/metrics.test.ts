@@ -1,4 +1,5 @@
-// /metrics: Prometheus text from the app's own registry, every name prefixed infergate_, labels pool/group/backend.
+// /metrics: Prometheus text from the app's own registry, every name of its own prefixed infergate_ (Node's default
+// process metrics keep their standard names: test/observe/default-metrics.test.ts), labels pool/group/backend.
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { startBackend, type TestBackend } from '../helpers/backend.js';
 import { ManualClock } from '../helpers/manual-clock.js';
@@ -70,7 +71,7 @@ function sample(name: string, labels: Record<string, string>): number | undefine
   return undefined;
 }
 
-test('Prometheus text format, and every metric name starts with infergate_', () => {
+test('Prometheus text format, and every metric name starts with infergate_ (default process metrics are off here)', () => {
   expect(contentType).toMatch(/^text\/plain; version=0\.0\.4/);
   const names = text.split('\n').filter((l) => l.startsWith('# TYPE ')).map((l) => l.split(' ')[2]!);
   expect(names.length).toBeGreaterThan(10);
@@ -93,6 +94,16 @@ test('the documented metrics exist with their types', () => {
     infergate_errors_total: 'counter',
     infergate_config_reloads_total: 'counter',
     infergate_config_last_reload_success: 'gauge',
+    infergate_config_last_reload_success_timestamp_seconds: 'gauge',
+    infergate_backend_errors_total: 'counter',
+    infergate_backend_effective_weight: 'gauge',
+    infergate_request_bytes_total: 'counter',
+    infergate_response_bytes_total: 'counter',
+    infergate_client_connections: 'gauge',
+    infergate_streams_open: 'gauge',
+    infergate_time_to_first_byte_seconds: 'histogram',
+    infergate_sse_time_to_first_event_seconds: 'histogram',
+    infergate_sse_event_gap_seconds: 'histogram',
   });
 });
 
@@ -107,11 +118,13 @@ test('requests by pool, group, backend and status class; answers without a backe
   expect(sample('infergate_requests_total', { pool: 'down', group: '', backend: '', code: '5xx' })).toBe(1);
 });
 
-test('duration histograms count every request (per pool) and every upstream response (per backend)', () => {
-  expect(sample('infergate_request_duration_seconds_count', { pool: 'p' })).toBe(3);
-  expect(sample('infergate_request_duration_seconds_count', { pool: 'down' })).toBe(1);
+test('duration histograms count every request (per pool and group; no group without a response) and every upstream response (per backend)', () => {
+  expect(sample('infergate_request_duration_seconds_count', { pool: 'p', group: 'stable' })).toBe(3);
+  expect(sample('infergate_request_duration_seconds_count', { pool: 'down', group: '' })).toBe(1);
   expect(sample('infergate_upstream_duration_seconds_count', { pool: 'p', group: 'stable', backend: id })).toBe(3);
-  expect(sample('infergate_request_duration_seconds_bucket', { pool: 'p', le: '+Inf' })).toBe(3);
+  expect(sample('infergate_request_duration_seconds_bucket', { pool: 'p', group: 'stable', le: '+Inf' })).toBe(3);
+  expect(sample('infergate_time_to_first_byte_seconds_count', { pool: 'p', group: 'stable' })).toBe(3);
+  expect(sample('infergate_response_bytes_total', { pool: 'p', group: 'stable' })).toBe(3);
 });
 
 test('backend gauges: inflight, up and one-hot state', () => {
@@ -138,6 +151,11 @@ test('retries are counted by pool and reason', () => {
 test('errors by kind and the config reload state', () => {
   expect(sample('infergate_errors_total', { pool: 'down', kind: 'no-ready-backend' })).toBe(1);
   expect(sample('infergate_config_last_reload_success', {})).toBe(1);
+  // Wall-clock seconds of the load that started the app: recent, not 0.
+  expect(sample('infergate_config_last_reload_success_timestamp_seconds', {})).toBeGreaterThan(Date.now() / 1000 - 3600);
+  expect(sample('infergate_backend_effective_weight', { pool: 'p', group: 'stable', backend: id })).toBe(1);
+  // The retried reset counts against the resetting backend even though the request succeeded.
+  expect(text.split('\n').some((l) => l.startsWith('infergate_backend_errors_total{pool="r"') && !l.endsWith(' 0'))).toBe(true);
 });
 
 test('no high-cardinality labels: never a path or a request id', () => {
