@@ -59,11 +59,12 @@ test.skipIf(!hasBrowser)('renders backends and rollouts, then follows a state ch
   await page.close();
 });
 
-test.skipIf(!hasBrowser)('without the token the page says it cannot reach the admin API', async () => {
+test.skipIf(!hasBrowser)('without signing in the page says it cannot reach the admin API and links to /login', async () => {
   const page = await browser.newPage();
   await page.goto(`${stack.adminUrl}/status`);
   await page.waitForFunction(() => (document.getElementById('error')?.textContent ?? '').includes('401'));
   expect(await page.locator('#error').innerText()).toContain('401');
+  expect(await page.locator('#error a[href="/login"]').count()).toBe(1);
   expect(await page.locator('#backends tbody tr').count()).toBe(0);
   await page.close();
 });
