@@ -32,6 +32,8 @@ function entries(list: Array<[string, unknown]>): Record<string, unknown> {
   for (const [k, v] of list) {
     if (v === undefined) continue;
     if (SECRET_KEYS.test(k)) out[k] = v === null ? null : REDACTED;
+    // Route matches hold headers as [name, value] pairs: written back as the YAML's map, secret values redacted.
+    else if (k === 'headers' && Array.isArray(v)) out[k] = entries(v as Array<[string, unknown]>);
     else if (k.endsWith('Ms') && typeof v === 'number') out[k.slice(0, -2)] = duration(v);
     else if (k.endsWith('Bytes') && typeof v === 'number') out[SIZE_KEYS[k] ?? k.slice(0, -5)] = size(v);
     else out[k] = plain(v);

@@ -22,6 +22,8 @@ test.concurrent('prints the effective configuration as YAML, with defaults, read
   const file = tempConfig(`
 listen: 127.0.0.1:18080
 admin: { listen: 127.0.0.1:19901, token: very-secret-token }
+routes:
+  - { match: { headers: { x-api-key: route-secret } }, pool: p }
 pools:
   p:
     health: { readiness: { path: /health, interval: 1500ms, headers: { Authorization: "Bearer upstream-secret" } } }
@@ -32,6 +34,7 @@ pools:
   expect(r.stderr).toBe('');
   expect(r.stdout).not.toContain('very-secret-token');
   expect(r.stdout).not.toContain('upstream-secret');
+  expect(r.stdout).not.toContain('route-secret');
   const dumped = parse(r.stdout) as Dumped;
   expect(dumped.admin.token).toBe('<redacted>');
   expect(dumped.listen).toEqual({ host: '127.0.0.1', port: 18080 });
