@@ -3,6 +3,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { DestinationStream } from 'pino';
 import { Agent } from 'undici';
+import { RuntimeChanges } from './admin/changes.js';
 import { createAdminServer } from './admin/server.js';
 import type { Backend } from './backends/backend.js';
 import type { Cluster } from './cluster/cluster.js';
@@ -46,6 +47,8 @@ export class App {
   readonly #ws: WebSocketProxy;
   readonly #probeAgent = new Agent({ connections: 4, pipelining: 1 });
   readonly rollouts: RolloutManager;
+  /** Operator changes through the admin API (weights, members, log level), dropped by the next reload. */
+  readonly changes: RuntimeChanges;
   /** What happens to backends, from every cluster of every configuration: logs, metrics and rollouts subscribe. */
   readonly events = new EventStream<ClusterEvent>();
   #started = false;
@@ -72,6 +75,14 @@ export class App {
     this.events.subscribe(logClusterEvents(this.loggers.log));
     this.events.subscribe(this.rollouts.onClusterEvent);
     this.#runtime = this.#build(config, null);
+    this.changes = new RuntimeChanges({
+      running: () => this.#runtime,
+      rollouts: this.rollouts,
+      log: this.loggers.log,
+      setLogLevel: (level) => {
+        this.loggers.log.level = level;
+      },
+    });
     this.metrics.configLastReloadSuccess.set(1);
     this.metrics.configLastReloadSeconds.set(Date.now() / 1000);
 
@@ -115,6 +126,8 @@ export class App {
       pools: () => this.#runtime.clusters(),
       draining: () => this.#draining,
       rollouts: this.rollouts,
+      config: () => this.#runtime.config,
+      changes: this.changes,
       recent: (b) => {
         const v = this.#runtime.cluster(b.pool)?.outlierView(b) ?? null;
         if (v === null) return null;
@@ -176,6 +189,7 @@ export class App {
     this.#applyServerConfig(config);
     old.handOver(next);
     next.start();
+    this.changes.reloaded();
     if (this.#started) this.rollouts.build(next.clusters(), next.rolloutConfigs());
     this.metrics.configReloads.inc({ result: 'success' });
     this.metrics.configLastReloadSuccess.set(1);

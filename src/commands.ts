@@ -8,7 +8,11 @@ const HELP = `infergate ${VERSION} - a load balancer for ML inference servers
 
 Usage:
   infergate [--config FILE]           run (default config: config/infergate.yaml)
-  infergate check [--config FILE]     validate the configuration; exit 0 if valid, 1 with file:line:col errors
+  infergate check [--config FILE]     validate the configuration: "configuration OK" and exit 0, or exit 1 with
+                                      file:line:col errors on stderr; -q prints nothing when valid
+  infergate check --dump [--config FILE]
+                                      validate, then print the effective configuration (defaults filled in,
+                                      secrets redacted) as YAML
   infergate demo                      start demo model servers and the balancer in front of them
   infergate --version                 print the version
   infergate --help                    this text
@@ -30,6 +34,8 @@ export async function main(argv: string[]): Promise<number> {
         config: { type: 'string', short: 'c' },
         version: { type: 'boolean', short: 'v' },
         help: { type: 'boolean', short: 'h' },
+        quiet: { type: 'boolean', short: 'q' },
+        dump: { type: 'boolean' },
       },
     });
   } catch (err) {
@@ -51,9 +57,13 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const file = values.config ?? DEFAULT_CONFIG;
+  if ((values.quiet === true || values.dump === true) && command !== 'check') {
+    process.stderr.write(`infergate: -q and --dump go with "check"\n\n${HELP}`);
+    return 2;
+  }
   switch (command) {
     case 'check':
-      return check(file);
+      return check(file, values.dump === true ? 'dump' : values.quiet === true ? 'quiet' : 'ok');
     case 'run':
       return run(file);
     case 'demo': {
@@ -66,11 +76,17 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-async function check(file: string): Promise<number> {
+/** `ok`: say "configuration OK"; `quiet`: only the exit code; `dump`: the effective configuration as YAML. */
+async function check(file: string, output: 'ok' | 'quiet' | 'dump'): Promise<number> {
   const result = await loadConfigFile(file);
   if (!result.ok) {
     process.stderr.write(formatErrors(result.errors) + '\n');
     return 1;
+  }
+  if (output === 'ok') process.stdout.write('configuration OK\n');
+  else if (output === 'dump') {
+    const [{ dumpConfig }, { stringify }] = await Promise.all([import('./config/dump.js'), import('yaml')]);
+    process.stdout.write(stringify(dumpConfig(result.config), { lineWidth: 0 }));
   }
   return 0;
 }

@@ -1,5 +1,6 @@
 // The JSON shape of /admin/backends, built from live backend records.
 import type { Backend } from '../backends/backend.js';
+import type { RuntimeMark } from './changes.js';
 
 /** Recent traffic of a backend (the outlier detector's sliding window), when there is one. */
 export interface RecentTraffic {
@@ -34,9 +35,13 @@ export interface BackendView {
   lastProbe: Backend['lastProbe'];
   admission: Backend['admission'];
   warmup: Backend['warmup'];
+  /** Added through the admin API: gone at the next reload. */
+  runtime: boolean;
+  /** The configured weight when `weight` was changed at run time (until the next reload), else null. */
+  configuredWeight: number | null;
 }
 
-export function backendView(b: Backend, nowMs: number, recent: RecentTraffic | null = null): BackendView {
+export function backendView(b: Backend, nowMs: number, recent: RecentTraffic | null = null, mark: RuntimeMark | null = null): BackendView {
   return {
     id: b.id,
     pool: b.pool,
@@ -58,6 +63,8 @@ export function backendView(b: Backend, nowMs: number, recent: RecentTraffic | n
     lastProbe: b.lastProbe,
     admission: b.admission,
     warmup: b.warmup,
+    runtime: mark?.runtime ?? false,
+    configuredWeight: mark?.configuredWeight ?? null,
   };
 }
 

@@ -1,12 +1,17 @@
-// The admin listener: /healthz, /readyz, /metrics, /admin/backends (loopback by default, token when set).
+// The admin listener: /healthz, /readyz, /metrics, /status, /admin/* reads and writes (loopback by default, token when set).
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import { timingSafeEqual } from 'node:crypto';
 import type { Backend } from '../backends/backend.js';
 import type { Cluster } from '../cluster/cluster.js';
+import { dumpConfig } from '../config/dump.js';
+import type { Config, LogConfig } from '../config/types.js';
 import type { Registry } from 'prom-client';
 import { errorBody, writeJson } from '../proxy/error-body.js';
 import type { RolloutAction, RolloutManager } from '../rollout/manager.js';
+import { authorised, CLEARED_COOKIE, sessionCookie, tokenInUrl, tokenMatches } from './auth.js';
 import { backendView, type RecentTraffic } from './backends-view.js';
+import { LOG_LEVELS, MAX_BACKEND_WEIGHT, MAX_GROUP_WEIGHT, Refusal, type RuntimeChanges } from './changes.js';
+import { endpointsHtml, ENDPOINTS } from './endpoints.js';
+import { loginPage } from './login-page.js';
 import { STATUS_PAGE } from './status-page.js';
 
 export interface AdminDeps {
@@ -23,6 +28,10 @@ export interface AdminDeps {
   rollouts: Pick<RolloutManager, 'views' | 'act'>;
   /** A backend's recent traffic from its pool's outlier detector, or null when detection is off. */
   recent(b: Backend): RecentTraffic | null;
+  /** The configuration in force (GET /admin/config shows it, redacted). */
+  config(): Config;
+  /** Run-time weight, membership and log-level changes (until the next reload). */
+  changes: Pick<RuntimeChanges, 'mark' | 'removed' | 'setBackendWeight' | 'setGroupWeight' | 'addBackend' | 'removeBackend' | 'setLogLevel'>;
 }
 
 export interface BackendActions {
@@ -39,6 +48,8 @@ export interface BackendActions {
 const ACTIONS: Record<string, keyof BackendActions> = { ready: 'pushReady', unready: 'pushUnready', drain: 'drain', enable: 'enable' };
 const ACTION_PATH = /^\/admin\/backends\/([^/]+)\/(ready|unready|drain|enable)$/;
 const ROLLOUT_PATH = /^\/admin\/rollouts\/([^/]+)\/([^/]+)\/(pause|resume|promote|abort|weight|start)$/;
+const BACKEND_PATH = /^\/admin\/backends\/([^/]+)(\/weight)?$/;
+const GROUP_PATH = /^\/admin\/pools\/([^/]+)\/groups\/([^/]+)\/(backends|weight)$/;
 const MAX_ACTION_BODY = 4096;
 
 export function createAdminServer(deps: AdminDeps): http.Server {
@@ -48,12 +59,27 @@ export function createAdminServer(deps: AdminDeps): http.Server {
 }
 
 async function handle(deps: AdminDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const path = (req.url ?? '/').split('?')[0] ?? '/';
-  if (path.startsWith('/admin/') && !authorised(deps.token(), req)) {
-    res.setHeader('www-authenticate', 'Bearer');
-    fail(res, 401, 'unauthorised', 'admin token required (Authorization: Bearer <token>)');
+  const url = req.url ?? '/';
+  const q = url.indexOf('?');
+  const path = q === -1 ? url : url.slice(0, q);
+  const search = new URLSearchParams(q === -1 ? '' : url.slice(q + 1));
+  // A token in a URL ends up in access logs, browser history and Referer headers: never accepted, not even checked.
+  if (tokenInUrl(search)) {
+    req.resume();
+    fail(res, 400, 'token-in-url', 'the admin token is never accepted in a URL: send "Authorization: Bearer <token>", or sign in once at /login (a session cookie)');
     return;
   }
+  if (path === '/login' || path === '/logout') {
+    await handleLogin(deps, req, res, path, search);
+    return;
+  }
+  if (path.startsWith('/admin/') && !authorised(deps.token(), req)) {
+    req.resume();
+    res.setHeader('www-authenticate', 'Bearer');
+    fail(res, 401, 'unauthorised', 'admin token required (Authorization: Bearer <token>, or sign in at /login)');
+    return;
+  }
+  if (path.startsWith('/admin/') && (req.method === 'POST' || req.method === 'DELETE') && (await handleChange(deps, req, res, path))) return;
   const rolloutAction = ROLLOUT_PATH.exec(path);
   if (rolloutAction !== null) {
     await handleRolloutAction(deps, req, res, decodeURIComponent(rolloutAction[1]!), decodeURIComponent(rolloutAction[2]!), rolloutAction[3] as RolloutAction);
@@ -71,7 +97,7 @@ async function handle(deps: AdminDeps, req: IncomingMessage, res: ServerResponse
     const verb = action[2]!;
     const b = deps.actions[ACTIONS[verb]!](id);
     if (b === null) fail(res, 404, 'unknown-backend', `no backend with id ${JSON.stringify(id)}`);
-    else json(res, 200, { backend: backendView(b, deps.now(), deps.recent(b)) });
+    else json(res, 200, { backend: view(deps, b) });
     return;
   }
   if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -79,6 +105,10 @@ async function handle(deps: AdminDeps, req: IncomingMessage, res: ServerResponse
     return;
   }
   switch (path) {
+    case '/':
+      if (wantsHtml(req)) html(res, 200, endpointsHtml());
+      else json(res, 200, { service: 'infergate admin', endpoints: ENDPOINTS });
+      return;
     case '/healthz':
       json(res, 200, { status: 'ok' });
       return;
@@ -100,13 +130,18 @@ async function handle(deps: AdminDeps, req: IncomingMessage, res: ServerResponse
       const now = deps.now();
       const backends: Backend[] = [];
       for (const p of deps.pools()) backends.push(...p.backends);
-      json(res, 200, { backends: backends.map((b) => backendView(b, now, deps.recent(b))) });
+      json(res, 200, { backends: backends.map((b) => backendView(b, now, deps.recent(b), deps.changes.mark(b))), removedAtRuntime: deps.changes.removed() });
       return;
     }
+    case '/admin/config':
+      json(res, 200, dumpConfig(deps.config()));
+      return;
+    case '/login':
+      html(res, 200, loginPage(false));
+      return;
     case '/status':
-      // Static HTML; the data it shows comes from /admin/* (token from ?token= when one is configured).
-      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(STATUS_PAGE) });
-      res.end(STATUS_PAGE);
+      // Static HTML; the data it shows comes from /admin/* with the session cookie (or no token configured).
+      html(res, 200, STATUS_PAGE);
       return;
     case '/admin/rollouts':
       json(res, 200, { rollouts: deps.rollouts.views() });
@@ -114,6 +149,110 @@ async function handle(deps: AdminDeps, req: IncomingMessage, res: ServerResponse
     default:
       fail(res, 404, 'not-found', 'no such admin endpoint');
   }
+}
+
+/**
+ * Run-time changes: backend weight, backend removal, backend added to a group, group weight, log level. Returns
+ * false when the path is none of them (the caller goes on).
+ */
+async function handleChange(deps: AdminDeps, req: IncomingMessage, res: ServerResponse, path: string): Promise<boolean> {
+  const c = deps.changes;
+  const backend = BACKEND_PATH.exec(path);
+  if (backend !== null) {
+    const id = decodeURIComponent(backend[1]!);
+    if (backend[2] === undefined) {
+      if (req.method !== 'DELETE') return false;
+      req.resume();
+      const removed = c.removeBackend(id);
+      if (removed instanceof Refusal) refuse(res, removed);
+      else json(res, 200, { removed: view(deps, removed), untilReload: true });
+      return true;
+    }
+    if (req.method !== 'POST') return false;
+    const weight = await readWeight(req, res, MAX_BACKEND_WEIGHT);
+    if (weight === null) return true;
+    const b = c.setBackendWeight(id, weight);
+    if (b instanceof Refusal) refuse(res, b);
+    else json(res, 200, { backend: view(deps, b) });
+    return true;
+  }
+  const group = GROUP_PATH.exec(path);
+  if (group !== null) {
+    if (req.method !== 'POST') return false;
+    const pool = decodeURIComponent(group[1]!);
+    const name = decodeURIComponent(group[2]!);
+    if (group[3] === 'weight') {
+      const weight = await readWeight(req, res, MAX_GROUP_WEIGHT);
+      if (weight === null) return true;
+      const result = c.setGroupWeight(pool, name, weight);
+      if (result instanceof Refusal) refuse(res, result);
+      else json(res, 200, { group: result, untilReload: true });
+      return true;
+    }
+    const body = await readJsonBody(req, res, '{"url": "http://10.0.0.7:8080", "weight": 1}');
+    if (body === null) return true;
+    const weight = body.weight === undefined ? null : body.weight;
+    if (typeof body.url !== 'string' || (weight !== null && !validWeight(weight, MAX_BACKEND_WEIGHT))) {
+      fail(res, 400, 'bad-request', `body must be like {"url": "http://10.0.0.7:8080", "weight": 1} (weight optional, an integer 0-${MAX_BACKEND_WEIGHT})`);
+      return true;
+    }
+    const added = c.addBackend(pool, name, body.url, weight as number | null);
+    if (added instanceof Refusal) refuse(res, added);
+    else json(res, 201, { backend: view(deps, added), untilReload: true });
+    return true;
+  }
+  if (path === '/admin/log-level' && req.method === 'POST') {
+    const body = await readJsonBody(req, res, '{"level": "debug"}');
+    if (body === null) return true;
+    const level = body.level;
+    if (typeof level !== 'string' || !LOG_LEVELS.includes(level as LogConfig['level'])) {
+      fail(res, 400, 'bad-request', `level must be one of ${LOG_LEVELS.join(', ')}`);
+      return true;
+    }
+    json(res, 200, { ...c.setLogLevel(level as LogConfig['level']), untilReload: true });
+    return true;
+  }
+  return false;
+}
+
+/** GET /login: the form; POST /login: `token=...` (form or JSON) sets the session cookie; POST /logout clears it. */
+async function handleLogin(deps: AdminDeps, req: IncomingMessage, res: ServerResponse, path: string, search: URLSearchParams): Promise<void> {
+  if (req.method === 'GET' && path === '/login') {
+    html(res, 200, loginPage(search.has('failed')));
+    return;
+  }
+  if (req.method !== 'POST') {
+    req.resume();
+    res.setHeader('allow', path === '/login' ? 'GET, POST' : 'POST');
+    fail(res, 405, 'method-not-allowed', `${path} answers ${path === '/login' ? 'GET and POST' : 'POST'}`);
+    return;
+  }
+  const text = await readBody(req);
+  if (path === '/logout') {
+    res.setHeader('set-cookie', CLEARED_COOKIE);
+    redirect(res, '/login');
+    return;
+  }
+  const token = deps.token();
+  let given: unknown;
+  if ((req.headers['content-type'] ?? '').startsWith('application/json')) {
+    try {
+      given = (JSON.parse(text) as { token?: unknown }).token;
+    } catch {
+      given = undefined;
+    }
+  } else given = new URLSearchParams(text).get('token');
+  if (token === null) {
+    redirect(res, '/status');
+    return;
+  }
+  if (typeof given !== 'string' || !tokenMatches(token, given)) {
+    if (wantsHtml(req)) redirect(res, '/login?failed');
+    else fail(res, 401, 'unauthorised', 'wrong admin token');
+    return;
+  }
+  res.setHeader('set-cookie', sessionCookie(token));
+  redirect(res, '/status');
 }
 
 /** POST /admin/rollouts/{pool}/{group}/{action}; `weight` takes `{"weight": n}` or `?weight=n`. */
@@ -167,12 +306,54 @@ function readBody(req: IncomingMessage): Promise<string> {
   });
 }
 
-function authorised(token: string | null, req: IncomingMessage): boolean {
-  if (token === null) return true;
-  const header = req.headers.authorization ?? '';
-  const given = Buffer.from(header.startsWith('Bearer ') ? header.slice(7) : '');
-  const want = Buffer.from(token);
-  return given.length === want.length && timingSafeEqual(given, want);
+/** A JSON object body, or null after answering 400. */
+async function readJsonBody(req: IncomingMessage, res: ServerResponse, example: string): Promise<Record<string, unknown> | null> {
+  const text = await readBody(req);
+  try {
+    const value: unknown = JSON.parse(text);
+    if (typeof value === 'object' && value !== null && !Array.isArray(value)) return value as Record<string, unknown>;
+  } catch {
+    // answered below
+  }
+  fail(res, 400, 'bad-request', `body must be JSON like ${example}`);
+  return null;
+}
+
+/** `{"weight": n}`, an integer from 0 to max, or null after answering 400. */
+async function readWeight(req: IncomingMessage, res: ServerResponse, max: number): Promise<number | null> {
+  const body = await readJsonBody(req, res, '{"weight": 5}');
+  if (body === null) return null;
+  if (!validWeight(body.weight, max)) {
+    fail(res, 400, 'bad-request', `weight must be an integer from 0 to ${max} ({"weight": 5})`);
+    return null;
+  }
+  return body.weight;
+}
+
+function validWeight(w: unknown, max: number): w is number {
+  return typeof w === 'number' && Number.isInteger(w) && w >= 0 && w <= max;
+}
+
+function view(deps: AdminDeps, b: Backend): ReturnType<typeof backendView> {
+  return backendView(b, deps.now(), deps.recent(b), deps.changes.mark(b));
+}
+
+function wantsHtml(req: IncomingMessage): boolean {
+  return (req.headers.accept ?? '').includes('text/html');
+}
+
+function html(res: ServerResponse, status: number, page: string): void {
+  res.writeHead(status, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(page) });
+  res.end(page);
+}
+
+function redirect(res: ServerResponse, location: string): void {
+  res.writeHead(303, { location, 'content-length': 0, 'cache-control': 'no-store' });
+  res.end();
+}
+
+function refuse(res: ServerResponse, r: Refusal): void {
+  fail(res, r.status, r.code, r.message, r.extra);
 }
 
 function json(res: ServerResponse, status: number, body: unknown): void {

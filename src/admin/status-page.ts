@@ -1,6 +1,9 @@
 // GET /status: one self-refreshing HTML page of every backend and rollout, built in the browser from the JSON API.
 
-/** Static page: the data comes from /admin/backends and /admin/rollouts every 2 s (the token, if any, from ?token=). */
+/**
+ * Static page: the data comes from /admin/backends and /admin/rollouts every 2 s, authenticated by the session cookie
+ * /login sets (the token never appears in the page's URL); without it, the page links to /login.
+ */
 export const STATUS_PAGE = `<!doctype html>
 <html lang="en">
 <head>
@@ -35,8 +38,6 @@ export const STATUS_PAGE = `<!doctype html>
 <h2>Backends</h2>
 <table id="backends"><thead><tr><th>backend</th><th>state</th><th>weight</th><th>in flight</th><th>requests</th><th>error rate</th><th>latency</th><th>ejections</th><th>last probe</th></tr></thead><tbody></tbody></table>
 <script>
-  const token = new URLSearchParams(location.search).get('token');
-  const headers = token ? { authorization: 'Bearer ' + token } : {};
   const text = (v) => String(v ?? '').replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]);
   const state = (s) => '<span class="state ' + text(s) + '">' + text(s) + '</span>';
   const pv = (p) => (p < 0.0001 ? '< 0.0001' : '= ' + p.toPrecision(2));
@@ -52,7 +53,8 @@ export const STATUS_PAGE = `<!doctype html>
     return parts.join(' · ');
   }
   async function get(path) {
-    const res = await fetch(path, { headers, cache: 'no-store' });
+    const res = await fetch(path, { credentials: 'same-origin', cache: 'no-store' });
+    if (res.status === 401) throw Object.assign(new Error(path + ': 401'), { signIn: true });
     if (!res.ok) throw new Error(path + ': ' + res.status);
     return res.json();
   }
@@ -76,7 +78,7 @@ export const STATUS_PAGE = `<!doctype html>
       document.getElementById('meta').textContent = ready + ' of ' + b.backends.length + ' backends READY · updated ' + new Date().toLocaleTimeString();
       document.getElementById('error').textContent = '';
     } catch (err) {
-      document.getElementById('error').textContent = 'cannot reach the admin API: ' + err.message;
+      document.getElementById('error').innerHTML = 'cannot reach the admin API: ' + text(err.message) + (err.signIn ? ' — <a href="/login">sign in</a>' : '');
     }
   }
   refresh();

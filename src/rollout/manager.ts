@@ -139,6 +139,19 @@ export class RolloutManager {
     if (!ready && b.state() === 'EJECTED' && e.canary.backends.includes(b)) e.controller.canaryEjected(b.stateReason);
   }
 
+  /**
+   * The rollout that sets this group's weight, while it does (pending, progressing or paused): its canary group and
+   * the stable groups of its pool. Null when no rollout holds the group, or when it has concluded.
+   */
+  owner(pool: string, group: string): RolloutView | null {
+    for (const e of this.#entries.values()) {
+      if (e.pool.name !== pool || (e.canary.name !== group && !e.stable.some((g) => g.name === group))) continue;
+      const state = e.controller.state.name;
+      if (state === 'pending' || state === 'progressing' || state === 'paused') return e.controller.view();
+    }
+    return null;
+  }
+
   views(): RolloutView[] {
     return [...this.#entries.values()].map((e) => e.controller.view());
   }

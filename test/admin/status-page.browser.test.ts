@@ -1,5 +1,5 @@
 // The status page in a real browser (Debian's Chromium via playwright-core): it renders every backend and
-// rollout from the admin API, with the token from ?token=, and refreshes by itself.
+// rollout from the admin API once signed in at /login (a session cookie; no token in any URL), and refreshes by itself.
 import { existsSync } from 'node:fs';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, expect, test } from 'vitest';
@@ -42,7 +42,9 @@ afterAll(async () => {
 
 test.skipIf(!hasBrowser)('renders backends and rollouts, then follows a state change', async () => {
   const page = await browser.newPage();
-  await page.goto(`${stack.adminUrl}/status?token=s3cret`);
+  await page.goto(`${stack.adminUrl}/login`);
+  await page.fill('#token', 's3cret');
+  await Promise.all([page.waitForURL(`${stack.adminUrl}/status`), page.click('input[type=submit]')]);
   await page.waitForFunction(() => document.querySelectorAll('#backends tbody tr').length === 2);
   const rows = await page.locator('#backends tbody tr').allInnerTexts();
   expect(rows.join('\n')).toContain(`p.stable.127.0.0.1:${stable.port}`);
@@ -57,11 +59,12 @@ test.skipIf(!hasBrowser)('renders backends and rollouts, then follows a state ch
   await page.close();
 });
 
-test.skipIf(!hasBrowser)('without the token the page says it cannot reach the admin API', async () => {
+test.skipIf(!hasBrowser)('without signing in the page says it cannot reach the admin API and links to /login', async () => {
   const page = await browser.newPage();
   await page.goto(`${stack.adminUrl}/status`);
   await page.waitForFunction(() => (document.getElementById('error')?.textContent ?? '').includes('401'));
   expect(await page.locator('#error').innerText()).toContain('401');
+  expect(await page.locator('#error a[href="/login"]').count()).toBe(1);
   expect(await page.locator('#backends tbody tr').count()).toBe(0);
   await page.close();
 });

@@ -32,7 +32,20 @@ test('serves an HTML page that refreshes itself from /admin/backends and /admin/
   expect(html).toMatch(/setInterval\(refresh, \d+\)/);
 });
 
-test('the data behind it needs the token the page passes on (?token= becomes a bearer header)', async () => {
+test('the page passes no token itself: its fetches carry the session cookie, and a 401 links to /login', async () => {
+  const html = await (await fetch(`${stack.adminUrl}/status`)).text();
+  expect(html).not.toContain('location.search');
+  expect(html).toContain("credentials: 'same-origin'");
+  expect(html).toContain('href="/login"');
+});
+
+test('/status?token= is refused (400 token-in-url): a token never travels in a URL', async () => {
+  const res = await fetch(`${stack.adminUrl}/status?token=s3cret`);
+  expect(res.status).toBe(400);
+  expect(await res.json()).toMatchObject({ error: 'token-in-url' });
+});
+
+test('the data behind it needs the token', async () => {
   expect((await fetch(`${stack.adminUrl}/admin/backends`)).status).toBe(401);
   const ok = await fetch(`${stack.adminUrl}/admin/backends`, { headers: { authorization: 'Bearer s3cret' } });
   expect(ok.status).toBe(200);

@@ -1,4 +1,4 @@
-// `infergate check --config FILE`: exit 0 and silent when valid, exit 1 with file:line:col lines when not (like nginx -t).
+// `infergate check --config FILE`: exit 0 and "configuration OK" when valid (-q: silent), exit 1 with file:line:col lines when not (like nginx -t).
 import { fileURLToPath } from 'node:url';
 import { expect, test } from 'vitest';
 import { tempConfig } from '../lifecycle/process.js';
@@ -6,7 +6,7 @@ import { cli } from './run.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
-test.concurrent('a valid file: exit 0, nothing on stdout or stderr, nothing started', async () => {
+test.concurrent('a valid file: exit 0, "configuration OK" on stdout, nothing on stderr, nothing started', async () => {
   const file = tempConfig(`
 listen: 127.0.0.1:18080
 admin: { listen: 127.0.0.1:19901 }
@@ -15,13 +15,26 @@ pools:
     health: { readiness: { path: /health, interval: 1s } }
     backends: [http://127.0.0.1:9101]
 `);
-  expect(await cli(['check', '--config', file])).toEqual({ code: 0, stdout: '', stderr: '' });
+  expect(await cli(['check', '--config', file])).toEqual({ code: 0, stdout: 'configuration OK\n', stderr: '' });
+  expect(await cli(['check', '-q', '--config', file])).toEqual({ code: 0, stdout: '', stderr: '' });
+});
+
+test.concurrent('-q keeps the errors: exit 1 with them on stderr', async () => {
+  const file = tempConfig('pools:\n  p:\n    balance: sideways\n    backends: [http://127.0.0.1:9101]\n');
+  const r = await cli(['check', '-q', '--config', file]);
+  expect(r.code).toBe(1);
+  expect(r.stdout).toBe('');
+  expect(r.stderr).toMatch(/sideways|balance/);
+});
+
+test.concurrent('-q outside check is a usage error (exit 2)', async () => {
+  expect((await cli(['-q', '--config', 'whatever.yaml'])).code).toBe(2);
 });
 
 test.concurrent('the shipped example config/infergate.yaml passes', async () => {
   const env = { ...process.env };
   delete env.INFERGATE_ADMIN_TOKEN;
-  expect(await cli(['check', '--config', 'config/infergate.yaml'], { cwd: ROOT, env })).toEqual({ code: 0, stdout: '', stderr: '' });
+  expect(await cli(['check', '--config', 'config/infergate.yaml'], { cwd: ROOT, env })).toEqual({ code: 0, stdout: 'configuration OK\n', stderr: '' });
 });
 
 test.concurrent('check uses config/infergate.yaml when --config is left out', async () => {
