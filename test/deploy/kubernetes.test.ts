@@ -163,7 +163,7 @@ describe('infergate check (dist/cli.js) on the ConfigMaps', () => {
     const kit = byKind(kitObjects().map((o) => o.obj), 'ConfigMap');
     const chart = byKind(renderChart(CHART, { name: 'gw' }).flatMap((f) => f.documents as Obj[]), 'ConfigMap');
     for (const cm of [kit, chart]) {
-      expect(await cli(['check', '--config', tempConfig(cm.data['infergate.yaml'])], { env })).toEqual({ code: 0, stdout: '', stderr: '' });
+      expect(await cli(['check', '--config', tempConfig(cm.data['infergate.yaml'])], { env })).toEqual({ code: 0, stdout: 'configuration OK\n', stderr: '' });
     }
   });
 });
