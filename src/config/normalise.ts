@@ -178,9 +178,10 @@ function routes(parsed: ParsedConfig): RouteConfig[] {
   // No routes means everything goes to the only pool: an explicit catch-all keeps the router simple.
   if (!parsed.routes || parsed.routes.length === 0) {
     const only = Object.keys(parsed.pools)[0];
-    return only === undefined ? [] : [{ match: { pathPrefix: null, path: null, host: null, headers: [], methods: null }, pool: only }];
+    return only === undefined ? [] : [{ name: '', match: { pathPrefix: null, path: null, host: null, headers: [], methods: null }, pool: only }];
   }
-  return parsed.routes.map(({ match, pool: target }) => ({
+  return parsed.routes.map(({ name, match, pool: target }, i) => ({
+    name: name ?? `route${i}`,
     pool: target,
     match: {
       pathPrefix: match.pathPrefix ?? null,

@@ -354,6 +354,7 @@ const match = z
 
 const route = z
   .strictObject({
+    name: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, ".", "_" and "-" (at most 64)').optional().describe('Name in metrics (the route label) and logs; default route0, route1, ... by position.'),
     match: match.prefault({}),
     pool: z.string().describe('Pool that serves matching requests.'),
   })

@@ -237,6 +237,8 @@ export interface RouteMatch {
 }
 
 export interface RouteConfig {
+  /** The route label of metrics: as written, else route<position>; '' for the implicit catch-all of a single pool. */
+  name: string;
   match: RouteMatch;
   pool: string;
 }

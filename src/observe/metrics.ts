@@ -34,8 +34,8 @@ export interface BackendStats {
   /** Index by Math.floor(status / 100) - 1. */
   readonly requests: readonly Counter.Internal[];
   readonly upstreamSeconds: Histogram.Internal<string>;
-  /** By pool and group (shared by the backends of a group), like the rest below. */
-  readonly requestSeconds: Histogram.Internal<string>;
+  /** By pool, group and route (the child of a route bound on its first request, then kept). */
+  readonly requestSeconds: (route: string) => Histogram.Internal<string>;
   readonly bytesIn: Counter.Internal;
   readonly bytesOut: Counter.Internal;
   /** Request received -> first response byte to the client. */
@@ -50,7 +50,7 @@ export interface BackendStats {
 }
 
 export interface PoolStats {
-  readonly requestSeconds: Histogram.Internal<string>;
+  readonly requestSeconds: (route: string) => Histogram.Internal<string>;
   /** Requests answered without a backend (503 no ready backend, 413, ...), by status class. */
   readonly requestsNoBackend: readonly Counter.Internal[];
   readonly bytesIn: Counter.Internal;
@@ -60,7 +60,7 @@ export interface PoolStats {
 export class Metrics {
   readonly registry = new Registry();
   readonly requests: Counter<'pool' | 'group' | 'backend' | 'code'>;
-  readonly requestDuration: Histogram<'pool' | 'group'>;
+  readonly requestDuration: Histogram<'pool' | 'group' | 'route'>;
   readonly firstByte: Histogram<'pool' | 'group'>;
   readonly sseFirstEvent: Histogram<'pool' | 'group'>;
   readonly sseEventGap: Histogram<'pool' | 'group'>;
@@ -121,7 +121,7 @@ export class Metrics {
     const upstreamHistograms = this.#upstreamHistograms;
     const requestHistograms = this.#requestHistograms;
     this.requests = new Counter({ name: 'infergate_requests_total', help: 'Requests answered, by pool, group, backend and status class.', labelNames: ['pool', 'group', 'backend', 'code'], registers: [r], collect: () => requestCounters.flush() });
-    this.requestDuration = new Histogram({ name: 'infergate_request_duration_seconds', help: 'Time from request received to response finished, per pool and group (group empty when no backend response was forwarded).', labelNames: ['pool', 'group'], buckets: LATENCY_BUCKETS, registers: [r], collect() { requestHistograms.flush(this); } });
+    this.requestDuration = new Histogram({ name: 'infergate_request_duration_seconds', help: 'Time from request received to response finished, per pool, group and route (group empty when no backend response was forwarded; route empty for the implicit catch-all of a single pool).', labelNames: ['pool', 'group', 'route'], buckets: LATENCY_BUCKETS, registers: [r], collect() { requestHistograms.flush(this); } });
     const firstByte = this.#firstByteHistograms;
     const sseFirst = this.#sseFirstEventHistograms;
     const sseGap = this.#sseGapHistograms;
@@ -280,7 +280,7 @@ export class Metrics {
     return {
       requests: CODE_CLASSES.map((code) => this.#requestCounters.child(this.requests, { pool, group, backend, code })),
       upstreamSeconds: this.#upstreamHistograms.child(this.upstreamDuration, { pool, group, backend }),
-      requestSeconds: this.#requestHistograms.child(this.requestDuration, byGroup),
+      requestSeconds: this.#byRoute(pool, group),
       bytesIn: this.#requestByteCounters.child(this.requestBytes, byGroup),
       bytesOut: this.#responseByteCounters.child(this.responseBytes, byGroup),
       firstByteSeconds: this.#firstByteHistograms.child(this.firstByte, byGroup),
@@ -300,9 +300,22 @@ export class Metrics {
     return { length: (n) => length.set(n), waited: (s) => wait.observe(s) };
   }
 
+  /** Request-duration children of one pool and group, one per route, bound once each. */
+  #byRoute(pool: string, group: string): (route: string) => Histogram.Internal<string> {
+    const children = new Map<string, Histogram.Internal<string>>();
+    return (route) => {
+      let child = children.get(route);
+      if (child === undefined) {
+        child = this.#requestHistograms.child(this.requestDuration, { pool, group, route });
+        children.set(route, child);
+      }
+      return child;
+    };
+  }
+
   bindPool(pool: string): PoolStats {
     return {
-      requestSeconds: this.#requestHistograms.child(this.requestDuration, { pool, group: '' }),
+      requestSeconds: this.#byRoute(pool, ''),
       requestsNoBackend: CODE_CLASSES.map((code) => this.#requestCounters.child(this.requests, { pool, group: '', backend: '', code })),
       bytesIn: this.#requestByteCounters.child(this.requestBytes, { pool, group: '' }),
       bytesOut: this.#responseByteCounters.child(this.responseBytes, { pool, group: '' }),

@@ -36,13 +36,13 @@ export function account(x: Exchange): void {
   if (a !== null && a.responseStarted) {
     const s = a.backend.stats;
     s.requests[codeClassIndex(x.status)]!.inc();
-    s.requestSeconds.observe(totalMs / 1000);
+    s.requestSeconds(x.route).observe(totalMs / 1000);
     s.bytesIn.inc(a.bytesIn);
     s.bytesOut.inc(x.bytesOut);
   } else {
     const s = pool.stats;
     s.requestsNoBackend[codeClassIndex(x.status)]!.inc();
-    s.requestSeconds.observe(totalMs / 1000);
+    s.requestSeconds(x.route).observe(totalMs / 1000);
     s.bytesIn.inc(a?.bytesIn ?? 0);
     s.bytesOut.inc(x.bytesOut);
   }

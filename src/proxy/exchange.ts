@@ -15,6 +15,8 @@ export class Exchange implements AttemptOwner, PickRequest {
   readonly startedAt: number;
   readonly history = new AttemptHistory<Backend>();
   upstreamHeaders: string[] | null = null;
+  /** The matched route's name: the route label of the request metrics. */
+  route = '';
   /** Null (no body), a kept Buffer (replayable) or the client stream (not replayable). */
   body: Buffer | IncomingMessage | null = null;
   choice: GroupChoice<BackendGroup> | null = null;

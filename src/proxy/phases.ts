@@ -46,8 +46,8 @@ export function handleRequest(ctx: RequestContext, req: IncomingMessage, res: Se
   // 2. id
   const requestId = requestIdFor(req.headers['x-request-id']);
   // 3. route
-  const cluster = ctx.router().match(req);
-  if (cluster === null) {
+  const route = ctx.router().match(req);
+  if (route === null) {
     ctx.stats.noRoute();
     ctx.stats.failed('', Failures.noRoute.code);
     writeFailure(res, Failures.noRoute, requestId, ctx.draining());
@@ -57,7 +57,9 @@ export function handleRequest(ctx: RequestContext, req: IncomingMessage, res: Se
     });
     return;
   }
+  const cluster = route.pool;
   const x = new Exchange(ctx, req, res, cluster, requestId);
+  x.route = route.config.name;
   const cfg = cluster.config;
   // 4. body
   const plan = planBody(req, cfg);

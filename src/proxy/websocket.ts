@@ -62,7 +62,7 @@ export class WebSocketProxy {
       return;
     }
     const requestId = requestIdFor(req.headers['x-request-id']);
-    const pool = this.#router().match(req);
+    const pool = this.#router().match(req)?.pool ?? null;
     if (pool === null) {
       this.#stats.noRoute();
       send(socket, rawFailure(Failures.noRoute, requestId));

@@ -10,25 +10,29 @@ export interface CompiledRoute<P> {
 export class Router<P> {
   readonly #routes: readonly CompiledRoute<P>[];
   /** With no routes and one pool, everything goes there without any matching work. */
-  readonly #only: P | null;
+  readonly #only: CompiledRoute<P> | null;
 
+  /** `only`: the single pool of a configuration without routes (its route is named ''). */
   constructor(routes: readonly CompiledRoute<P>[], only: P | null) {
     this.#routes = routes;
     // A first route that matches everything (what normalise writes for "no routes, one pool") always wins.
     const first = routes[0];
-    this.#only = only ?? (first !== undefined && matchesAll(first.config) ? first.pool : null);
+    this.#only = first !== undefined && matchesAll(first.config) ? first : only === null ? null : { config: CATCH_ALL, pool: only };
   }
 
-  match(req: IncomingMessage): P | null {
+  /** The first matching route (its pool and its name), or null. */
+  match(req: IncomingMessage): CompiledRoute<P> | null {
     if (this.#only !== null) return this.#only;
     const url = req.url ?? '/';
     // Where the path ends (the query is not part of it), found once and without slicing.
     const q = url.indexOf('?');
     const pathEnd = q === -1 ? url.length : q;
-    for (const r of this.#routes) if (matches(r.config, req, url, pathEnd)) return r.pool;
+    for (const r of this.#routes) if (matches(r.config, req, url, pathEnd)) return r;
     return null;
   }
 }
+
+const CATCH_ALL: RouteConfig = { name: '', match: { pathPrefix: null, path: null, host: null, headers: [], methods: null }, pool: '' };
 
 function matchesAll(route: RouteConfig): boolean {
   const m = route.match;

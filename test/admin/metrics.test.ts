@@ -118,11 +118,12 @@ test('requests by pool, group, backend and status class; answers without a backe
   expect(sample('infergate_requests_total', { pool: 'down', group: '', backend: '', code: '5xx' })).toBe(1);
 });
 
-test('duration histograms count every request (per pool and group; no group without a response) and every upstream response (per backend)', () => {
-  expect(sample('infergate_request_duration_seconds_count', { pool: 'p', group: 'stable' })).toBe(3);
-  expect(sample('infergate_request_duration_seconds_count', { pool: 'down', group: '' })).toBe(1);
+test('duration histograms count every request (per pool, group and route; no group without a response) and every upstream response (per backend)', () => {
+  // Routes unnamed in the file are route0 (/down/), route1 (/r/), route2 (the rest).
+  expect(sample('infergate_request_duration_seconds_count', { pool: 'p', group: 'stable', route: 'route2' })).toBe(3);
+  expect(sample('infergate_request_duration_seconds_count', { pool: 'down', group: '', route: 'route0' })).toBe(1);
   expect(sample('infergate_upstream_duration_seconds_count', { pool: 'p', group: 'stable', backend: id })).toBe(3);
-  expect(sample('infergate_request_duration_seconds_bucket', { pool: 'p', group: 'stable', le: '+Inf' })).toBe(3);
+  expect(sample('infergate_request_duration_seconds_bucket', { pool: 'p', group: 'stable', route: 'route2', le: '+Inf' })).toBe(3);
   expect(sample('infergate_time_to_first_byte_seconds_count', { pool: 'p', group: 'stable' })).toBe(3);
   expect(sample('infergate_response_bytes_total', { pool: 'p', group: 'stable' })).toBe(3);
 });

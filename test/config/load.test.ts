@@ -109,7 +109,7 @@ describe('parseConfig defaults', () => {
 
   it('routes everything to the only pool when routes are omitted', () => {
     const c = ok(onePool);
-    expect(c.routes).toEqual([{ pool: 'p', match: { pathPrefix: null, path: null, host: null, headers: [], methods: null } }]);
+    expect(c.routes).toEqual([{ name: '', pool: 'p', match: { pathPrefix: null, path: null, host: null, headers: [], methods: null } }]);
   });
 
   it('reads listen as host:port, :port, a bare port, or [v6]:port', () => {
@@ -134,9 +134,9 @@ describe('parseConfig on the full example', () => {
 
   it('normalises routes', () => {
     expect(c.routes).toEqual([
-      { pool: 'mlp', match: { pathPrefix: '/predictions/', path: null, host: null, headers: [], methods: new Set(['POST']) } },
-      { pool: 'llm', match: { pathPrefix: null, path: '/v1/models', host: 'api.example.com', headers: [['x-model', 'llama']], methods: null } },
-      { pool: 'llm', match: { pathPrefix: null, path: null, host: null, headers: [], methods: null } },
+      { name: 'route0', pool: 'mlp', match: { pathPrefix: '/predictions/', path: null, host: null, headers: [], methods: new Set(['POST']) } },
+      { name: 'route1', pool: 'llm', match: { pathPrefix: null, path: '/v1/models', host: 'api.example.com', headers: [['x-model', 'llama']], methods: null } },
+      { name: 'route2', pool: 'llm', match: { pathPrefix: null, path: null, host: null, headers: [], methods: null } },
     ]);
   });
 
