@@ -30,6 +30,8 @@ export interface RuntimeDeps {
   rollouts: Pick<RolloutManager, 'recorder'>;
 }
 
+const NO_ROLLOUT = { record(): void {} };
+
 interface DetectorEntry {
   readonly detector: OutlierDetector<Backend>;
   /** The settings it was built from: a reload with the same settings keeps the detector and its history. */
@@ -122,7 +124,8 @@ export class Runtime {
       random,
       queue: pc.queue === null ? null : new WaitQueue(pc.queue.max, pc.queue.timeoutMs, clock, metrics.bindQueue(pc.name)),
       outliers: this.#detector(pc, previous, deps),
-      rollout: deps.rollouts.recorder(pc.name),
+      // A pool without a canary group has no rollout to feed (a reload that adds one builds a new cluster).
+      rollout: pc.groups.some((g) => g.rollout !== null) ? deps.rollouts.recorder(pc.name) : NO_ROLLOUT,
       events,
       stats: metrics.bindPool(pc.name),
       budget: new RetryBudget(pc.retry),

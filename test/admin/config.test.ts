@@ -1,26 +1,17 @@
 // GET /admin/config: the effective configuration as JSON (defaults filled in, secrets redacted), token-protected like /admin/*.
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { startHealthBackend, type HealthBackend } from '../health/health-backend.js';
-import { startStack, type Stack } from '../helpers/stack.js';
+import type { Stack } from '../helpers/stack.js';
+import { startTokenStack } from './support.js';
 
-let target: HealthBackend;
+let booted: Awaited<ReturnType<typeof startTokenStack>>;
 let stack: Stack;
 const auth = { authorization: 'Bearer s3cret-token' };
 
 beforeAll(async () => {
-  target = await startHealthBackend();
-  stack = await startStack(`
-admin: { listen: 127.0.0.1:0, token: s3cret-token }
-pools:
-  p:
-    health: { readiness: { path: /health, interval: 1s, timeout: 1s } }
-    backends: [${target.url}]
-`);
+  booted = await startTokenStack('s3cret-token');
+  stack = booted.stack;
 });
-afterAll(async () => {
-  await stack.close();
-  await target.close();
-});
+afterAll(() => booted.close());
 
 test('401 without the token', async () => {
   expect((await fetch(`${stack.adminUrl}/admin/config`)).status).toBe(401);

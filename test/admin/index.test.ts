@@ -1,25 +1,16 @@
 // GET / on the admin listener: the list of endpoints, JSON for programs and HTML for a browser.
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { startHealthBackend, type HealthBackend } from '../health/health-backend.js';
-import { startStack, type Stack } from '../helpers/stack.js';
+import type { Stack } from '../helpers/stack.js';
+import { startTokenStack } from './support.js';
 
-let target: HealthBackend;
+let booted: Awaited<ReturnType<typeof startTokenStack>>;
 let stack: Stack;
 
 beforeAll(async () => {
-  target = await startHealthBackend();
-  stack = await startStack(`
-admin: { listen: 127.0.0.1:0, token: s3cret-token }
-pools:
-  p:
-    health: { readiness: { path: /health, interval: 1s, timeout: 1s } }
-    backends: [${target.url}]
-`);
+  booted = await startTokenStack('s3cret-token');
+  stack = booted.stack;
 });
-afterAll(async () => {
-  await stack.close();
-  await target.close();
-});
+afterAll(() => booted.close());
 
 test('JSON: every endpoint with its method, whether it needs the token, and what it does (no token needed)', async () => {
   const res = await fetch(`${stack.adminUrl}/`);

@@ -1,25 +1,16 @@
 // POST /admin/log-level {"level": "debug"}: the log level at run time, logged, until the next reload.
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { startHealthBackend, type HealthBackend } from '../health/health-backend.js';
-import { startStack, type Stack } from '../helpers/stack.js';
+import type { Stack } from '../helpers/stack.js';
+import { startTokenStack } from './support.js';
 
-let target: HealthBackend;
+let booted: Awaited<ReturnType<typeof startTokenStack>>;
 let stack: Stack;
 
 beforeAll(async () => {
-  target = await startHealthBackend();
-  stack = await startStack(`
-admin: { listen: 127.0.0.1:0, token: s3cret }
-pools:
-  p:
-    health: { readiness: { path: /health, interval: 1s, timeout: 1s } }
-    backends: [${target.url}]
-`);
+  booted = await startTokenStack('s3cret');
+  stack = booted.stack;
 });
-afterAll(async () => {
-  await stack.close();
-  await target.close();
-});
+afterAll(() => booted.close());
 
 function setLevel(body: unknown, token = 's3cret'): Promise<Response> {
   return fetch(`${stack.adminUrl}/admin/log-level`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });

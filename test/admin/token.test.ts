@@ -1,25 +1,17 @@
 // With admin.token set, /admin/* needs "Authorization: Bearer <token>" while /healthz, /readyz and /metrics stay open.
 import { afterAll, beforeAll, expect, test } from 'vitest';
+import { startHealthBackend } from '../health/health-backend.js';
 import { startStack, type Stack } from '../helpers/stack.js';
-import { startHealthBackend, type HealthBackend } from '../health/health-backend.js';
+import { startTokenStack } from './support.js';
 
-let target: HealthBackend;
+let booted: Awaited<ReturnType<typeof startTokenStack>>;
 let stack: Stack;
 
 beforeAll(async () => {
-  target = await startHealthBackend();
-  stack = await startStack(`
-admin: { listen: 127.0.0.1:0, token: s3cret-token }
-pools:
-  p:
-    health: { readiness: { path: /health, interval: 1s, timeout: 1s } }
-    backends: [${target.url}]
-`);
+  booted = await startTokenStack('s3cret-token');
+  stack = booted.stack;
 });
-afterAll(async () => {
-  await stack.close();
-  await target.close();
-});
+afterAll(() => booted.close());
 
 test.each([
   ['no header', undefined],
@@ -49,6 +41,7 @@ test.each(['/healthz', '/readyz', '/metrics'])('%s needs no token', async (path)
 });
 
 test('without a token configured, /admin/backends is open', async () => {
+  const target = await startHealthBackend();
   const open = await startStack(`
 pools:
   p:
@@ -59,5 +52,6 @@ pools:
     expect((await fetch(`${open.adminUrl}/admin/backends`)).status).toBe(200);
   } finally {
     await open.close();
+    await target.close();
   }
 });
