@@ -1,6 +1,7 @@
 // Composition root: turns a Config plus real dependencies (clock, random, logs, metrics) into a running app.
-import http from 'node:http';
+import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { DestinationStream } from 'pino';
 import { Agent } from 'undici';
 import { RuntimeChanges } from './admin/changes.js';
@@ -14,7 +15,9 @@ import { systemResolve, type Resolve } from './discovery/dns.js';
 import { logClusterEvents } from './observe/event-log.js';
 import { applyLogConfig, createLoggers, type Loggers } from './observe/log.js';
 import { Metrics } from './observe/metrics.js';
+import { Listener } from './listen/listener.js';
 import { handleRequest, type RequestContext } from './proxy/phases.js';
+import { isHttp2Request } from './proxy/protocol.js';
 import { onClientError, onConnect } from './proxy/strict.js';
 import { WebSocketProxy } from './proxy/websocket.js';
 import { RolloutManager } from './rollout/manager.js';
@@ -33,7 +36,10 @@ export interface AppDeps {
 }
 
 export interface Listening {
+  /** Port of the first proxy listener. */
   port: number;
+  /** Ports of every proxy listener, in configuration order. */
+  ports: number[];
   adminPort: number;
 }
 
@@ -42,7 +48,7 @@ export class App {
   readonly loggers: Loggers;
   readonly #deps: AppDeps;
   #runtime: Runtime;
-  readonly #server: http.Server;
+  readonly #listeners: Listener[];
   readonly #admin: http.Server;
   readonly #ws: WebSocketProxy;
   readonly #probeAgent = new Agent({ connections: 4, pipelining: 1 });
@@ -62,14 +68,14 @@ export class App {
     if (this.#draining) setImmediate(this.#closeIdle);
   };
   readonly #closeIdle = (): void => {
-    this.#server.closeIdleConnections();
+    for (const l of this.#listeners) l.closeIdle();
   };
 
   constructor(config: Config, deps: Partial<AppDeps> = {}) {
     this.#deps = { clock: deps.clock ?? systemClock, random: deps.random ?? Math.random, ...deps };
     this.loggers = createLoggers(config.log, deps.logDestination);
     this.metrics = new Metrics(VERSION, { defaultMetrics: deps.defaultMetrics ?? true, backends: () => this.#runtime.backends(),
-      clientConnections: () => new Promise((resolve) => this.#server.getConnections((err, n) => resolve(err ? 0 : n))) });
+      clientConnections: () => Promise.resolve(this.#listeners.reduce((n, l) => n + l.connections, 0)) });
     this.rollouts = new RolloutManager({ clock: this.#deps.clock, random: this.#deps.random, log: this.loggers.log, stats: this.metrics.rolloutStats() }, config.stateFile);
     this.events.subscribe(this.metrics.onClusterEvent);
     this.events.subscribe(logClusterEvents(this.loggers.log));
@@ -96,29 +102,19 @@ export class App {
       draining: () => this.#draining,
       router: () => this.#runtime.router,
     };
-    const s = config.server;
-    this.#server = http.createServer(
-      {
-        keepAliveTimeout: s.keepAliveTimeoutMs,
-        headersTimeout: s.headersTimeoutMs,
-        requestTimeout: s.requestTimeoutMs,
-        maxHeaderSize: s.maxHeaderBytes,
-        insecureHTTPParser: false,
-        joinDuplicateHeaders: false,
-        // strict.ts answers a missing Host itself, with the JSON body, metric and request id.
-        requireHostHeader: false,
-        // Only WebSocket upgrades take the tunnel path; anything else (h2c, ...) is proxied as a plain request.
-        shouldUpgradeCallback: (req: http.IncomingMessage) => /\bwebsocket\b/i.test(req.headers.upgrade ?? ''),
-      } as http.ServerOptions,
-      (req, res) => {
-        res.on('close', this.#afterResponse); // fires once; on() spares once()'s per-request wrapper
+    this.#ws = new WebSocketProxy({ stats: this.metrics.webSocketStats(), log: this.loggers.log, router: () => this.#runtime.router });
+    const handlers = {
+      request: (req: http.IncomingMessage, res: http.ServerResponse) => {
+        // HTTP/1.1 only (fires once; on() spares once()'s per-request wrapper): an HTTP/2 session gets GOAWAY
+        // after its last stream instead (Listener.goAway).
+        if (!isHttp2Request(req)) res.on('close', this.#afterResponse);
         handleRequest(ctx, req, res);
       },
-    );
-    this.#server.on('clientError', onClientError);
-    this.#server.on('connect', onConnect);
-    this.#ws = new WebSocketProxy({ stats: this.metrics.webSocketStats(), log: this.loggers.log, router: () => this.#runtime.router });
-    this.#server.on('upgrade', (req, socket, head) => this.#ws.handleUpgrade(req, socket, head));
+      upgrade: (req: http.IncomingMessage, socket: Duplex, head: Buffer) => this.#ws.handleUpgrade(req, socket, head),
+      clientError: onClientError,
+      connect: onConnect,
+    };
+    this.#listeners = config.listeners.map((l) => new Listener(l, config.server, handlers, { stats: this.metrics.listenerStats(), log: this.loggers.log }));
     this.#admin = createAdminServer({
       registry: this.metrics.registry,
       token: () => this.#runtime.config.admin.token,
@@ -164,15 +160,17 @@ export class App {
   }
 
   async start(): Promise<Listening> {
-    const { listen, admin } = this.#runtime.config;
+    const { admin } = this.#runtime.config;
     await listenOn(this.#admin, admin.listen.host, admin.listen.port);
-    await listenOn(this.#server, listen.host, listen.port);
+    const ports: number[] = [];
+    for (const l of this.#listeners) ports.push(await l.listen());
     await this.rollouts.loadStateFile();
     this.rollouts.build(this.#runtime.clusters(), this.#runtime.rolloutConfigs());
     this.#started = true;
     this.#runtime.start();
-    this.loggers.log.info({ listen: `${listen.host}:${port(this.#server)}`, admin: `${admin.listen.host}:${port(this.#admin)}`, pools: [...this.#runtime.config.pools.keys()] }, 'infergate started');
-    return { port: port(this.#server), adminPort: port(this.#admin) };
+    const listening = this.#listeners.map((l) => ({ listen: `${l.config.host}:${l.port}`, tls: l.config.tls !== null, http2: l.config.http2, maxConnections: l.limits.max, maxConnectionsPerClient: l.limits.perClient }));
+    this.loggers.log.info({ listen: listening[0]!.listen, listeners: listening, admin: `${admin.listen.host}:${port(this.#admin)}`, pools: [...this.#runtime.config.pools.keys()] }, 'infergate started');
+    return { port: ports[0]!, ports, adminPort: port(this.#admin) };
   }
 
   /** Swap in a new (already validated) configuration; health state of backends kept by id. */
@@ -195,16 +193,17 @@ export class App {
     this.metrics.configLastReloadSuccess.set(1);
     this.metrics.configLastReloadSeconds.set(Date.now() / 1000);
     this.loggers.log.info({ pools: [...config.pools.keys()], backends: [...next.backends()].length }, 'configuration reloaded');
-    if (listenChanged(old.config, config)) this.loggers.log.warn('listen addresses changed in the new configuration: restart infergate to apply them');
+    if (listenChanged(old.config, config)) this.loggers.log.warn('listeners (addresses, tls on/off, http2, connection limits) changed in the new configuration: restart infergate to apply them');
     if (old.config.server.maxHeaderBytes !== config.server.maxHeaderBytes) this.loggers.log.warn('server.maxHeaderSize changed in the new configuration: restart infergate to apply it');
   }
 
   /** Client-side timeouts are plain properties of the listener, so a reload can change them in place. */
   #applyServerConfig(config: Config): void {
     const s = config.server;
-    this.#server.keepAliveTimeout = s.keepAliveTimeoutMs;
-    this.#server.headersTimeout = s.headersTimeoutMs;
-    this.#server.requestTimeout = s.requestTimeoutMs;
+    config.listeners.forEach((l, i) => {
+      this.#listeners[i]?.applyServerConfig(s);
+      this.#listeners[i]?.applyTlsConfig(l.tls);
+    });
   }
 
   /** Record a reload that failed validation: the old configuration keeps serving. */
@@ -226,22 +225,23 @@ export class App {
   async #doShutdown(graceMs: number): Promise<void> {
     this.#draining = true;
     const log = this.loggers.log;
+    for (const l of this.#listeners) l.goAway();
     if (graceMs > 0) {
       // Endpoint removal takes a moment to reach every client and proxy above: keep answering meanwhile, with
       // /readyz 503 and `Connection: close` on every response so clients move to another replica.
       log.info({ graceMs }, 'shutting down: still accepting during the grace period, /readyz answers 503');
       await new Promise<void>((resolve) => this.#deps.clock.setTimer(graceMs, resolve));
-      this.#server.closeIdleConnections();
+      this.#closeIdle();
     }
     const drainMs = this.#runtime.config.shutdown.drainTimeoutMs;
     log.info({ drainTimeoutMs: drainMs }, 'shutting down: draining in-flight requests');
-    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
-    this.#server.closeIdleConnections();
+    const closed = Promise.all(this.#listeners.map((l) => l.close()));
+    this.#closeIdle();
     this.#ws.closeAll();
     let timedOut = false;
     const timer = this.#deps.clock.setTimer(drainMs, () => {
       timedOut = true;
-      this.#server.closeAllConnections();
+      for (const l of this.#listeners) l.closeAll();
     });
     await closed;
     timer.cancel();
@@ -255,9 +255,9 @@ export class App {
     this.#draining = true;
     this.#runtime.stop();
     this.rollouts.stop();
-    this.#server.closeAllConnections();
+    for (const l of this.#listeners) l.closeAll();
     await Promise.all([
-      new Promise<void>((r) => (this.#server.listening ? this.#server.close(() => r()) : r())),
+      ...this.#listeners.map((l) => l.close()),
       new Promise<void>((r) => {
         if (!this.#admin.listening) return r();
         this.#admin.close(() => r());
@@ -301,7 +301,8 @@ function port(server: http.Server): number {
 }
 
 function listenChanged(a: Config, b: Config): boolean {
-  return a.listen.host !== b.listen.host || a.listen.port !== b.listen.port || a.admin.listen.host !== b.admin.listen.host || a.admin.listen.port !== b.admin.listen.port;
+  const shape = (c: Config): string => JSON.stringify(c.listeners.map((l) => [l.host, l.port, l.tls !== null, l.http2, l.maxConnections, l.maxConnectionsPerClient]));
+  return shape(a) !== shape(b) || a.admin.listen.host !== b.admin.listen.host || a.admin.listen.port !== b.admin.listen.port;
 }
 
 export function createApp(config: Config, deps: Partial<AppDeps> = {}): App {

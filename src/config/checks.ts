@@ -2,6 +2,7 @@
 
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { checkListeners, listenerAddresses } from './check-listeners.js';
 import { didYouMean, formatPath, type PathIssue } from './errors.js';
 import { formatListen, isLoopback, listenersClash, parseBackendUrl, parseListen } from './units.js';
 import type { ListenAddress } from './types.js';
@@ -158,10 +159,11 @@ export function crossChecks(raw: unknown, file: string): PathIssue[] {
   }
 
   const admin = isRecord(raw.admin) ? raw.admin : {};
-  const proxyAt = listenOf(raw.listen, '127.0.0.1:8080');
+  checkListeners(raw.listen, baseDir, out);
   const adminAt = listenOf(admin.listen, '127.0.0.1:9901');
   const adminPath = admin.listen === undefined ? (raw.admin === undefined ? [] : ['admin']) : ['admin', 'listen'];
-  if (proxyAt && adminAt && listenersClash(proxyAt, adminAt)) {
+  const proxyAt = adminAt === null ? undefined : listenerAddresses(raw.listen).find((l) => listenersClash(l, adminAt));
+  if (proxyAt && adminAt) {
     out.push({ path: adminPath, label: ['admin', 'listen'], message: `${formatListen(adminAt)} clashes with listen ${formatListen(proxyAt)}; use another port` });
   }
   const token = admin.token;

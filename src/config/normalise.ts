@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { ParsedConfig, ParsedPool } from './schema.js';
-import type { BackendConfig, BodyExpectation, Config, DiscoverConfig, GroupConfig, HealthSpec, OutlierSpec, PinConfig, PoolConfig, ProbeSpec, RolloutSpec, RouteConfig, StickyConfig, WarmupConfig } from './types.js';
+import type { BackendConfig, BodyExpectation, Config, DiscoverConfig, GroupConfig, HealthSpec, ListenerConfig, OutlierSpec, PinConfig, PoolConfig, ProbeSpec, RolloutSpec, RouteConfig, StickyConfig, WarmupConfig } from './types.js';
 import { effectivePort } from './units.js';
 
 type ParsedBackends = NonNullable<ParsedPool['backends']>;
@@ -193,16 +193,32 @@ function routes(parsed: ParsedConfig): RouteConfig[] {
   }));
 }
 
+function listeners(parsed: ParsedConfig['listen'], source: string): ListenerConfig[] {
+  const at = (file: string): string => resolve(dirname(source), file);
+  return (Array.isArray(parsed) ? parsed : [parsed]).map((l) => {
+    if (!('address' in l)) return { ...l, tls: null, http2: true, maxConnections: 'auto', maxConnectionsPerClient: 'auto' };
+    const t = l.tls;
+    return {
+      ...l.address,
+      tls: t === undefined ? null : { certFile: at(t.cert), keyFile: at(t.key), caFile: t.ca === undefined ? null : at(t.ca), clientAuth: t.clientAuth, minVersion: t.minVersion },
+      http2: l.http2,
+      maxConnections: l.maxConnections,
+      maxConnectionsPerClient: l.maxConnectionsPerClient,
+    };
+  });
+}
+
 export function normalise(parsed: ParsedConfig, source: string): Config {
   return {
     source,
-    listen: parsed.listen,
+    listeners: listeners(parsed.listen, source),
     admin: { listen: parsed.admin.listen, token: parsed.admin.token === '' ? null : parsed.admin.token },
     server: {
       keepAliveTimeoutMs: parsed.server.keepAliveTimeout,
       headersTimeoutMs: parsed.server.headersTimeout,
       requestTimeoutMs: parsed.server.requestTimeout,
       maxHeaderBytes: parsed.server.maxHeaderSize,
+      h2MaxConcurrentStreams: parsed.server.http2.maxConcurrentStreams,
     },
     shutdown: { drainTimeoutMs: parsed.shutdown.drainTimeout, graceMs: parsed.shutdown.grace },
     log: { level: parsed.log.level, accessLog: parsed.log.accessLog },

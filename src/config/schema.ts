@@ -41,6 +41,36 @@ function listen(description: string) {
     .describe(`${description} "host:port", ":port" (all interfaces) or a port number.`);
 }
 
+
+const listenerTls = z
+  .strictObject({
+    cert: z.string().min(1).describe('PEM certificate chain file (relative to this file). Re-read on SIGHUP and when the file changes.'),
+    key: z.string().min(1).describe('PEM private key file (relative to this file).'),
+    ca: z.string().min(1).optional().describe('PEM CA bundle that client certificates must chain to (with clientAuth).'),
+    clientAuth: z.enum(['none', 'optional', 'require']).default('none').describe('Client certificates: none, optional (verified when sent) or require (mTLS).'),
+    minVersion: z.enum(['TLSv1.2', 'TLSv1.3']).default('TLSv1.2').describe('Oldest TLS version accepted.'),
+  })
+  .describe('TLS on this listener; ALPN offers h2 (when http2 is on) and http/1.1.');
+
+const connectionLimit = (description: string) =>
+  z.union([z.literal('auto'), z.int().min(0)], { error: (iss) => `invalid connection limit ${JSON.stringify(iss.input)} (use auto, 0 = unlimited, or a number)` }).default('auto').describe(description);
+
+const listener = z
+  .union(
+    [
+      listen('Address of the proxy listener.'),
+      z.strictObject({
+        address: listen('Address of this listener.'),
+        tls: listenerTls.optional(),
+        http2: z.boolean().default(true).describe('Accept HTTP/2: h2 through ALPN with tls, h2c with prior knowledge without.'),
+        maxConnections: connectionLimit('Open client connections on this listener; more are closed at once and counted. auto = half the process file-descriptor limit (the rest is for backends, probes and logs); 0 = unlimited.'),
+        maxConnectionsPerClient: connectionLimit('Open connections from one client address; auto = half of maxConnections; 0 = unlimited.'),
+      }),
+    ],
+    { error: 'a listener is "host:port" or { address, tls, http2, maxConnections, maxConnectionsPerClient }' },
+  )
+  .describe('A proxy listener: "host:port" or { address, tls, ... }.');
+
 const count = (min: number) => z.int().min(min);
 const httpMethod = z.string().regex(/^[A-Za-z]+$/, { error: (iss) => `invalid HTTP method ${JSON.stringify(iss.input)}` });
 const urlPath = z.string().startsWith('/');
@@ -362,7 +392,7 @@ const route = z
 
 export const configSchema = z
   .strictObject({
-    listen: listen('Address of the proxy listener.').prefault('127.0.0.1:8080'),
+    listen: z.union([listener, z.array(listener).min(1)]).prefault('127.0.0.1:8080').describe('Proxy listener(s): "host:port", { address, tls, ... } or a list of them.'),
     admin: z
       .strictObject({
         listen: listen('Address of the admin listener (metrics, status, admin API).').prefault('127.0.0.1:9901'),
@@ -376,6 +406,12 @@ export const configSchema = z
         headersTimeout: duration('Time allowed to receive request headers.').prefault('10s'),
         requestTimeout: duration('Time allowed to receive the whole request; 0 = off.').prefault('5m'),
         maxHeaderSize: size('Largest request header block.').prefault('16kb'),
+        http2: z
+          .strictObject({
+            maxConcurrentStreams: count(1).default(128).describe('Streams one HTTP/2 client connection may have open at once (nginx http2_max_concurrent_streams).'),
+          })
+          .prefault({})
+          .describe('HTTP/2 settings of the client side (h2 and h2c).'),
       })
       .prefault({})
       .describe('Client-side HTTP server settings.'),

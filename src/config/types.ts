@@ -248,6 +248,27 @@ export interface ServerConfig {
   headersTimeoutMs: number;
   requestTimeoutMs: number;
   maxHeaderBytes: number;
+  /** SETTINGS_MAX_CONCURRENT_STREAMS offered to HTTP/2 clients. */
+  h2MaxConcurrentStreams: number;
+}
+
+export interface ListenerTlsConfig {
+  /** Absolute paths of PEM files. */
+  certFile: string;
+  keyFile: string;
+  caFile: string | null;
+  clientAuth: 'none' | 'optional' | 'require';
+  minVersion: 'TLSv1.2' | 'TLSv1.3';
+}
+
+/** One proxy listener. */
+export interface ListenerConfig extends ListenAddress {
+  tls: ListenerTlsConfig | null;
+  /** h2 via ALPN with TLS, h2c with prior knowledge without. */
+  http2: boolean;
+  /** 'auto' is resolved when the listener starts (from the process file-descriptor limit); 0 = unlimited. */
+  maxConnections: number | 'auto';
+  maxConnectionsPerClient: number | 'auto';
 }
 
 export interface AdminConfig {
@@ -263,7 +284,8 @@ export interface LogConfig {
 export interface Config {
   /** File the config came from (for messages). */
   source: string;
-  listen: ListenAddress;
+  /** The proxy listeners (at least one); the first is "the" listen address of logs and `start()`. */
+  listeners: ListenerConfig[];
   admin: AdminConfig;
   server: ServerConfig;
   shutdown: {

@@ -4,6 +4,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { BackendState } from '../backends/state.js';
 import type { ClusterEvent } from '../cluster/events.js';
 import type { HealthStats } from '../health/controller.js';
+import type { ListenerStats } from '../listen/listener.js';
 import type { ProxyStats } from '../proxy/accounting.js';
 import type { WebSocketStats } from '../proxy/websocket.js';
 import type { RolloutStats } from '../rollout/manager.js';
@@ -235,6 +236,29 @@ export class Metrics {
       state: (pool, group, state, on) => this.rolloutState.set({ pool, group, state }, on ? 1 : 0),
       transition: (pool, group, from, to) => this.rolloutTransitions.inc({ pool, group, from, to }),
       check: (pool, group, verdict) => this.rolloutChecks.inc({ pool, group, verdict }),
+    };
+  }
+
+  #listenerStats: ListenerStats | null = null;
+
+  /** One set of listener metrics for every listener (memoised: each listener asks). */
+  listenerStats(): ListenerStats {
+    this.#listenerStats ??= this.#createListenerStats();
+    return this.#listenerStats;
+  }
+
+  #createListenerStats(): ListenerStats {
+    const refused = new Counter({ name: 'infergate_client_connections_refused_total', help: 'Client connections closed at accept because a limit was reached, by listener and reason (listener-full, client-full).', labelNames: ['listener', 'reason'], registers: [this.registry] });
+    const handshakes = new Counter({ name: 'infergate_tls_handshake_errors_total', help: 'TLS handshakes that failed (or client certificates that did not verify), by listener.', labelNames: ['listener'], registers: [this.registry] });
+    const reloads = new Counter({ name: 'infergate_tls_certificate_reloads_total', help: 'Certificate reloads of TLS listeners by result.', labelNames: ['listener', 'result'], registers: [this.registry] });
+    const expiry = new Gauge({ name: 'infergate_tls_certificate_expiry_timestamp_seconds', help: 'When the certificate a TLS listener serves expires (Unix time).', labelNames: ['listener'], registers: [this.registry] });
+    return {
+      refused: (listener, reason) => refused.inc({ listener, reason }),
+      tlsHandshakeFailed: (listener) => handshakes.inc({ listener }),
+      tlsReloaded: (listener, ok) => reloads.inc({ listener, result: ok ? 'success' : 'failure' }),
+      certificateExpiry: (listener, notAfterMs) => {
+        if (notAfterMs !== null) expiry.set({ listener }, notAfterMs / 1000);
+      },
     };
   }
 

@@ -1,6 +1,7 @@
 // The request body policy: refuse what is too large, keep small bodies whole (replayable), stream the rest.
 import type { IncomingMessage } from 'node:http';
 import type { PoolConfig } from '../config/types.js';
+import { isHttp2Request } from './protocol.js';
 
 /** `buffer` carries the announced length. */
 export type BodyPlan = { readonly kind: 'none' } | { readonly kind: 'stream' } | { readonly kind: 'too-large' } | { readonly kind: 'buffer'; readonly length: number };
@@ -14,6 +15,8 @@ export function planBody(req: IncomingMessage, cfg: PoolConfig): BodyPlan {
   const length = cl === undefined ? -1 : Number(cl);
   const chunked = req.headers['transfer-encoding'] !== undefined;
   if (cfg.maxBodyBytes > 0 && length > cfg.maxBodyBytes) return TOO_LARGE;
+  // HTTP/2 frames its body in DATA frames: no Content-Length says nothing; only END_STREAM on the headers means none.
+  if (length < 0 && !chunked && isHttp2Request(req)) return (req as unknown as { stream: { endAfterHeaders: boolean } }).stream.endAfterHeaders ? NONE : STREAM;
   if (length <= 0 && !chunked) return NONE;
   // Any method: a request that never reached the model (refused, a 503 from a loading server) is retried whatever
   // its method, and only a kept body can be sent again. A chunked body has no length to check up front: it streams.

@@ -1,6 +1,7 @@
 // The one writer of JSON error answers: the proxy, strict checks, WebSocket refusals and the admin API all answer through it.
 import { STATUS_CODES, type ServerResponse } from 'node:http';
 import type { FailureKind } from './failures.js';
+import { isHttp2Response } from './protocol.js';
 
 /** An error as the JSON body names it: a stable code and a sentence. */
 export interface ErrorLike {
@@ -27,7 +28,8 @@ export function writeFailure(res: ServerResponse, failure: FailureKind, requestI
     'x-request-id': requestId,
   };
   if (failure.status === 503) headers['retry-after'] = RETRY_AFTER_SECONDS;
-  if (close) headers.connection = 'close';
+  // HTTP/2 has no Connection header (node:http2 throws on it): a draining session gets GOAWAY instead.
+  if (close && !isHttp2Response(res)) headers.connection = 'close';
   res.writeHead(failure.status, headers);
   if (then === undefined) res.end(body);
   else res.end(body, then);

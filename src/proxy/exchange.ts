@@ -9,6 +9,7 @@ import { account, type ExchangeContext } from './accounting.js';
 import { writeFailure } from './error-body.js';
 import { Failures, type FailureKind } from './failures.js';
 import { Forward, type AttemptOwner } from './forward.js';
+import { isHttp2Request } from './protocol.js';
 import { AttemptHistory, decideRetry, type RetryVerdict } from './retry.js';
 
 export class Exchange implements AttemptOwner, PickRequest {
@@ -30,9 +31,12 @@ export class Exchange implements AttemptOwner, PickRequest {
   totalTimer: Timer | null = null;
   #queued: Queued | null = null;
   #drainListening = false;
+  /** The client speaks HTTP/2 (h2 or h2c): no Connection header, trailers pass through. */
+  readonly http2: boolean;
 
   constructor(readonly ctx: ExchangeContext, readonly req: IncomingMessage, readonly res: ServerResponse, readonly cluster: Cluster, readonly requestId: string) {
     this.startedAt = ctx.clock.now();
+    this.http2 = isHttp2Request(req);
     cluster.budget.requestStarted();
     // `on`, not `once`: 'close' fires once per response, and once() allocates a wrapper per request.
     res.on('close', this.#onClientClose);
@@ -130,7 +134,7 @@ export class Exchange implements AttemptOwner, PickRequest {
   }
 
   readonly #onClientClose = (): void => {
-    if (this.done || this.res.writableFinished) return;
+    if (this.done || this.res.writableEnded) return;
     this.gone = true;
     // Upstream: abort, and the attempt reports back (abandoned). Not upstream yet (body, queue): account now.
     if (this.current?.abort(Failures.clientClosed) !== true) this.abandoned(this.current);

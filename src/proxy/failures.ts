@@ -73,6 +73,8 @@ export const Rejections = {
   duplicateTransferEncoding: rejected(400, 'duplicate-transfer-encoding', 'more than one Transfer-Encoding header'),
   duplicateHeader: rejected(400, 'duplicate-header', 'a header that must be unique was sent twice'),
   missingHost: rejected(400, 'missing-host', 'HTTP/1.1 request without a Host header'),
+  missingAuthority: rejected(400, 'missing-host', 'HTTP/2 request without :authority or Host'),
+  authorityMismatch: rejected(400, 'host-mismatch', 'HTTP/2 request whose Host header differs from :authority'),
   invalidHost: rejected(400, 'invalid-host', 'invalid Host header'),
   invalidContentLength: rejected(400, 'invalid-content-length', 'Content-Length is not a decimal number'),
   teHttp10: rejected(400, 'te-http10', 'Transfer-Encoding on an HTTP/1.0 request'),

@@ -17,6 +17,8 @@ export interface AttemptOwner {
   readonly cluster: Cluster;
   /** When the client request was received (ctx.clock ms): time to first byte and first event count from here. */
   readonly startedAt: number;
+  /** The client speaks HTTP/2. */
+  readonly http2: boolean;
   /** The request was answered already (total timeout, 413) and accounted. */
   readonly done: boolean;
   /** The client left. */
@@ -115,7 +117,7 @@ export class Forward implements Dispatcher.DispatchHandler, Attempt {
       controller.abort(new ProxyAbort(Failures.clientClosed));
       return;
     }
-    const head = responseHeaderList(headers, owner.requestId, owner.ctx.draining());
+    const head = responseHeaderList(headers, owner.requestId, owner.ctx.draining() && !owner.http2);
     if (headers['content-length'] !== undefined) {
       this.#pendingHead = head;
       this.#pendingMessage = statusMessage || undefined;
@@ -141,11 +143,19 @@ export class Forward implements Dispatcher.DispatchHandler, Attempt {
     }
   }
 
-  onResponseEnd(): void {
+  onResponseEnd(_controller: Dispatcher.DispatchController, trailers: Record<string, string | string[] | undefined>): void {
     this.#release(null);
     if (this.#pendingHead !== null) this.#writePendingHead();
     // A response without a body: its first byte is its head, sent now.
     if (!this.#firstByteSent) this.#observeFirstByte();
+    // gRPC's status lives in trailers. HTTP/2 clients get them as sent; HTTP/1.1 ones only on a chunked response
+    // (Node drops them otherwise), as nginx does.
+    if (trailers !== undefined) {
+      for (const _ in trailers) {
+        this.#owner.res.addTrailers(trailers as Record<string, string>);
+        break;
+      }
+    }
     this.#owner.res.end();
     this.#owner.finish();
   }

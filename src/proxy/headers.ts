@@ -1,5 +1,6 @@
 // Header hygiene both ways: hop-by-hop headers removed, X-Forwarded-* and x-request-id set.
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import { isHttp2Request } from './protocol.js';
 
 const HOP_BY_HOP = new Set([
   'connection', 'keep-alive', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'proxy-connection',
@@ -35,6 +36,7 @@ export interface ForwardedInfo {
 export function upstreamRequestHeaders(req: IncomingMessage, info: ForwardedInfo): string[] {
   const raw = req.rawHeaders;
   const named = connectionNamed(req.headers.connection);
+  const h2 = isHttp2Request(req);
   const out: string[] = [];
   let xff: string | null = null;
   let host: string | null = null;
@@ -42,10 +44,22 @@ export function upstreamRequestHeaders(req: IncomingMessage, info: ForwardedInfo
     const name = raw[i]!;
     const value = raw[i + 1]!;
     const lower = name.toLowerCase();
+    // HTTP/2 pseudo-headers: :authority is the Host; :method, :path and :scheme travel as the request itself.
+    if (lower.charCodeAt(0) === 0x3a /* : */) {
+      if (lower === ':authority') host ??= value;
+      continue;
+    }
+    // `te: trailers` is the one TE value HTTP/2 allows (and has no Connection header to name it hop-by-hop); gRPC
+    // servers look for it to spot proxies that drop trailers.
+    if (lower === 'te' && value === 'trailers' && h2) {
+      out.push(name, value);
+      continue;
+    }
     if (isHopByHop(lower, named)) continue;
     switch (lower) {
       case 'host':
-        host = value;
+        // HTTP/2 may carry both; strict.ts made sure they agree.
+        host ??= value;
         continue;
       case 'x-forwarded-for':
         xff = xff === null ? value : `${xff}, ${value}`;
@@ -61,7 +75,7 @@ export function upstreamRequestHeaders(req: IncomingMessage, info: ForwardedInfo
   }
   const remote = req.socket.remoteAddress ?? '';
   out.push('x-forwarded-for', xff === null ? remote : `${xff}, ${remote}`);
-  out.push('x-forwarded-proto', 'http');
+  out.push('x-forwarded-proto', (req.socket as { encrypted?: boolean } | undefined)?.encrypted === true ? 'https' : 'http');
   if (host !== null) out.push('x-forwarded-host', host);
   out.push('x-request-id', info.requestId);
   const upstreamHost = info.hostOverride ?? host;

@@ -23,6 +23,7 @@ import { writeFailure } from './error-body.js';
 import { Exchange } from './exchange.js';
 import { Failures } from './failures.js';
 import { upstreamRequestHeaders } from './headers.js';
+import { isHttp2Request } from './protocol.js';
 import { requestIdFor } from './request-id.js';
 import { checkRequest, originForm } from './strict.js';
 
@@ -36,8 +37,13 @@ export function handleRequest(ctx: RequestContext, req: IncomingMessage, res: Se
   const rejection = checkRequest(req);
   if (rejection !== null) {
     ctx.stats.rejected(rejection.code);
+    // HTTP/1.1: the connection cannot be trusted after a malformed request: answered, then closed. HTTP/2: only
+    // this stream ends; its framing is nghttp2's and other streams share the connection.
+    if (isHttp2Request(req)) {
+      writeFailure(res, rejection, requestIdFor(undefined), false);
+      return;
+    }
     res.shouldKeepAlive = false;
-    // The connection cannot be trusted after a malformed request: answered, then closed.
     writeFailure(res, rejection, requestIdFor(undefined), true, () => req.socket.destroy());
     return;
   }

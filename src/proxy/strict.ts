@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { rawFailure } from './error-body.js';
 import { Rejections, type FailureKind } from './failures.js';
+import { isHttp2Request } from './protocol.js';
 
 /** A refused request: an entry of the failure table (proxy/failures.ts, `Rejections`). */
 export type Rejection = FailureKind;
@@ -21,6 +22,8 @@ const poisoned = new WeakSet<object>();
 
 /** Checks what Node's parser let through (see test/e2e/smuggling.test.ts for what it catches itself). */
 export function checkRequest(req: IncomingMessage): Rejection | null {
+  // HTTP/2: a rejection ends the stream, never the connection (other streams share it), so nothing is poisoned.
+  if (isHttp2Request(req)) return checkHttp2(req);
   const found = check(req);
   if (found !== null) poisoned.add(req.socket);
   return found;
@@ -68,6 +71,42 @@ function check(req: IncomingMessage): Rejection | null {
     if (contentLength !== undefined) return REJECTIONS.teWithCl;
   }
   return checkTarget(req.url ?? '', req.method ?? '', host);
+}
+
+/**
+ * HTTP/2 requests after node:http2 (nghttp2) has refused the malformed ones itself with RST_STREAM PROTOCOL_ERROR:
+ * pseudo-header misuse, connection-specific headers (connection, keep-alive, transfer-encoding, upgrade, te other
+ * than trailers), upper-case names, CR/LF/NUL in values, content-length disagreeing with the DATA frames
+ * (test/e2e/h2-smuggling.test.ts). What is left is the policy nginx applies on top.
+ */
+function checkHttp2(req: IncomingMessage): Rejection | null {
+  const method = req.method ?? '';
+  if (method === 'CONNECT') return REJECTIONS.connect;
+  if (method === 'TRACE') return REJECTIONS.trace;
+  const raw = req.rawHeaders;
+  let authority: string | undefined;
+  let host: string | undefined;
+  let contentLength: string | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i] as string;
+    const value = raw[i + 1] as string;
+    if (name === ':authority') authority = value;
+    else if (name === 'host') {
+      if (host !== undefined) return REJECTIONS.duplicateHost;
+      host = value;
+    } else if (name === 'content-length') {
+      if (contentLength !== undefined) return REJECTIONS.duplicateContentLength;
+      contentLength = value;
+    }
+  }
+  const target = authority ?? host;
+  if (target === undefined) return REJECTIONS.missingAuthority;
+  if (hostLength(target) < 0) return REJECTIONS.invalidHost;
+  if (authority !== undefined && host !== undefined && authority.toLowerCase() !== host.toLowerCase()) return REJECTIONS.authorityMismatch;
+  if (contentLength !== undefined && !isDigits(contentLength)) return REJECTIONS.invalidContentLength;
+  const url = req.url ?? '';
+  if (url.charCodeAt(0) !== 0x2f && !(url === '*' && method === 'OPTIONS')) return REJECTIONS.invalidUri;
+  return url.indexOf('#') === -1 ? null : REJECTIONS.invalidUri;
 }
 
 function checkTarget(url: string, method: string, host: string | undefined): Rejection | null {

@@ -7,7 +7,7 @@ import { cli } from './run.js';
 /** The parts of the dump these tests read. */
 interface Dumped {
   admin: { token: unknown };
-  listen: unknown;
+  listeners: unknown[];
   server: Record<string, unknown>;
   shutdown: { drainTimeout: unknown };
   pools: Record<string, {
@@ -37,7 +37,7 @@ pools:
   expect(r.stdout).not.toContain('route-secret');
   const dumped = parse(r.stdout) as Dumped;
   expect(dumped.admin.token).toBe('<redacted>');
-  expect(dumped.listen).toEqual({ host: '127.0.0.1', port: 18080 });
+  expect(dumped.listeners[0]).toMatchObject({ host: '127.0.0.1', port: 18080, tls: null, http2: true });
   // Defaults filled in, durations and sizes as text.
   expect(dumped.server).toMatchObject({ keepAliveTimeout: '5s', maxHeaderSize: '16KB' });
   expect(dumped.shutdown.drainTimeout).toBe('30s');

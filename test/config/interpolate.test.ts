@@ -37,7 +37,7 @@ describe('interpolation in parseConfig', () => {
       ),
       { PORT: '8085', TOKEN: '12345', B1: '9101' },
     );
-    expect(c.listen).toEqual({ host: '127.0.0.1', port: 8085 });
+    expect(c.listeners[0]).toMatchObject({ host: '127.0.0.1', port: 8085 });
     expect(c.admin.token).toBe('12345');
     expect(c.pools.get('p')?.timeouts.connectMs).toBe(3000);
     expect(c.pools.get('p')?.health.readiness.path).toBe('/health?x=${literal}');
@@ -47,7 +47,7 @@ describe('interpolation in parseConfig', () => {
   it('types an unquoted value by what it expands to, and keeps a quoted one a string', () => {
     const text = yaml('listen: ${PORT}', 'log:', '  accessLog: ${ACCESS}', onePool);
     const c = ok(text, { PORT: '8086', ACCESS: 'false' });
-    expect(c.listen).toEqual({ host: '0.0.0.0', port: 8086 });
+    expect(c.listeners[0]).toMatchObject({ host: '0.0.0.0', port: 8086 });
     expect(c.log.accessLog).toBe(false);
   });
 
@@ -80,7 +80,7 @@ describe('interpolation in parseConfig', () => {
     process.env.INFERGATE_TEST_PORT = '8087';
     try {
       const r = parseConfig(yaml('listen: ${INFERGATE_TEST_PORT}', onePool), 'x.yaml');
-      expect(r.ok && r.config.listen.port).toBe(8087);
+      expect(r.ok && r.config.listeners[0]!.port).toBe(8087);
     } finally {
       delete process.env.INFERGATE_TEST_PORT;
     }

@@ -9,9 +9,9 @@ describe('parseConfig defaults', () => {
   it('fills every default from a minimal file', () => {
     const c = ok(onePool);
     expect(c.source).toBe('test.yaml');
-    expect(c.listen).toEqual({ host: '127.0.0.1', port: 8080 });
+    expect(c.listeners).toEqual([{ host: '127.0.0.1', port: 8080, tls: null, http2: true, maxConnections: 'auto', maxConnectionsPerClient: 'auto' }]);
     expect(c.admin).toEqual({ listen: { host: '127.0.0.1', port: 9901 }, token: null });
-    expect(c.server).toEqual({ keepAliveTimeoutMs: 5000, headersTimeoutMs: 10000, requestTimeoutMs: 300000, maxHeaderBytes: 16384 });
+    expect(c.server).toEqual({ h2MaxConcurrentStreams: 128, keepAliveTimeoutMs: 5000, headersTimeoutMs: 10000, requestTimeoutMs: 300000, maxHeaderBytes: 16384 });
     expect(c.shutdown).toEqual({ drainTimeoutMs: 30000, graceMs: 5000 });
     expect(c.log).toEqual({ level: 'info', accessLog: true });
     const p = c.pools.get('p');
@@ -113,10 +113,10 @@ describe('parseConfig defaults', () => {
   });
 
   it('reads listen as host:port, :port, a bare port, or [v6]:port', () => {
-    expect(ok(`listen: ":8081"\n${onePool}`).listen).toEqual({ host: '0.0.0.0', port: 8081 });
-    expect(ok(`listen: 8082\n${onePool}`).listen).toEqual({ host: '0.0.0.0', port: 8082 });
-    expect(ok(`listen: "[::1]:8083"\n${onePool}`).listen).toEqual({ host: '::1', port: 8083 });
-    expect(ok(`listen: localhost:8084\n${onePool}`).listen).toEqual({ host: 'localhost', port: 8084 });
+    expect(ok(`listen: ":8081"\n${onePool}`).listeners[0]).toMatchObject({ host: '0.0.0.0', port: 8081 });
+    expect(ok(`listen: 8082\n${onePool}`).listeners[0]).toMatchObject({ host: '0.0.0.0', port: 8082 });
+    expect(ok(`listen: "[::1]:8083"\n${onePool}`).listeners[0]).toMatchObject({ host: '::1', port: 8083 });
+    expect(ok(`listen: localhost:8084\n${onePool}`).listeners[0]).toMatchObject({ host: 'localhost', port: 8084 });
   });
 
   it('accepts a non-loopback admin listener when a token is set, and turns an empty token into null', () => {

@@ -101,7 +101,7 @@ describe('units in a config file', () => {
       '    maxBodySize: 10mb',
       '    backends: [http://127.0.0.1:9101]',
     ));
-    expect(c.server).toEqual({ keepAliveTimeoutMs: 1500, headersTimeoutMs: 1500, requestTimeoutMs: 0, maxHeaderBytes: 8192 });
+    expect(c.server).toEqual({ h2MaxConcurrentStreams: 128, keepAliveTimeoutMs: 1500, headersTimeoutMs: 1500, requestTimeoutMs: 0, maxHeaderBytes: 8192 });
     expect(c.shutdown.drainTimeoutMs).toBe(60000);
     expect(c.pools.get('p')?.maxBodyBytes).toBe(10485760);
   });

@@ -59,7 +59,7 @@ function checkStack(objs: Obj[], gateName: string): void {
   const [container] = pod.containers as Obj[];
   const ports = Object.fromEntries((container!.ports as Obj[]).map((p) => [p.name, p.containerPort]));
   // The listeners the config opens are the ports the pod declares, on every interface.
-  expect(config.listen).toEqual({ host: '0.0.0.0', port: ports.http });
+  expect(config.listeners.map((l) => [l.host, l.port])).toEqual([['0.0.0.0', ports.http]]);
   expect(config.admin.listen).toEqual({ host: '0.0.0.0', port: ports.admin });
   expect(config.admin.token).toBe('test-token');
   // Probes on the admin listener: liveness /healthz, readiness /readyz.
@@ -201,7 +201,7 @@ describe('deploy/helm/infergate', () => {
     const config = configOf(byKind(objs, 'ConfigMap'));
     expect([...config.pools.keys()].sort()).toEqual(['embed', 'llm']);
     expect(config.routes).toHaveLength(2);
-    expect(config.listen.port).toBe(80);
+    expect(config.listeners[0]!.port).toBe(80);
     expect(config.admin.listen.port).toBe(9000);
     expect(config.shutdown).toEqual({ graceMs: 10000, drainTimeoutMs: 60000 });
     const pod = byKind(objs, 'Deployment').spec.template.spec;

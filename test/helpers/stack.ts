@@ -7,6 +7,8 @@ export interface Stack {
   app: App;
   url: string;
   port: number;
+  /** Every proxy listener's port, in configuration order. */
+  ports: number[];
   adminUrl: string;
   adminPort: number;
   /** Every log line the app wrote, parsed. */
@@ -55,12 +57,13 @@ export async function startStack(yamlText: string, opts: StackOptions = {}): Pro
     },
   });
   const app = createApp(parsed.config, { defaultMetrics: false, logDestination: destination as never, ...opts.deps });
-  const { port, adminPort } = await app.start();
+  const { port, ports, adminPort } = await app.start();
   const adminUrl = `http://127.0.0.1:${adminPort}`;
   const stack: Stack = {
     app,
     url: `http://127.0.0.1:${port}`,
     port,
+    ports,
     adminUrl,
     adminPort,
     logs,
