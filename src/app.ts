@@ -17,7 +17,6 @@ import { applyLogConfig, createLoggers, type Loggers } from './observe/log.js';
 import { Metrics } from './observe/metrics.js';
 import { Listener } from './listen/listener.js';
 import { handleRequest, type RequestContext } from './proxy/phases.js';
-import { isHttp2Request } from './proxy/protocol.js';
 import { onClientError, onConnect } from './proxy/strict.js';
 import { WebSocketProxy } from './proxy/websocket.js';
 import { RolloutManager } from './rollout/manager.js';
@@ -60,13 +59,6 @@ export class App {
   #started = false;
   #draining = false;
   #shutdown: Promise<void> | null = null;
-  /**
-   * A response whose headers went out before the drain began said keep-alive; once it ends, its connection
-   * is idle and must be closed now, or server.close() waits for keepAliveTimeout on every such client.
-   */
-  readonly #afterResponse = (): void => {
-    if (this.#draining) setImmediate(this.#closeIdle);
-  };
   readonly #closeIdle = (): void => {
     for (const l of this.#listeners) l.closeIdle();
   };
@@ -105,9 +97,6 @@ export class App {
     this.#ws = new WebSocketProxy({ stats: this.metrics.webSocketStats(), log: this.loggers.log, router: () => this.#runtime.router });
     const handlers = {
       request: (req: http.IncomingMessage, res: http.ServerResponse) => {
-        // HTTP/1.1 only (fires once; on() spares once()'s per-request wrapper): an HTTP/2 session gets GOAWAY
-        // after its last stream instead (Listener.goAway).
-        if (!isHttp2Request(req)) res.on('close', this.#afterResponse);
         handleRequest(ctx, req, res);
       },
       upgrade: (req: http.IncomingMessage, socket: Duplex, head: Buffer) => this.#ws.handleUpgrade(req, socket, head),

@@ -41,6 +41,10 @@ export const TIMEOUT_CHECK_MS = 500;
 
 type ConnectionListener = (this: unknown, socket: Duplex) => void;
 
+/** HTTP/1.x requests in progress on a socket (pipelined ones count each): a socket at 0 is idle. */
+const kBusy = Symbol('infergate.busy');
+type TrackedSocket = Duplex & { [kBusy]?: number };
+
 export class Listener {
   /** "host:port" as configured: the listener label of metrics and logs. */
   readonly name: string;
@@ -55,6 +59,8 @@ export class Listener {
   readonly #sniffing = new Set<Socket>();
   readonly #sockets = new Set<Socket>();
   readonly #sessions = new Set<http2.ServerHttp2Session>();
+  /** Sockets handed to the HTTP/2 server: their sessions are closed with GOAWAY, not destroyed. */
+  readonly #h2Sockets = new WeakSet<Duplex>();
   readonly #streams = new WeakMap<http2.ServerHttp2Session, number>();
   #draining = false;
   #tls: { config: ListenerTlsConfig; material: TlsMaterial; unwatch: () => void } | null = null;
@@ -81,7 +87,23 @@ export class Listener {
       // Only WebSocket upgrades take the tunnel path; anything else (h2c upgrade, ...) is proxied as a plain request.
       shouldUpgradeCallback: (req: http.IncomingMessage) => /\bwebsocket\b/i.test(req.headers.upgrade ?? ''),
     } as http.ServerOptions;
-    const onRequest = (req: http.IncomingMessage, res: http.ServerResponse): void => handlers.request(req, res);
+    const listener = this;
+    // Shared, not a closure per request: the response knows its request, the request its socket.
+    function h1Done(this: http.ServerResponse): void {
+      const socket = this.req.socket as TrackedSocket;
+      socket[kBusy] = (socket[kBusy] ?? 1) - 1;
+      // During shutdown a connection whose last response is done is closed (it was told `Connection: close`).
+      // Only this one: a connection opened during the grace period, its request not sent yet, must stay.
+      if (listener.#draining && socket[kBusy] === 0) setImmediate(() => {
+        if (socket[kBusy] === 0) socket.destroy();
+      });
+    }
+    const onRequest = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+      const socket = req.socket as TrackedSocket;
+      socket[kBusy] = (socket[kBusy] ?? 0) + 1;
+      res.on('close', h1Done);
+      handlers.request(req, res);
+    };
 
     this.#h2 = config.http2 ? this.#createHttp2(server, handlers) : null;
     if (config.tls === null) {
@@ -161,6 +183,7 @@ export class Listener {
         // node:http2 picks up bytes already read from the socket's buffer.
         socket.pause();
         socket.unshift(head);
+        this.#h2Sockets.add(socket);
         this.#h2!.emit('connection', socket);
       } else {
         // node:http consumes the socket's handle directly: bytes already read are handed to its parser as data.
@@ -176,8 +199,12 @@ export class Listener {
       socket.destroy();
       return;
     }
-    if (socket.alpnProtocol === 'h2' && this.#h2 !== null) this.#h2.emit('connection', socket);
-    else h1(socket);
+    if (socket.alpnProtocol === 'h2' && this.#h2 !== null) {
+      // The raw TCP socket is what #sockets holds.
+      this.#h2Sockets.add((socket as TLSSocket & { _parent?: Duplex })._parent ?? socket);
+      this.#h2Sockets.add(socket);
+      this.#h2.emit('connection', socket);
+    } else h1(socket);
   }
 
   #onSession(session: http2.ServerHttp2Session): void {
@@ -284,10 +311,16 @@ export class Listener {
     for (const s of this.#sniffing) s.destroy();
   }
 
-  /** Closes every connection with no request in progress (keep-alive between requests, silent, HTTP/2 without streams). */
+  /**
+   * Closes every connection with no request in progress: keep-alive between requests, silent, half-sent headers
+   * (Node's closeIdleConnections keeps those until headersTimeout), HTTP/2 without streams.
+   */
   closeIdle(): void {
     this.#server.closeIdleConnections();
-    for (const s of this.#sniffing) s.destroy();
+    for (const s of this.#sockets) {
+      const t = s as TrackedSocket;
+      if (!this.#h2Sockets.has(s) && (t[kBusy] ?? 0) === 0) s.destroy();
+    }
     for (const s of this.#sessions) if ((this.#streams.get(s) ?? 0) === 0) s.close();
   }
 

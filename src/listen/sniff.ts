@@ -22,8 +22,14 @@ export function sniffProtocol(socket: Socket, timeoutMs: number, decided: (proto
     if (timer !== null) clearTimeout(timer);
     socket.off('data', onData);
     socket.off('close', onClose);
+    socket.off('end', onEnd);
   };
   const onClose = (): void => cleanup();
+  // node:http's server allows half-open sockets: a client that hangs up before a byte must be closed here.
+  const onEnd = (): void => {
+    cleanup();
+    socket.destroy();
+  };
   const onData = (chunk: Buffer): void => {
     head = head === null ? chunk : Buffer.concat([head, chunk]);
     const n = Math.min(head.length, PREFACE.length);
@@ -34,4 +40,5 @@ export function sniffProtocol(socket: Socket, timeoutMs: number, decided: (proto
   };
   socket.on('data', onData);
   socket.on('close', onClose);
+  socket.on('end', onEnd);
 }

@@ -32,8 +32,12 @@ export function tempConfig(yaml: string): string {
   return file;
 }
 
-export function runCli(args: string[]): Proc {
-  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+/** `fdLimit` runs the child under `ulimit -n` (a machine with a small open-files limit). */
+export function runCli(args: string[], opts: { fdLimit?: number } = {}): Proc {
+  const quoted = [process.execPath, CLI, ...args].map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(' ');
+  const child = opts.fdLimit === undefined
+    ? spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+    : spawn('bash', ['-c', `ulimit -n ${opts.fdLimit} && exec ${quoted}`], { stdio: ['ignore', 'pipe', 'pipe'] });
   const logs: Array<Record<string, unknown>> = [];
   const waiters: Array<{ pred: (l: Record<string, unknown>) => boolean; resolve: (l: Record<string, unknown>) => void }> = [];
   let pending = '';
