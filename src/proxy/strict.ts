@@ -79,6 +79,10 @@ function check(req: IncomingMessage): Rejection | null {
  * than trailers), upper-case names, CR/LF/NUL in values, content-length disagreeing with the DATA frames
  * (test/e2e/h2-smuggling.test.ts). What is left is the policy nginx applies on top.
  */
+/** RFC 9113 §8.2.1: a field name is lower-case token characters; a value has no CR, LF or NUL and no outer whitespace. */
+const H2_NAME = /^[!#$%&'*+\-.^_`|~0-9a-z]+$/;
+const H2_BAD_VALUE = /[\0\r\n]|^[ \t]|[ \t]$/;
+
 function checkHttp2(req: IncomingMessage): Rejection | null {
   const method = req.method ?? '';
   if (method === 'CONNECT') return REJECTIONS.connect;
@@ -90,6 +94,9 @@ function checkHttp2(req: IncomingMessage): Rejection | null {
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i] as string;
     const value = raw[i + 1] as string;
+    // Node's HTTP/2 server passes these through, and on the HTTP/1.1 hop a CR/LF is a header injection.
+    if (H2_BAD_VALUE.test(value)) return REJECTIONS.invalidHeader;
+    if (name.charCodeAt(0) !== 0x3a && !H2_NAME.test(name)) return REJECTIONS.invalidHeader;
     if (name === ':authority') authority = value;
     else if (name === 'host') {
       if (host !== undefined) return REJECTIONS.duplicateHost;
