@@ -6,6 +6,8 @@ import type { PoolConfig, UpstreamTlsConfig } from '../config/types.js';
 /** The undici Client options that follow from a pool's `protocol` and `tls` (shared by the traffic pool and the probe agent). */
 export interface ConnectOptions {
   allowH2: boolean;
+  /** Read by undici's Pool (and so by Agent) when it builds its connector; Client alone reads h2Options.useH2c. */
+  useH2c?: boolean;
   h2Options?: { useH2c: boolean };
   connect: ConnectionOptions & { preferH2?: boolean };
 }
@@ -18,7 +20,7 @@ export interface ConnectOptions {
 export function connectOptions(pool: Pick<PoolConfig, 'protocol' | 'tls'>): ConnectOptions {
   const connect = tlsOptions(pool.tls);
   if (pool.protocol === 'http1') return { allowH2: false, connect };
-  return { allowH2: true, h2Options: { useH2c: true }, connect: { ...connect, preferH2: true } };
+  return { allowH2: true, useH2c: true, h2Options: { useH2c: true }, connect: { ...connect, preferH2: true } };
 }
 
 /** node:tls options from the pool's tls block (the files were read when the configuration was loaded). */
