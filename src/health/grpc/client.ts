@@ -41,7 +41,13 @@ export class GrpcProbeClient {
   call<T>(method: string, request: object, timeoutMs: number, clock: Clock): Promise<GrpcOutcome<T>> {
     if (this.#closed) return Promise.resolve({ ok: false, timeout: false, code: null, message: 'gRPC client closed' });
     const service = method === 'Check' ? HEALTH_SERVICE : INFERENCE_SERVICE;
-    const def = packageDefinition()[service] as Record<string, MethodDefinition<object, T>> | undefined;
+    let def: Record<string, MethodDefinition<object, T>> | undefined;
+    try {
+      def = packageDefinition()[service] as Record<string, MethodDefinition<object, T>> | undefined;
+    } catch (err) {
+      // The definitions are loaded through a temporary file (see proto.ts): a read-only TMPDIR is our fault, not the backend's.
+      return Promise.resolve({ ok: false, timeout: false, code: null, message: `infergate cannot load its gRPC definitions: ${(err as Error).message}` });
+    }
     const m = def?.[method];
     if (m === undefined) return Promise.resolve({ ok: false, timeout: false, code: status.UNIMPLEMENTED, message: `unknown method ${service}/${method}` });
     const channel = (this.#channel ??= new Client(this.#target, this.#credentials(), this.#options));

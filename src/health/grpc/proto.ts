@@ -7,7 +7,8 @@
 // fields a server sends beyond these, so a partial ModelConfig reads Triton's full one.
 //
 // The text lives in this module, not in .proto files, so dist/ needs no copied assets; @grpc/proto-loader reads only
-// files, so the text is written once to a private temporary file, loaded, and the file removed.
+// files, so the text is written once to a private temporary file (TMPDIR; /tmp is a writable emptyDir in deploy/),
+// loaded, and the file removed.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

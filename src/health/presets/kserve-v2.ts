@@ -4,6 +4,8 @@
 // empty) and python/kserve/kserve/protocol/rest/v2_endpoints.py + errors.py (the KServe Python server answers
 // 200 {"ready": true} / {"name", "ready": true}, 503 {"error": "Model with name X is not ready."} while
 // loading, 404 for an unknown model). Only the status code is read: bodies differ between servers.
+// On a pool with protocol h2 the same checks go over gRPC (docs/predict-api/v2/grpc_predict_v2.proto): ServerLive,
+// ModelReady (unversioned, as over REST) or ServerReady, and ModelMetadata for admission (presets/grpc-calls.ts).
 import { openInferenceFacts } from './open-inference.js';
 import { get, seg } from './probe.js';
 import { inferenceMetadata, inferenceProbes } from './grpc-calls.js';

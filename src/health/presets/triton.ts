@@ -5,6 +5,8 @@
 // {"error":"Model version not ready"}); metadata {name, versions, platform, inputs, outputs}.
 // triton-inference-server/server#7014 (and #5940): in explicit model-control mode /v2/health/ready turns false
 // while *another* model loads, because server ready means "all models ready"; per-model ready does not.
+// On a pool with protocol h2 (Triton's gRPC port, 8001) the same checks go over gRPC (grpc_service.proto): ServerLive,
+// ModelReady with the configured version, ModelMetadata, and ModelConfig `parameters` for a checksum.
 import { openInferenceFacts } from './open-inference.js';
 import { get, seg } from './probe.js';
 import { inferenceMetadata, inferenceProbes } from './grpc-calls.js';
