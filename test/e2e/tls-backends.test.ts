@@ -3,8 +3,10 @@
 import { afterAll, afterEach, beforeAll, expect, test } from 'vitest';
 import { makeBackendCerts, type BackendCerts } from '../helpers/backend-certs.js';
 import { startProtocolBackend, type ProtocolBackend } from '../helpers/protocol-backend.js';
+import { writeFileSync } from 'node:fs';
+import { parseConfig } from '../../src/config/load.js';
 import { startStack, type Stack } from '../helpers/stack.js';
-import { backendOf, idOf, until } from '../readiness/support.js';
+import { backendOf, idOf, until, waitState } from '../readiness/support.js';
 import { request } from './support.js';
 
 let certs: BackendCerts;
@@ -76,4 +78,19 @@ test('mTLS: a backend that requires a client certificate gets the pool\'s; witho
   const r = await request(`${stack.url}/v1/predict`, { method: 'POST', body: 'x' });
   expect(r.status).toBe(200);
   expect(backend.seen.map((s) => s.clientCN)).toEqual(['infergate', 'infergate']);
+});
+
+test('the CA file is read again on reload: a rotated CA that now signs the backend makes it READY', async () => {
+  backend = await startProtocolBackend({ kind: 'h1-tls', cert: certs.serverCert, key: certs.serverKey });
+  const caFile = `${certs.files.ca}.rotating`;
+  writeFileSync(caFile, certs.otherCa);
+  const yaml = `admin: { listen: 127.0.0.1:0 }\n${pool(backend.url, `{ ca: ${caFile}, servername: model.internal }`)}`;
+  stack = await startStack(yaml, { waitReady: false });
+  expect((await firstProbe(stack, backend.port)).ok).toBe(false);
+  writeFileSync(caFile, certs.ca);
+  const parsed = parseConfig(`listen: 127.0.0.1:0\n${yaml}`, 'test.yaml', {});
+  if (!parsed.ok) throw new Error('config invalid');
+  stack.app.reload(parsed.config);
+  await waitState(stack, idOf(backend.port), 'READY');
+  expect((await request(`${stack.url}/after-rotation`)).status).toBe(200);
 });
