@@ -1,10 +1,11 @@
 // One backend: its upstream connection pool, the flag each health source owns, and its live counters.
-import { Pool as UndiciPool } from 'undici';
+import { Pool as UndiciPool, type Agent } from 'undici';
 import type { Candidate } from '../balancer/balancer.js';
 import { PeakEwma } from '../balancer/ewma.js';
 import type { BackendConfig, PoolConfig } from '../config/types.js';
 import type { BackendStats } from '../observe/metrics.js';
 import { rampFactor } from './slow-start.js';
+import { connectOptions, needsOwnProbeAgent, probeAgent } from './upstream.js';
 import type { OutlierHost } from '../outlier/types.js';
 import { initialHealth, step, visibleState, type BackendState, type Health, type HealthEvent, type HealthSource, type Phase, type Policy, type SourceEvents } from './state.js';
 
@@ -73,6 +74,8 @@ export class Backend implements Candidate, OutlierHost {
   /** Requests in flight before new ones wait in the queue; 0 = unlimited. */
   readonly maxConcurrent: number;
   readonly dispatcher: UndiciPool;
+  /** Probes and metadata reads when the app's shared probe agent cannot reach this backend (HTTP/2, TLS settings); else null. */
+  readonly probeDispatcher: Agent | null;
   readonly stats: BackendStats;
   inflight = 0;
   requests = 0;
@@ -118,7 +121,9 @@ export class Backend implements Candidate, OutlierHost {
       connectTimeout: pool.timeouts.connectMs,
       headersTimeout: pool.timeouts.firstByteMs,
       bodyTimeout: pool.timeouts.idleMs,
+      ...connectOptions(pool),
     });
+    this.probeDispatcher = needsOwnProbeAgent(pool) ? probeAgent(pool) : null;
   }
 
   state(): BackendState {
@@ -227,11 +232,11 @@ export class Backend implements Candidate, OutlierHost {
 
   /** Close the connection pool once its in-flight requests finish (reload). */
   async close(): Promise<void> {
-    await this.dispatcher.close().catch(() => this.dispatcher.destroy());
+    await Promise.all([this.dispatcher.close().catch(() => this.dispatcher.destroy()), this.probeDispatcher?.close().catch(() => undefined)]);
   }
 
   /** Close the connection pool now, aborting whatever is in flight (end of shutdown). */
   async destroy(): Promise<void> {
-    await this.dispatcher.destroy().catch(() => undefined);
+    await Promise.all([this.dispatcher.destroy().catch(() => undefined), this.probeDispatcher?.destroy().catch(() => undefined)]);
   }
 }

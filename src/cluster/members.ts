@@ -24,7 +24,7 @@ export interface MemberDeps {
 export function memberFactory(pc: PoolConfig, deps: MemberDeps): MemberFactory {
   return (groupName, onChange, adopt) => {
     const g = pc.groups.find((x) => x.name === groupName)!;
-    const health = resolveHealth(withGroupModel(pc.health, g.model));
+    const health = resolveHealth(withGroupModel(pc.health, g.model), pc.protocol);
     const policy = policyFor(health, pc);
     const { clock, random, log, probeDispatcher, healthStats } = deps;
     return (bc: BackendConfig): Member => {
@@ -37,7 +37,7 @@ export function memberFactory(pc: PoolConfig, deps: MemberDeps): MemberFactory {
       });
       const old = adopt ? deps.previous(bc.id) : undefined;
       if (old !== undefined) backend.adoptHealth(old);
-      const controller = new HealthController(backend, health, pc.warmup, { clock, random, probeDispatcher, log, stats: healthStats });
+      const controller = new HealthController(backend, health, pc.warmup, { clock, random, probeDispatcher, log, stats: healthStats, tls: pc.tls });
       return { backend, controller };
     };
   };

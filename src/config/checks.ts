@@ -1,6 +1,7 @@
 // Cross-field checks on the raw (interpolated) tree, run even when other values are invalid so every error shows at once.
 
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { createSecureContext } from 'node:tls';
 import { dirname, resolve } from 'node:path';
 import { checkListeners, listenerAddresses } from './check-listeners.js';
 import { didYouMean, formatPath, type PathIssue } from './errors.js';
@@ -46,8 +47,53 @@ function checkModel(name: string, pool: Raw, out: PathIssue[]): void {
   if (model === null) return;
   const preset = health!.preset ?? 'http';
   const checks = model.name !== undefined || model.version !== undefined || model.md5 !== undefined;
+  if (preset === 'grpc' && checks) {
+    out.push({ path: ['pools', name, 'health', 'model'], atKey: true, message: 'preset grpc (grpc.health.v1) reports a serving status, no model: use preset kserve-v2 or triton (gRPC ModelMetadata) to check the model' });
+  }
   if (preset === 'http' && checks && model.metadataPath === undefined) {
     out.push({ path: ['pools', name, 'health', 'model'], atKey: true, message: 'preset http has no metadata endpoint: set model.metadataPath (and versionPointer / checksumPointer) so the model can be checked' });
+  }
+}
+
+/**
+ * TLS to backends: every file named must be readable and, together, make a TLS context (a PEM that does not parse,
+ * a key that does not fit the certificate); checked here so that the error has the key's file:line:col.
+ */
+function checkUpstreamTls(name: string, pool: Raw, baseDir: string, out: PathIssue[]): void {
+  const t = pool.tls;
+  if (!isRecord(t)) return;
+  const at = ['pools', name, 'tls'];
+  const pem: Record<string, Buffer> = {};
+  let readable = true;
+  for (const key of ['ca', 'cert', 'key'] as const) {
+    const file = t[key];
+    if (typeof file !== 'string' || file === '') continue;
+    const path = resolve(baseDir, file);
+    try {
+      pem[key] = readFileSync(path);
+    } catch (err) {
+      readable = false;
+      const code = (err as NodeJS.ErrnoException).code;
+      out.push({ path: [...at, key], message: code === 'ENOENT' ? `file not found: ${path}` : `cannot read ${path}: ${(err as Error).message}` });
+    }
+  }
+  if ((t.cert === undefined) !== (t.key === undefined)) {
+    out.push({ path: [...at, t.cert === undefined ? 'key' : 'cert'], atKey: true, message: 'a client certificate needs both cert and key' });
+    return;
+  }
+  if (!readable) return;
+  try {
+    createSecureContext({ ca: pem.ca, cert: pem.cert, key: pem.key });
+  } catch (err) {
+    out.push({ path: at, atKey: true, message: `invalid TLS files: ${(err as Error).message}` });
+  }
+}
+
+/** gRPC health checks ride on HTTP/2: preset grpc on an HTTP/1.1 pool could never pass. */
+function checkProtocol(name: string, pool: Raw, out: PathIssue[]): void {
+  const health = isRecord(pool.health) ? pool.health : null;
+  if (health?.preset === 'grpc' && pool.protocol !== 'h2') {
+    out.push({ path: ['pools', name, 'health', 'preset'], message: 'preset grpc probes over gRPC, which needs HTTP/2: set protocol: h2 on the pool' });
   }
 }
 
@@ -141,6 +187,8 @@ export function crossChecks(raw: unknown, file: string): PathIssue[] {
       checkWarmup(name, pool, baseDir, out);
       checkGroups(name, pool, out);
       checkModel(name, pool, out);
+      checkUpstreamTls(name, pool, baseDir, out);
+      checkProtocol(name, pool, out);
     }
   }
 

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { ParsedConfig, ParsedPool } from './schema.js';
-import type { BackendConfig, BodyExpectation, Config, DiscoverConfig, GroupConfig, HealthSpec, ListenerConfig, OutlierSpec, PinConfig, PoolConfig, ProbeSpec, RolloutSpec, RouteConfig, StickyConfig, WarmupConfig } from './types.js';
+import type { BackendConfig, BodyExpectation, Config, DiscoverConfig, GroupConfig, HealthSpec, ListenerConfig, OutlierSpec, PinConfig, PoolConfig, ProbeSpec, RolloutSpec, RouteConfig, StickyConfig, UpstreamTlsConfig, WarmupConfig } from './types.js';
 import { effectivePort } from './units.js';
 
 type ParsedBackends = NonNullable<ParsedPool['backends']>;
@@ -125,7 +125,15 @@ function healthSpec(h: ParsedHealth): HealthSpec {
       checksumPointer: m.checksumPointer ?? null,
     },
     managementPort: h.managementPort,
+    grpcService: h.grpcService,
   };
+}
+
+/** Reads the PEM files (checks.ts has already verified that they exist, can be read and make a TLS context). */
+function upstreamTls(t: ParsedPool['tls'], source: string): UpstreamTlsConfig | null {
+  if (t === undefined) return null;
+  const read = (file: string | undefined): Buffer | null => (file === undefined ? null : readFileSync(resolve(dirname(source), file)));
+  return { ca: read(t.ca), cert: read(t.cert), key: read(t.key), servername: t.servername ?? null, verify: t.verify };
 }
 
 function warmup(w: ParsedPool['warmup'], source: string): WarmupConfig | null {
@@ -141,6 +149,8 @@ function pool(name: string, p: ParsedPool, source: string): PoolConfig {
   return {
     name,
     balance: p.balance,
+    protocol: p.protocol,
+    tls: upstreamTls(p.tls, source),
     hostHeader: p.hostHeader === '' ? null : p.hostHeader,
     groups: groups(name, p),
     timeouts: { connectMs: p.timeouts.connect, firstByteMs: p.timeouts.firstByte, idleMs: p.timeouts.idle, totalMs: p.timeouts.total },

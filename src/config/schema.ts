@@ -278,9 +278,10 @@ const model = z
 const health = z
   .strictObject({
     preset: z
-      .enum(['http', 'torchserve', 'kserve-v2', 'triton', 'vllm', 'tgi'])
+      .enum(['http', 'torchserve', 'kserve-v2', 'triton', 'vllm', 'tgi', 'grpc'])
       .default('http')
-      .describe('Model-server flavour: fills in probe paths, body checks and metadata parsing.'),
+      .describe('Model-server flavour: fills in probe paths, body checks and metadata parsing (grpc: the standard grpc.health.v1 Health/Check, needs protocol h2).'),
+    grpcService: z.string().default('').describe('Service name preset grpc asks grpc.health.v1 Health/Check about; "" = the server as a whole.'),
     jitter: z.number().min(0).max(0.5).default(0.1).describe('Random spread of probe intervals as a fraction (0.1 = +-10%).'),
     startup: z.union([z.literal(false), startupProbeSchema]).optional().describe('Startup probe (false = none; default from the preset).'),
     readiness: readinessProbe.prefault({}),
@@ -324,6 +325,17 @@ const timeouts = z
   })
   .describe('Upstream timeouts.');
 
+/** TLS to https:// backends: file paths, read at load and at every reload (checks.ts reports a file that cannot be read). */
+const upstreamTls = z
+  .strictObject({
+    ca: z.string().min(1).optional().describe('PEM file with the CA certificate(s) that sign the backends\' certificates, relative to the configuration file; default: the system CAs.'),
+    cert: z.string().min(1).optional().describe('PEM file with the client certificate for mutual TLS (with key).'),
+    key: z.string().min(1).optional().describe('PEM file with the private key of the client certificate (with cert).'),
+    servername: z.string().min(1).optional().describe('Server name sent in SNI and checked against the backend\'s certificate; default: the backend host (needed when backends are addressed by IP).'),
+    verify: z.boolean().default(true).describe('Verify the backend\'s certificate chain and name; false accepts any certificate (never in production).'),
+  })
+  .describe('TLS to https:// backends: CA, client certificate (mTLS), server name.');
+
 const upstream = z
   .strictObject({
     connections: count(1).default(64).describe('Connection limit per backend.'),
@@ -353,6 +365,11 @@ export const poolSchema = z
       })
       .default('least-request')
       .describe('Load-balancing algorithm.'),
+    protocol: z
+      .enum(['http1', 'h2'])
+      .default('http1')
+      .describe('Protocol to the backends: http1, or h2 (HTTP/2: prior knowledge (h2c) to http:// backends, ALPN h2 over TLS to https:// ones). gRPC backends need h2; with h2, presets kserve-v2 and triton probe over gRPC.'),
+    tls: upstreamTls.optional(),
     hostHeader: z.string().nullable().default(null).describe('Host header sent upstream; null keeps the client\'s.'),
     maxBodySize: size('Largest request body accepted (413 above); 0 = unlimited.').prefault(0),
     timeouts: timeouts.prefault({}),

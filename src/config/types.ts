@@ -1,7 +1,9 @@
 // The normalised configuration every other module reads: durations in ms, sizes in bytes, URLs parsed.
 
 export type BalanceAlgorithm = 'round-robin' | 'random' | 'least-request';
-export type HealthPreset = 'http' | 'torchserve' | 'kserve-v2' | 'triton' | 'vllm' | 'tgi';
+export type HealthPreset = 'http' | 'torchserve' | 'kserve-v2' | 'triton' | 'vllm' | 'tgi' | 'grpc';
+/** Protocol to the backends: HTTP/1.1, or HTTP/2 (h2c prior knowledge to http://, ALPN over TLS to https://). */
+export type UpstreamProtocol = 'http1' | 'h2';
 
 export interface ListenAddress {
   host: string;
@@ -48,6 +50,21 @@ export interface HealthSpec {
   startupTimeoutMs: number;
   model: ModelConfig | null;
   managementPort: number;
+  /** Service name asked by preset grpc (grpc.health.v1); '' = the whole server. */
+  grpcService: string;
+}
+
+/** TLS to https:// backends, files already read (at load and at every reload). */
+export interface UpstreamTlsConfig {
+  /** PEM CA bundle; null = the system CAs. */
+  ca: Buffer | null;
+  /** PEM client certificate and key for mutual TLS; both or neither. */
+  cert: Buffer | null;
+  key: Buffer | null;
+  /** SNI and the name checked in the certificate; null = the backend host. */
+  servername: string | null;
+  /** false accepts any certificate. */
+  verify: boolean;
 }
 
 export interface WarmupConfig {
@@ -204,6 +221,9 @@ export interface RetryConfig {
 export interface PoolConfig {
   name: string;
   balance: BalanceAlgorithm;
+  protocol: UpstreamProtocol;
+  /** TLS settings for https:// backends; null = defaults (system CAs, verify, SNI from the host). */
+  tls: UpstreamTlsConfig | null;
   /** Replace the Host header sent upstream; null keeps the client's. */
   hostHeader: string | null;
   groups: GroupConfig[];

@@ -2,6 +2,8 @@
 import type { Dispatcher } from 'undici';
 import type { Clock } from '../clock.js';
 import { boundedRequest } from './bounded-request.js';
+import type { GrpcProbeClient } from './grpc/client.js';
+import { readGrpcMetadata } from './grpc/metadata.js';
 import { admit, describeMismatches, factsFromPointers, type Mismatch } from './metadata.js';
 import { requestUrl, defaultManagementOrigin, type ModelFacts, type ModelSpec } from './presets/index.js';
 import type { ResolvedHealth } from './resolve.js';
@@ -15,6 +17,8 @@ export type AdmissionResult =
 export interface AdmissionDeps {
   clock: Clock;
   dispatcher: Dispatcher;
+  /** The backend's gRPC channel, for metadata read over gRPC (h2 pools of kserve-v2 / triton). */
+  grpc?: GrpcProbeClient;
 }
 
 /** Fetch metadata and judge it; a metadata endpoint that cannot be read is a mismatch with a reason, never a pass. */
@@ -23,6 +27,12 @@ export async function checkAdmission(origin: string, health: ResolvedHealth, tim
   if (model === null) return { ok: true, facts: { name: null, version: null, checksum: null, raw: null } };
   if (health.metadata === null) {
     return { ok: false, reason: `preset ${health.preset.name} has no metadata endpoint: set health.model.metadataPath`, mismatches: [], facts: null };
+  }
+  const grpc = health.metadata.grpc;
+  if (grpc !== undefined) {
+    if (deps.grpc === undefined) return { ok: false, reason: 'gRPC metadata without a gRPC client', mismatches: [], facts: null };
+    const g = await readGrpcMetadata(deps.grpc, grpc, timeoutMs, deps.clock);
+    return g.ok ? judge(g.doc, health, model) : { ok: false, reason: g.reason, mismatches: [], facts: null };
   }
   const url = requestUrl(origin, health.metadata, defaultManagementOrigin(origin, health.managementPort));
   const r = await boundedRequest({ url, timeoutMs, maxBodyBytes: MAX_METADATA_BYTES, overLimit: 'fail' }, deps);
@@ -39,6 +49,10 @@ export async function checkAdmission(origin: string, health: ResolvedHealth, tim
   } catch (err) {
     return { ok: false, reason: `metadata ${url} unreadable: ${(err as Error).message}`, mismatches: [], facts: null };
   }
+  return judge(doc, health, model);
+}
+
+function judge(doc: unknown, health: ResolvedHealth, model: ModelSpec): AdmissionResult {
   const facts = readFacts(doc, health, model);
   const verdict = admit(model, facts);
   if (verdict.ok) return { ok: true, facts };

@@ -3,10 +3,11 @@
 import type { Dispatcher } from 'undici';
 import type { Backend } from '../backends/backend.js';
 import type { Clock, Timer } from '../clock.js';
-import type { WarmupConfig } from '../config/types.js';
+import type { UpstreamTlsConfig, WarmupConfig } from '../config/types.js';
 import type { Logger } from '../observe/log.js';
 import { PeriodicTask } from '../schedule/periodic-task.js';
 import { checkAdmission } from './admission.js';
+import { GrpcProbeClient } from './grpc/client.js';
 import { defaultManagementOrigin } from './presets/index.js';
 import { runProbe, type ProbeResult } from './prober.js';
 import type { ResolvedHealth, ResolvedProbe } from './resolve.js';
@@ -25,6 +26,8 @@ export interface ControllerDeps {
   probeDispatcher: Dispatcher;
   log: Logger;
   stats: HealthStats;
+  /** The pool's TLS settings, for the gRPC channel to https:// backends. */
+  tls?: UpstreamTlsConfig | null;
 }
 
 /** Back-off after the n-th consecutive failed warm-up: 1 s, 2 s, 4 s ... at most 60 s. */
@@ -49,6 +52,8 @@ export class HealthController {
   #epoch = 0;
   #admitting = false;
   #warming = false;
+  /** The backend's one gRPC channel for gRPC probes and metadata (dialed at the first call, closed by stop()). */
+  readonly #grpc: GrpcProbeClient;
 
   constructor(backend: Backend, health: ResolvedHealth, warmup: WarmupConfig | null, deps: ControllerDeps) {
     this.#backend = backend;
@@ -56,6 +61,7 @@ export class HealthController {
     this.#warmup = warmup;
     this.#deps = deps;
     this.#management = defaultManagementOrigin(backend.origin, health.managementPort);
+    this.#grpc = new GrpcProbeClient(backend.origin, deps.tls ?? null);
     const loopDeps = { clock: deps.clock, random: deps.random };
     this.#startupLoop = health.startup === null ? null : new PeriodicTask(health.startup.intervalMs, health.jitter, loopDeps, () => this.#startupTick(health.startup!));
     this.#readinessLoop = new PeriodicTask(health.readiness.intervalMs, health.jitter, loopDeps, () => this.#readinessTick());
@@ -81,6 +87,7 @@ export class HealthController {
     this.#startupLoop?.stop();
     this.#readinessLoop.stop();
     this.#livenessLoop?.stop();
+    this.#grpc.close();
   }
 
   /** The model server called back: its model has loaded (admission and warm-up still run). */
@@ -188,7 +195,7 @@ export class HealthController {
     const h = this.#health;
     try {
       const epoch = this.#epoch;
-      const r = await checkAdmission(b.origin, h, Math.max(h.readiness.timeoutMs, 2000), { clock: this.#deps.clock, dispatcher: this.#deps.probeDispatcher });
+      const r = await checkAdmission(b.origin, h, Math.max(h.readiness.timeoutMs, 2000), { clock: this.#deps.clock, dispatcher: b.probeDispatcher ?? this.#deps.probeDispatcher, grpc: this.#grpc });
       if (this.#stopped) return;
       const found = r.facts === null ? null : { name: r.facts.name, version: r.facts.version, checksum: r.facts.checksum };
       const before = b.admission;
@@ -278,7 +285,7 @@ export class HealthController {
 
   async #probeNow(probe: ResolvedProbe, record: boolean): Promise<ProbeResult> {
     const b = this.#backend;
-    const r = await runProbe(b.origin, probe, this.#management, { clock: this.#deps.clock, random: this.#deps.random, dispatcher: this.#deps.probeDispatcher });
+    const r = await runProbe(b.origin, probe, this.#management, { clock: this.#deps.clock, random: this.#deps.random, dispatcher: b.probeDispatcher ?? this.#deps.probeDispatcher, grpc: this.#grpc });
     if (this.#stopped) return r;
     (r.ok ? b.stats.probeOk : b.stats.probeFail).inc();
     if (record) b.lastProbe = { at: this.#deps.clock.wallNow(), ok: r.ok, status: r.status, ms: r.ms, error: r.error, role: probe.role, path: probe.path };

@@ -3,6 +3,8 @@ import type { Dispatcher } from 'undici';
 import type { Clock } from '../clock.js';
 import { checkResponse } from './body-check.js';
 import { boundedRequest, type RequestFailure } from './bounded-request.js';
+import type { GrpcProbeClient } from './grpc/client.js';
+import { runGrpcProbe } from './grpc/probe.js';
 import { requestUrl } from './presets/index.js';
 import type { ResolvedProbe } from './resolve.js';
 
@@ -21,10 +23,17 @@ export interface ProberDeps {
   clock: Clock;
   random: () => number;
   dispatcher: Dispatcher;
+  /** The backend's gRPC channel, for probes that are gRPC calls. */
+  grpc?: GrpcProbeClient;
 }
 
-/** Run one HTTP probe against a backend; never throws. `managementOrigin` serves probes whose base is the management API. */
+/** Run one probe (HTTP, or a gRPC call) against a backend; never throws. `managementOrigin` serves probes whose base is the management API. */
 export async function runProbe(origin: string, probe: ResolvedProbe, managementOrigin: string | null, deps: ProberDeps): Promise<ProbeResult> {
+  if (probe.grpc !== null) {
+    if (deps.grpc === undefined) return { ok: false, status: null, ms: 0, error: 'gRPC probe without a gRPC client' };
+    const g = await runGrpcProbe(probe.grpc, deps.grpc, probe.timeoutMs, deps.clock);
+    return { ok: g.ok, status: null, ms: g.ms, error: g.error };
+  }
   const r = await boundedRequest(
     {
       url: requestUrl(origin, probe, managementOrigin),

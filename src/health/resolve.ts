@@ -1,8 +1,8 @@
 // Health as configured + the preset's defaults -> concrete probes per role; explicit keys always win.
 import { IMPLICIT_PROBES } from '../config/defaults.js';
-import type { HealthSpec, ProbeSpec } from '../config/types.js';
+import type { HealthSpec, ProbeSpec, UpstreamProtocol } from '../config/types.js';
 import type { FactPointers } from './metadata.js';
-import { presetFor, type BodyExpectation, type MetadataLocation, type ModelSpec, type Preset, type ProbeBase, type ProbeDefaults } from './presets/index.js';
+import { presetFor, type BodyExpectation, type GrpcCall, type MetadataLocation, type ModelSpec, type Preset, type ProbeBase, type ProbeDefaults, type Transport } from './presets/index.js';
 
 export type ProbeRole = 'startup' | 'readiness' | 'liveness' | 'model-ready';
 
@@ -18,6 +18,8 @@ export interface ResolvedProbe {
   readonly unhealthyThreshold: number;
   readonly expectStatus: number[] | null;
   readonly expectBody: BodyExpectation | null;
+  /** A gRPC call instead of an HTTP request (a preset's default on an h2 pool); an operator-written path is always HTTP. */
+  readonly grpc: GrpcCall | null;
 }
 
 export interface ResolvedHealth {
@@ -53,6 +55,7 @@ function merge(role: ProbeRole, spec: ProbeSpec, preset: ProbeDefaults | null, f
     unhealthyThreshold: spec.unhealthyThreshold,
     expectStatus: spec.expectStatus !== undefined ? spec.expectStatus : spec.path === undefined ? (preset?.expectStatus ?? null) : null,
     expectBody: spec.expectBody !== undefined ? spec.expectBody : spec.path === undefined ? (preset?.expectBody ?? null) : null,
+    grpc: spec.path === undefined ? (preset?.grpc ?? null) : null,
   };
 }
 
@@ -62,11 +65,13 @@ function optionalRole(role: 'startup' | 'liveness', spec: ProbeSpec | false | nu
   return merge(role, spec, preset, readinessPath);
 }
 
-export function resolveHealth(spec: HealthSpec): ResolvedHealth {
+/** `protocol`: the pool's; on h2, presets that know the server's gRPC API probe and read metadata over gRPC. */
+export function resolveHealth(spec: HealthSpec, protocol: UpstreamProtocol = 'http1'): ResolvedHealth {
   const preset = presetFor(spec.preset);
   const m = spec.model;
   const model: ModelSpec = { name: m?.name ?? null, version: m?.version ?? null, md5: m?.md5 ?? null };
-  const defaults = preset.probes(model);
+  const transport: Transport = { protocol, grpcService: spec.grpcService };
+  const defaults = preset.probes(model, transport);
   const readiness = merge('readiness', spec.readiness, defaults.readiness, '/health');
   const checks = model.name !== null || model.version !== null || model.md5 !== null;
   const anyPointer = m !== null && (m.namePointer !== null || m.versionPointer !== null || m.checksumPointer !== null);
@@ -81,7 +86,7 @@ export function resolveHealth(spec: HealthSpec): ResolvedHealth {
     liveness: optionalRole('liveness', spec.liveness, defaults.liveness, readiness.path),
     startupTimeoutMs: spec.startupTimeoutMs,
     model: checks ? model : null,
-    metadata: m?.metadataPath != null ? { path: m.metadataPath, base: 'origin' } : preset.metadata(model),
+    metadata: m?.metadataPath != null ? { path: m.metadataPath, base: 'origin' } : preset.metadata(model, transport),
     pointers,
     customMetadata: m !== null && m.metadataPath !== null,
     managementPort: spec.managementPort,

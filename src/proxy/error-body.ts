@@ -2,6 +2,7 @@
 import { STATUS_CODES, type ServerResponse } from 'node:http';
 import type { FailureKind } from './failures.js';
 import { isHttp2Response } from './protocol.js';
+import { isGrpc, writeGrpcFailure } from './grpc.js';
 
 /** An error as the JSON body names it: a stable code and a sentence. */
 export interface ErrorLike {
@@ -19,8 +20,16 @@ export function errorBody(error: ErrorLike, requestId: string | null = null, ext
   return `${body}}`;
 }
 
-/** Answer a failure on a response whose headers are not sent yet; 503s carry Retry-After. `then` runs once it is flushed. */
+/**
+ * Answer a failure on a response whose headers are not sent yet; 503s carry Retry-After. `then` runs once it is flushed.
+ * A gRPC request (read from the request this response answers) gets a gRPC-shaped answer instead: HTTP 200 with
+ * grpc-status and grpc-message, which is what gRPC clients read (a JSON body would be a protocol error to them).
+ */
 export function writeFailure(res: ServerResponse, failure: FailureKind, requestId: string, close: boolean, then?: () => void): void {
+  if (res.req !== undefined && isGrpc(res.req.headers)) {
+    writeGrpcFailure(res, failure, requestId, close, then);
+    return;
+  }
   const body = errorBody(failure, requestId);
   const headers: Record<string, string> = {
     'content-type': 'application/json',

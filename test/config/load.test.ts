@@ -40,7 +40,9 @@ describe('parseConfig defaults', () => {
       startupTimeoutMs: 600_000,
       model: null,
       managementPort: 8081,
+      grpcService: '',
     });
+    expect([p?.protocol, p?.tls]).toEqual(['http1', null]);
     expect(p?.queue).toEqual({ max: 1000, timeoutMs: 10_000 });
     expect(p?.outlier).toEqual({
       consecutive5xx: 5,

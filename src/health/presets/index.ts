@@ -1,4 +1,5 @@
 // Health presets per model server, and where their probes and metadata requests are sent.
+import { grpcPreset } from './grpc.js';
 import { httpPreset } from './http.js';
 import { kserveV2Preset } from './kserve-v2.js';
 import { tgiPreset } from './tgi.js';
@@ -7,7 +8,8 @@ import { tritonPreset } from './triton.js';
 import type { Preset, PresetName, ProbeBase } from './types.js';
 import { vllmPreset } from './vllm.js';
 
-export type { BodyExpectation, MetadataLocation, ModelFacts, ModelSpec, Preset, PresetName, PresetProbes, ProbeBase, ProbeDefaults } from './types.js';
+export type { BodyExpectation, GrpcCall, MetadataLocation, ModelFacts, ModelSpec, Preset, PresetName, PresetProbes, ProbeBase, ProbeDefaults, Transport } from './types.js';
+export { HTTP1 } from './types.js';
 export { TORCHSERVE_MANAGEMENT_PORT } from './torchserve.js';
 
 const PRESETS: Record<PresetName, Preset> = {
@@ -17,6 +19,7 @@ const PRESETS: Record<PresetName, Preset> = {
   triton: tritonPreset,
   vllm: vllmPreset,
   tgi: tgiPreset,
+  grpc: grpcPreset,
 };
 
 export const PRESET_NAMES = Object.keys(PRESETS) as PresetName[];

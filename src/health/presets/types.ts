@@ -1,6 +1,22 @@
 // The shapes a health preset fills in: probe defaults per role, where model metadata lives, and what it says.
 
-export type PresetName = 'http' | 'torchserve' | 'kserve-v2' | 'triton' | 'vllm' | 'tgi';
+export type PresetName = 'http' | 'torchserve' | 'kserve-v2' | 'triton' | 'vllm' | 'tgi' | 'grpc';
+
+/** How probes reach the backends: the pool's protocol, and the service preset grpc asks about. */
+export interface Transport {
+  protocol: 'http1' | 'h2';
+  grpcService: string;
+}
+
+export const HTTP1: Transport = { protocol: 'http1', grpcService: '' };
+
+/** A gRPC call a preset makes instead of an HTTP request (pools with protocol h2; see health/grpc/). */
+export type GrpcCall =
+  | { rpc: 'ServerLive' }
+  | { rpc: 'ServerReady' }
+  /** version '' = the server's choice (KServe: the unversioned model). */
+  | { rpc: 'ModelReady'; name: string; version: string }
+  | { rpc: 'Check'; service: string };
 
 /** What a probe's response body must say. `json` reads one value by RFC 6901 pointer and compares it strictly. */
 export type BodyExpectation =
@@ -11,13 +27,16 @@ export type BodyExpectation =
 export type ProbeBase = 'origin' | 'management';
 
 export interface ProbeDefaults {
+  /** For a gRPC probe, the method's HTTP/2 path (/inference.GRPCInferenceService/ModelReady): what logs and /admin show. */
   path: string;
-  method: 'GET';
+  method: 'GET' | 'POST';
   /** Status codes that pass; null = any 2xx. */
   expectStatus: number[] | null;
   expectBody: BodyExpectation | null;
   /** Absolute base override (TorchServe management API), else the backend origin. */
   base?: ProbeBase;
+  /** A gRPC call instead of an HTTP request: expectStatus and expectBody do not apply. */
+  grpc?: GrpcCall;
 }
 
 /** The model an operator expects on a backend; every field optional (null = not checked). */
@@ -51,13 +70,19 @@ export interface ModelFacts {
 export interface MetadataLocation {
   path: string;
   base: ProbeBase;
+  /**
+   * Read over gRPC instead: ModelMetadata of this model, plus ModelConfig parameters when a checksum is expected
+   * (ModelMetadata has no checksum field; Triton's model configuration `parameters` can carry one).
+   */
+  grpc?: { name: string; config: boolean };
 }
 
 export interface Preset {
   readonly name: PresetName;
-  probes(model: ModelSpec): PresetProbes;
+  /** Default probes; a preset that knows the server's gRPC API returns gRPC calls when the transport is h2. */
+  probes(model: ModelSpec, transport?: Transport): PresetProbes;
   /** Where model metadata lives, or null when the server exposes none (or none without a model name). */
-  metadata(model: ModelSpec): MetadataLocation | null;
+  metadata(model: ModelSpec, transport?: Transport): MetadataLocation | null;
   /** Read name / version / checksum from the metadata JSON. Never throws: unreadable fields come back null. */
   facts(metadata: unknown, model: ModelSpec): ModelFacts;
 }

@@ -4,7 +4,7 @@ import { model } from './run-probe.js';
 
 describe('presetFor', () => {
   it('knows every preset name the config accepts', () => {
-    expect(PRESET_NAMES.sort()).toEqual(['http', 'kserve-v2', 'tgi', 'torchserve', 'triton', 'vllm']);
+    expect(PRESET_NAMES.sort()).toEqual(['grpc', 'http', 'kserve-v2', 'tgi', 'torchserve', 'triton', 'vllm']);
     for (const name of PRESET_NAMES) expect(presetFor(name).name).toBe(name);
   });
 

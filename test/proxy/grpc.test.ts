@@ -1,0 +1,155 @@
+// Tables for the gRPC helpers: what is a gRPC request, grpc-timeout parsing, our failures as gRPC statuses, the
+// grpc-message encoding, and the trailers-only answer writeFailure gives a gRPC request.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { describe, expect, it } from 'vitest';
+import { writeFailure } from '../../src/proxy/error-body.js';
+import { Failures, Rejections } from '../../src/proxy/failures.js';
+import { GrpcStatus, encodeGrpcMessage, grpcStatusFor, grpcStatusForHttp, isGrpc, parseGrpcTimeout } from '../../src/proxy/grpc.js';
+
+describe('isGrpc', () => {
+  it.each([
+    ['application/grpc', true],
+    ['application/grpc+proto', true],
+    ['application/grpc+json', true],
+    ['Application/GRPC', true],
+    ['application/grpc; charset=utf-8', true],
+    ['application/grpc-web', false],
+    ['application/grpc-web+proto', false],
+    ['application/grpcx', false],
+    ['application/json', false],
+    ['', false],
+    [undefined, false],
+  ])('%s -> %s', (ct, expected) => {
+    expect(isGrpc(ct === undefined ? {} : { 'content-type': ct })).toBe(expected);
+  });
+  it('a repeated content-type is not trusted', () => {
+    expect(isGrpc({ 'content-type': ['application/grpc', 'application/grpc'] })).toBe(false);
+  });
+});
+
+describe('parseGrpcTimeout', () => {
+  it.each([
+    ['1H', 3_600_000],
+    ['2M', 120_000],
+    ['3S', 3000],
+    ['250m', 250],
+    ['1500u', 2],
+    ['1000u', 1],
+    ['1n', 1],
+    ['0m', 0],
+    ['0n', 0],
+    ['99999999S', 99_999_999_000],
+    ['123456789S', null],
+    ['10', null],
+    ['S', null],
+    ['1s', null],
+    ['1.5S', null],
+    [' 1S', null],
+    ['-1S', null],
+    ['1S ', null],
+    [undefined, null],
+  ])('%s -> %s', (value, expected) => {
+    expect(parseGrpcTimeout(value)).toBe(expected);
+  });
+});
+
+describe('grpcStatusFor', () => {
+  it.each([
+    [Failures.connectRefused, GrpcStatus.UNAVAILABLE],
+    [Failures.connectTimeout, GrpcStatus.UNAVAILABLE],
+    [Failures.upstreamReset, GrpcStatus.UNAVAILABLE],
+    [Failures.keepAliveRace, GrpcStatus.UNAVAILABLE],
+    [Failures.upstreamUnavailable, GrpcStatus.UNAVAILABLE],
+    [Failures.noReadyBackend, GrpcStatus.UNAVAILABLE],
+    [Failures.queueFull, GrpcStatus.UNAVAILABLE],
+    [Failures.queueTimeout, GrpcStatus.UNAVAILABLE],
+    [Failures.shuttingDown, GrpcStatus.UNAVAILABLE],
+    [Failures.firstByteTimeout, GrpcStatus.DEADLINE_EXCEEDED],
+    [Failures.idleTimeout, GrpcStatus.DEADLINE_EXCEEDED],
+    [Failures.totalTimeout, GrpcStatus.DEADLINE_EXCEEDED],
+    [Failures.invalidResponse, GrpcStatus.INTERNAL],
+    [Failures.upstreamError, GrpcStatus.INTERNAL],
+    [Failures.internal, GrpcStatus.INTERNAL],
+    [Failures.noRoute, GrpcStatus.UNIMPLEMENTED],
+    [Failures.bodyTooLarge, GrpcStatus.RESOURCE_EXHAUSTED],
+    [Failures.clientClosed, GrpcStatus.CANCELLED],
+    [Failures.unforwardable, GrpcStatus.INTERNAL],
+    [Rejections.headerTooLarge, GrpcStatus.RESOURCE_EXHAUSTED],
+    [Rejections.badRequest, GrpcStatus.INTERNAL],
+    [Rejections.trace, GrpcStatus.UNKNOWN],
+  ])('%o', (failure, expected) => {
+    expect(grpcStatusFor(failure)).toBe(expected);
+  });
+
+  it('every failure of the table has a status (none falls through to UNKNOWN by accident)', () => {
+    for (const f of Object.values(Failures)) expect(grpcStatusFor(f), f.code).not.toBe(GrpcStatus.UNKNOWN);
+  });
+
+  it.each([
+    [400, GrpcStatus.INTERNAL],
+    [401, GrpcStatus.UNAUTHENTICATED],
+    [403, GrpcStatus.PERMISSION_DENIED],
+    [404, GrpcStatus.UNIMPLEMENTED],
+    [429, GrpcStatus.UNAVAILABLE],
+    [502, GrpcStatus.UNAVAILABLE],
+    [503, GrpcStatus.UNAVAILABLE],
+    [504, GrpcStatus.UNAVAILABLE],
+    [500, GrpcStatus.UNKNOWN],
+    [200, GrpcStatus.UNKNOWN],
+  ])('HTTP %i without grpc-status -> %i (gRPC\'s mapping)', (status, expected) => {
+    expect(grpcStatusForHttp(status)).toBe(expected);
+  });
+});
+
+describe('encodeGrpcMessage', () => {
+  it.each([
+    ['plain text', 'plain text'],
+    ['100% sure', '100%25 sure'],
+    ['line\nbreak', 'line%0Abreak'],
+    ['café ☕', 'caf%C3%A9 %E2%98%95'],
+    ['~', '~'],
+  ])('%j -> %j', (text, expected) => {
+    expect(encodeGrpcMessage(text)).toBe(expected);
+    expect(decodeURIComponent(expected)).toBe(text);
+  });
+});
+
+describe('writeFailure for a gRPC request', () => {
+  async function answer(contentType: string, failure = Failures.noReadyBackend): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
+    const server = http.createServer((_req, res) => writeFailure(res, failure, 'rid-1', false));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    try {
+      return await new Promise((resolve, reject) => {
+        const req = http.request({ port: (server.address() as AddressInfo).port, host: '127.0.0.1', method: 'POST', path: '/inference.GRPCInferenceService/ModelInfer', headers: { 'content-type': contentType } }, (res) => {
+          let body = '';
+          res.on('data', (c: Buffer) => (body += c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    } finally {
+      server.close();
+    }
+  }
+
+  it('is trailers-only: 200, application/grpc, grpc-status and encoded grpc-message, no body', async () => {
+    const r = await answer('application/grpc');
+    expect(r.status).toBe(200);
+    expect(r.headers).toMatchObject({ 'content-type': 'application/grpc', 'grpc-status': '14', 'grpc-message': 'no backend is ready to take this request (no-ready-backend)', 'x-request-id': 'rid-1' });
+    expect(r.headers['retry-after']).toBeUndefined();
+    expect(r.body).toBe('');
+  });
+
+  it('a timeout is DEADLINE_EXCEEDED', async () => {
+    expect((await answer('application/grpc+proto', Failures.firstByteTimeout)).headers['grpc-status']).toBe('4');
+  });
+
+  it('any other request keeps the JSON error', async () => {
+    const r = await answer('application/json');
+    expect(r.status).toBe(503);
+    expect(JSON.parse(r.body)).toMatchObject({ error: 'no-ready-backend', requestId: 'rid-1' });
+    expect(r.headers['grpc-status']).toBeUndefined();
+  });
+});
