@@ -18,6 +18,7 @@ Usage:
   infergate --help                    this text
 
 Signals: SIGHUP reloads the configuration (an invalid one is refused and the old one keeps serving);
+SIGUSR1 reopens the access log file (logrotate's postrotate);
 SIGTERM keeps accepting for shutdown.grace (5s; /readyz 503), then drains in-flight requests (up to
 shutdown.drainTimeout) and exits 0; SIGINT drains at once.
 `;

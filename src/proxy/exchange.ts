@@ -24,14 +24,19 @@ export class Exchange implements AttemptOwner, PickRequest {
   current: Forward | null = null;
   status = 0;
   bytesOut = 0;
+  /** Request received -> first response byte to the client (ms), -1 until then. */
+  firstByteMs = -1;
   failure: FailureKind | null = null;
+  /** The failure came after the response had started (headers sent): the client got a cut response. */
+  cut = false;
   done = false;
   gone = false;
   totalTimer: Timer | null = null;
   #queued: Queued | null = null;
   #drainListening = false;
 
-  constructor(readonly ctx: ExchangeContext, readonly req: IncomingMessage, readonly res: ServerResponse, readonly cluster: Cluster, readonly requestId: string) {
+  /** `client`: the real client address (proxy/client-address.ts), for the access log. */
+  constructor(readonly ctx: ExchangeContext, readonly req: IncomingMessage, readonly res: ServerResponse, readonly cluster: Cluster, readonly requestId: string, readonly client: string) {
     this.startedAt = ctx.clock.now();
     cluster.budget.requestStarted();
     // `on`, not `once`: 'close' fires once per response, and once() allocates a wrapper per request.
@@ -85,6 +90,7 @@ export class Exchange implements AttemptOwner, PickRequest {
     this.failure = failure;
     if (this.res.headersSent) {
       // Bytes already reached the client: the only honest signal left is to cut the connection.
+      this.cut = true;
       this.ctx.log.warn({ requestId: this.requestId, backend: a.backend.id, error: failure.code, detail: error.message }, 'upstream failed mid-response');
       this.res.destroy();
       this.finish();
@@ -97,6 +103,7 @@ export class Exchange implements AttemptOwner, PickRequest {
     if (this.done) return;
     this.failure = Failures.clientClosed;
     if (a === null || !a.responseStarted) this.status = 499;
+    else if (this.res.headersSent) this.cut = true;
     this.finish();
   }
 
@@ -124,7 +131,9 @@ export class Exchange implements AttemptOwner, PickRequest {
   fail(failure: FailureKind, closeConnection: boolean): void {
     if (this.done) return;
     this.failure = failure;
-    this.status = failure.status;
+    // The head already went out: its status is what the client saw, and the failure cut the response.
+    if (this.res.headersSent) this.cut = true;
+    else this.status = failure.status;
     if (!this.res.headersSent && !this.gone) writeFailure(this.res, failure, this.requestId, closeConnection || this.ctx.draining());
     this.finish();
   }
