@@ -17,7 +17,7 @@ export function waitForSignals(app: App, file: string | null): Promise<number> {
       });
     }
     // logrotate's postrotate (`kill -USR1`, as for nginx): the access log file is opened again under its name.
-    process.on('SIGUSR1', () => app.loggers.reopen());
+    process.on('SIGUSR1', () => void app.loggers.reopen());
     // An orchestrator's SIGTERM gets the grace period (endpoint removal catches up); a human's Ctrl-C drains at once.
     const stop = (signal: string): void => {
       app.loggers.log.info({ signal }, 'signal received');

@@ -57,14 +57,23 @@ export class Loggers {
   }
 
   /**
-   * SIGUSR1, after logrotate renamed the file: open the path again (a new file) and close the old descriptor once what
-   * was written to it is flushed, so no line is lost; lines written meanwhile are buffered and go to the new file.
+   * SIGUSR1, after logrotate renamed the file: lines buffered so far are written to the old (renamed) file, then the path
+   * is opened again (a new file) and the old descriptor closed. Lines written meanwhile wait in the buffer and go to the
+   * new file: none is lost. Resolves once later lines go to the new file.
    */
-  reopen(): void {
+  reopen(): Promise<void> {
     const file = this.#file;
-    if (file === null) return;
-    file.destination.reopen();
-    this.log.info({ file: file.path }, 'access log reopened');
+    if (file === null) return Promise.resolve();
+    return new Promise((resolve) => {
+      file.destination.flush((err) => {
+        // Replaced by a reload meanwhile, or closed: nothing to reopen.
+        if (err == null && this.#file === file) {
+          file.destination.reopen();
+          this.log.info({ file: file.path }, 'access log reopened');
+        }
+        resolve();
+      });
+    });
   }
 
   /** Push buffered lines out (shutdown). */
