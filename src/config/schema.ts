@@ -402,7 +402,7 @@ export const configSchema = z
               to: z.string().min(1).default('stdout').describe('stdout, stderr, or a file path (relative to this file); a file is reopened on SIGUSR1 (logrotate).'),
               format: z.enum(['json', 'combined']).default('json').describe('json: one JSON object per line ("kind":"access"); combined: nginx\'s combined format, exactly.'),
             }),
-          ], { error: 'accessLog takes true, false or { to, format }' })
+          ], { error: (iss) => `expected true, false or { to, format } (got ${show(iss.input)})` })
           .default(true)
           .describe('One line per request: true (= { to: stdout, format: json }), false, or { to, format }.'),
         redactQuery: z

@@ -50,6 +50,8 @@ test('to: stderr, format: combined — access lines on stderr only, events on st
   await get('comb-1', { 'user-agent': 'bench/1.0', referer: 'https://app.example/?sig=abc', 'x-forwarded-for': '198.51.100.20' });
   const line = await stack.waitForStderr((l) => l.includes('GET /predict'));
   // The real client from the trusted peer's X-Forwarded-For, the query secret redacted, referer and agent quoted.
+  // The backend hears the same client in X-Real-IP; X-Forwarded-For gets the peer appended.
+  expect(backend.requests.at(-1)!.headers).toMatchObject({ 'x-real-ip': '198.51.100.20', 'x-forwarded-for': '198.51.100.20, 127.0.0.1' });
   expect(line).toMatch(/^198\.51\.100\.20 - - \[\d\d\/[A-Z][a-z]{2}\/\d{4}:\d\d:\d\d:\d\d [+-]\d{4}\] "GET \/predict\?token=REDACTED HTTP\/1\.1" 200 \d+ "https:\/\/app\.example\/\?sig=REDACTED" "bench\/1\.0"$/);
   stack.app.loggers.log.info('marker');
   await stack.waitForLog((l) => l.msg === 'marker');

@@ -84,3 +84,22 @@ test('request: a Connection header naming a header that is also sent drops it, i
   const out = pairs(upstreamRequestHeaders(req, { requestId: 'r', hostOverride: null }));
   expect(out.map(([n]) => n)).toEqual(['accept', 'x-forwarded-for', 'x-real-ip', 'x-forwarded-proto', 'x-forwarded-host', 'x-request-id', 'host']);
 });
+
+test('X-Real-IP is always ours: the resolved client (trusted peer) or the peer; the client\'s own is dropped', () => {
+  const req = fakeRequest(['Host', 'h', 'X-Real-IP', '6.6.6.6', 'X-Forwarded-For', '198.51.100.20'], '10.0.0.2');
+  const untrusted = pairs(upstreamRequestHeaders(req, { requestId: 'r', hostOverride: null, client: '10.0.0.2', peerTrusted: false }));
+  expect(untrusted.filter(([n]) => n === 'x-real-ip')).toEqual([['x-real-ip', '10.0.0.2']]);
+  expect(untrusted.find(([n]) => n === 'x-forwarded-for')).toEqual(['x-forwarded-for', '198.51.100.20, 10.0.0.2']);
+  const trusted = pairs(upstreamRequestHeaders(req, { requestId: 'r', hostOverride: null, client: '198.51.100.20', peerTrusted: true }));
+  expect(trusted.filter(([n]) => n === 'x-real-ip')).toEqual([['x-real-ip', '198.51.100.20']]);
+  // X-Forwarded-For is appended to either way: the right-most entry is the peer we saw.
+  expect(trusted.find(([n]) => n === 'x-forwarded-for')).toEqual(['x-forwarded-for', '198.51.100.20, 10.0.0.2']);
+});
+
+test('Forwarded (RFC 7239) passes only from a trusted peer', () => {
+  const req = fakeRequest(['Host', 'h', 'Forwarded', 'for=6.6.6.6;proto=https'], '10.0.0.2');
+  const from = (peerTrusted: boolean): Array<[string, string]> =>
+    pairs(upstreamRequestHeaders(req, { requestId: 'r', hostOverride: null, peerTrusted })).filter(([n]) => n === 'forwarded');
+  expect(from(false)).toEqual([]);
+  expect(from(true)).toEqual([['forwarded', 'for=6.6.6.6;proto=https']]);
+});
