@@ -65,7 +65,9 @@ export class AccessLog {
   }
 }
 
-const str = JSON.stringify;
+/** A JSON string literal; the common case (nothing to escape) skips JSON.stringify's scan-and-copy. */
+const JSON_ESCAPE = /["\\\x00-\x1f\ud800-\udfff]/;
+const str = (s: string): string => (JSON_ESCAPE.test(s) ? JSON.stringify(s) : `"${s}"`);
 const round = (ms: number): number => (ms < 0 ? -1 : Math.round(ms * 1000) / 1000);
 
 /** One JSON object: the fields always in this order, `cut`, `fallbackFrom` and `error` only when set. */

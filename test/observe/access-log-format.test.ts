@@ -43,10 +43,10 @@ test('json: cut, fallbackFrom and error appear only when set; absent upstream an
 });
 
 test('json: hostile strings stay one valid line', () => {
-  const line = jsonLine(entry({ userAgent: 'a"b\\c\nd\u0000e\u2028', url: '/x"\n', referer: 'https://r.example/?api_key=k' }), redactor, NOW);
+  const line = jsonLine(entry({ userAgent: 'a"b\\c\nd\u0000e\u2028\ud800', url: '/x"\n', referer: 'https://r.example/?api_key=k' }), redactor, NOW);
   expect(line.indexOf('\n')).toBe(line.length - 1);
   const parsed = JSON.parse(line) as Record<string, unknown>;
-  expect(parsed).toMatchObject({ userAgent: 'a"b\\c\nd\u0000e\u2028', path: '/x"\n', referer: 'https://r.example/?api_key=REDACTED' });
+  expect(parsed).toMatchObject({ userAgent: 'a"b\\c\nd\u0000e\u2028\ud800', path: '/x"\n', referer: 'https://r.example/?api_key=REDACTED' });
 });
 
 test('combined: nginx\'s line byte for byte', () => {
