@@ -1,7 +1,9 @@
 // The two logs and where they go: the event log (pino, "kind":"event": state changes, reloads, warnings) on stdout, and
 // the access log (one line per request, observe/access-log.ts) on stdout, stderr or a file that SIGUSR1 reopens.
+import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { dirname } from 'node:path';
 import pino, { type DestinationStream, type Logger } from 'pino';
-import type { AccessLogConfig, LogConfig } from '../config/types.js';
+import type { LogConfig } from '../config/types.js';
 import { AccessLog } from './access-log.js';
 import { QueryRedactor } from './redact-query.js';
 
@@ -47,7 +49,7 @@ export class Loggers {
       },
       this.#stdout,
     );
-    this.#applyAccess(cfg);
+    this.#applyAccess(cfg, true);
   }
 
   /** A reloaded `log:` section: level at once; a changed access log (destination, format, redaction) from the next request on. */
@@ -87,22 +89,44 @@ export class Loggers {
     }
   }
 
-  #applyAccess(cfg: LogConfig): void {
+  /** At start, a file that cannot be opened is an error; on a reload, the error is logged and the old access log kept. */
+  #applyAccess(cfg: LogConfig, atStart = false): void {
     const spec = cfg.accessLog === false ? 'off' : `${cfg.accessLog.to}\n${cfg.accessLog.format}\n${cfg.redactQuery.join(',')}`;
     if (spec === this.#accessSpec) return;
-    this.#accessSpec = spec;
     const previousFile = this.#file;
-    this.#file = null;
-    this.access = cfg.accessLog === false ? null : new AccessLog(cfg.accessLog.format, this.#destination(cfg.accessLog, previousFile), new QueryRedactor(cfg.redactQuery));
+    let destination: DestinationStream | null = null;
+    let file: FileDestination | null = null;
+    if (cfg.accessLog !== false) {
+      const to = cfg.accessLog.to;
+      if (to === 'stdout') destination = this.#stdout;
+      else if (to === 'stderr') destination = this.#stderr ??= this.#streams.stderr ?? buffered(2);
+      else {
+        try {
+          file = previousFile !== null && previousFile.path === to ? previousFile : { path: to, destination: this.#openFile(to) };
+        } catch (err) {
+          const message = `cannot open the access log file ${to}: ${(err as Error).message}`;
+          if (atStart) throw new Error(message);
+          this.log.error({ file: to }, `${message}; keeping the previous access log`);
+          return;
+        }
+        destination = file.destination;
+      }
+    }
+    this.#accessSpec = spec;
+    this.#file = file;
+    this.access = cfg.accessLog === false ? null : new AccessLog(cfg.accessLog.format, destination!, new QueryRedactor(cfg.redactQuery));
     // A file no longer written to: what was buffered is written, then it is closed.
-    if (previousFile !== null && previousFile !== this.#file) previousFile.destination.end();
+    if (previousFile !== null && previousFile !== file) previousFile.destination.end();
   }
 
-  #destination(a: AccessLogConfig, previousFile: FileDestination | null): DestinationStream {
-    if (a.to === 'stdout') return this.#stdout;
-    if (a.to === 'stderr') return (this.#stderr ??= this.#streams.stderr ?? buffered(2));
-    this.#file = previousFile !== null && previousFile.path === a.to ? previousFile : { path: a.to, destination: openFile(a.to) };
-    return this.#file.destination;
+  /** Opened (and its directory made) synchronously first, so that a bad path or permission fails now, with its reason. */
+  #openFile(path: string): OwnedDestination {
+    mkdirSync(dirname(path), { recursive: true });
+    closeSync(openSync(path, 'a'));
+    const destination = pino.destination({ dest: path, sync: false, minLength: 4096, periodicFlush: FLUSH_EVERY_MS, append: true });
+    // A write or reopen that fails later (disk full, directory removed) is reported, never a crash.
+    destination.on('error', (err: Error) => this.log.error({ file: path, error: err.message }, 'access log file error'));
+    return destination;
   }
 }
 
@@ -113,8 +137,4 @@ export class Loggers {
  */
 function buffered(fd: number): OwnedDestination {
   return pino.destination({ dest: fd, sync: false, minLength: 4096, periodicFlush: FLUSH_EVERY_MS });
-}
-
-function openFile(path: string): OwnedDestination {
-  return pino.destination({ dest: path, sync: false, minLength: 4096, periodicFlush: FLUSH_EVERY_MS, mkdir: true, append: true });
 }

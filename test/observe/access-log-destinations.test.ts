@@ -1,6 +1,6 @@
 // Events and access lines are separable: the access log can go to stderr or a file, in JSON or nginx's combined format,
 // while events stay on stdout; the file is reopened (logrotate) without losing a line.
-import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, expect, test } from 'vitest';
@@ -129,4 +129,23 @@ test('connectMs: the request that opened a new upstream connection has it; the n
   expect(first.connectMs as number).toBeGreaterThanOrEqual(0);
   expect(first.connectMs as number).toBeLessThanOrEqual(first.upstreamMs as number);
   expect(second.connectMs).toBe(-1);
+});
+
+test('a file that cannot be opened: an error at start; on a reload, logged, and the previous access log kept', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'infergate-access-'));
+  dirs.push(dir);
+  // A regular file where a directory should be: fails for root too.
+  writeFileSync(path.join(dir, 'plain'), '');
+  const bad = path.join(dir, 'plain', 'access.log');
+  await expect(startStack(`log: { level: info, accessLog: { to: ${bad} } }\n${pool()}`)).rejects.toThrow(`cannot open the access log file ${bad}`);
+  stack = await startStack(`log: { level: info, accessLog: true }\n${pool()}`);
+  const { parseConfig } = await import('../../src/config/load.js');
+  const r = parseConfig(`listen: 127.0.0.1:0\nadmin: { listen: 127.0.0.1:0 }\nlog: { level: info, accessLog: { to: ${bad} } }\n${pool()}`, 'test.yaml', {});
+  if (!r.ok) throw new Error('config');
+  stack.app.reload(r.config);
+  await stack.waitForLog((l) => l.level === 'error' && String(l.msg).startsWith(`cannot open the access log file ${bad}`));
+  await get('kept');
+  await stack.waitForLog((l) => l.kind === 'access' && l.requestId === 'kept');
+  // The rest of the reload went through.
+  await stack.waitForLog((l) => l.msg === 'configuration reloaded');
 });
