@@ -131,10 +131,14 @@ export class Exchange implements AttemptOwner, PickRequest {
   fail(failure: FailureKind, closeConnection: boolean): void {
     if (this.done) return;
     this.failure = failure;
-    // The head already went out: its status is what the client saw, and the failure cut the response.
-    if (this.res.headersSent) this.cut = true;
-    else this.status = failure.status;
-    if (!this.res.headersSent && !this.gone) writeFailure(this.res, failure, this.requestId, closeConnection || this.ctx.draining());
+    if (this.res.headersSent) {
+      // The head already went out: its status is what the client saw; cutting the connection is the only signal left.
+      this.cut = true;
+      this.res.destroy();
+    } else {
+      this.status = failure.status;
+      if (!this.gone) writeFailure(this.res, failure, this.requestId, closeConnection || this.ctx.draining());
+    }
     this.finish();
   }
 
