@@ -13,7 +13,7 @@ import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config/types.js';
 import { systemResolve, type Resolve } from './discovery/dns.js';
 import { logClusterEvents } from './observe/event-log.js';
-import { applyLogConfig, createLoggers, type Loggers } from './observe/log.js';
+import { Loggers } from './observe/log.js';
 import { Metrics } from './observe/metrics.js';
 import { Listener } from './listen/listener.js';
 import { handleRequest, type RequestContext } from './proxy/phases.js';
@@ -26,8 +26,10 @@ import { VERSION } from './version.js';
 export interface AppDeps {
   clock: Clock;
   random: () => number;
-  /** Where logs go (tests inject a stream and parse the JSON lines). */
+  /** Where logs go (tests inject a stream and parse the JSON lines); default: the process's stdout. */
   logDestination?: DestinationStream;
+  /** Stands for the process's stderr (an access log with `to: stderr`). */
+  logStderr?: DestinationStream;
   /** Collect Node's default process metrics (off in tests to keep them quiet). */
   defaultMetrics?: boolean;
   /** DNS look-up for `discover` (tests inject one); default: the system resolver. */
@@ -65,7 +67,7 @@ export class App {
 
   constructor(config: Config, deps: Partial<AppDeps> = {}) {
     this.#deps = { clock: deps.clock ?? systemClock, random: deps.random ?? Math.random, ...deps };
-    this.loggers = createLoggers(config.log, deps.logDestination);
+    this.loggers = new Loggers(config.log, { stdout: deps.logDestination, stderr: deps.logStderr });
     this.metrics = new Metrics(VERSION, { defaultMetrics: deps.defaultMetrics ?? true, backends: () => this.#runtime.backends(),
       clientConnections: () => Promise.resolve(this.#listeners.reduce((n, l) => n + l.connections, 0)) });
     this.rollouts = new RolloutManager({ clock: this.#deps.clock, random: this.#deps.random, log: this.loggers.log, stats: this.metrics.rolloutStats() }, config.stateFile);
@@ -90,6 +92,7 @@ export class App {
       stats: this.metrics.proxyStats(),
       // Read per request: a reload may switch the access log on or off.
       access: () => loggers.access,
+      trustedProxies: () => this.#runtime.trustedProxies,
       log: this.loggers.log,
       draining: () => this.#draining,
       router: () => this.#runtime.router,
@@ -172,7 +175,7 @@ export class App {
     const old = this.#runtime;
     const next = this.#build(config, old);
     this.#runtime = next;
-    applyLogConfig(this.loggers, config.log);
+    this.loggers.apply(config.log);
     this.#applyServerConfig(config);
     old.handOver(next);
     next.start();
@@ -258,7 +261,7 @@ export class App {
     await Promise.all([...this.#runtime.backends()].map((b) => b.destroy()));
     await this.#probeAgent.close().catch(() => undefined);
     await this.rollouts.flush();
-    this.loggers.log.flush();
+    this.loggers.flush();
   }
 
   #build(config: Config, previous: Runtime | null): Runtime {

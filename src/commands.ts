@@ -18,6 +18,7 @@ Usage:
   infergate --help                    this text
 
 Signals: SIGHUP reloads the configuration (an invalid one is refused and the old one keeps serving);
+SIGUSR1 reopens the access log file (logrotate's postrotate);
 SIGTERM keeps accepting for shutdown.grace (5s; /readyz 503), then drains in-flight requests (up to
 shutdown.drainTimeout) and exits 0; SIGINT drains at once.
 `;
@@ -99,7 +100,14 @@ async function run(file: string): Promise<number> {
   }
   // Loaded here, not at the top: `check`, `--version` and `--help` never load the proxy (and undici).
   const { createApp } = await import('./app.js');
-  const app = createApp(result.config);
+  let app;
+  try {
+    app = createApp(result.config);
+  } catch (err) {
+    // Something named in the configuration cannot be opened (the access log file): say what, without a stack.
+    process.stderr.write(`infergate: cannot start: ${(err as Error).message}\n`);
+    return 1;
+  }
   try {
     await app.start();
   } catch (err) {

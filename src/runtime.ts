@@ -13,6 +13,7 @@ import { DnsDiscovery, type Resolve } from './discovery/dns.js';
 import type { Logger } from './observe/log.js';
 import type { Metrics } from './observe/metrics.js';
 import { OutlierDetector } from './outlier/detector.js';
+import { TrustedProxies } from './proxy/client-address.js';
 import { RetryBudget } from './proxy/retry-budget.js';
 import type { OutlierEvent } from './outlier/types.js';
 import type { RolloutManager } from './rollout/manager.js';
@@ -41,12 +42,15 @@ interface DetectorEntry {
 export class Runtime {
   readonly config: Config;
   readonly router: Router<Cluster>;
+  /** Peers whose X-Forwarded-For the proxy believes (`trustedProxies`). */
+  readonly trustedProxies: TrustedProxies;
   readonly #clusters = new Map<string, Cluster>();
   readonly #detectors = new Map<string, DetectorEntry>();
   readonly #discoveries: DnsDiscovery[] = [];
 
   constructor(config: Config, previous: Runtime | null, deps: RuntimeDeps) {
     this.config = config;
+    this.trustedProxies = new TrustedProxies(config.trustedProxies);
     for (const pc of config.pools.values()) this.#clusters.set(pc.name, this.#cluster(pc, previous, deps));
     const routes: CompiledRoute<Cluster>[] = config.routes.map((r) => ({ config: r, pool: this.#clusters.get(r.pool)! }));
     const only = config.routes.length === 0 && this.#clusters.size === 1 ? [...this.#clusters.values()][0]! : null;

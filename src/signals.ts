@@ -1,4 +1,4 @@
-// Process signals: SIGHUP reloads the configuration, SIGTERM / SIGINT drain and stop.
+// Process signals: SIGHUP reloads the configuration, SIGUSR1 reopens the access log file, SIGTERM / SIGINT drain and stop.
 import type { App } from './app.js';
 import { formatErrors, loadConfigFile } from './config/load.js';
 
@@ -16,6 +16,8 @@ export function waitForSignals(app: App, file: string | null): Promise<number> {
           .catch((err: Error) => app.reloadFailed(err.message));
       });
     }
+    // logrotate's postrotate (`kill -USR1`, as for nginx): the access log file is opened again under its name.
+    process.on('SIGUSR1', () => void app.loggers.reopen());
     // An orchestrator's SIGTERM gets the grace period (endpoint removal catches up); a human's Ctrl-C drains at once.
     const stop = (signal: string): void => {
       app.loggers.log.info({ signal }, 'signal received');

@@ -122,7 +122,8 @@ async function startInfergate(name: TargetName, cli: string, backendPort: number
       [
         `listen: 127.0.0.1:${port}`,
         `admin: { listen: 127.0.0.1:${adminPort} }`,
-        'log: { level: warn, accessLog: false }',
+        // BENCH_INFERGATE_ACCESS_LOG=true (or a YAML map such as `{ to: /tmp/a.log, format: combined }`) measures the access log's cost.
+        `log: { level: warn, accessLog: ${process.env.BENCH_INFERGATE_ACCESS_LOG ?? 'false'} }`,
         'pools:',
         '  bench:',
         '    balance: round-robin',

@@ -457,12 +457,12 @@ async function startInfergate(name: 'infergate' | 'infergate-rr', ports: readonl
       await sleep(300); // the access log is flushed every 200 ms
       return parsed()
         .filter((r) => r.kind === 'access' && (String(r.backend).endsWith(`:${backendPort}`) || Number(r.attempts) > 1))
-        .map((r) => ({ at: Number(r.time) }));
+        .map((r) => ({ at: Date.parse(String(r.time)) }));
     },
     events(backendPort: number) {
       return parsed()
         .filter((r) => r.kind !== 'access' && JSON.stringify(r).includes(`127.0.0.1:${backendPort}`))
-        .map((r) => ({ at: Number(r.time), what: [r.state ?? r.to, r.msg, r.reason].filter((x) => x !== undefined && x !== null).join(' ') }));
+        .map((r) => ({ at: Date.parse(String(r.time)), what: [r.state ?? r.to, r.msg, r.reason].filter((x) => x !== undefined && x !== null).join(' ') }));
     },
     // The access log's failure code of each failed request, and retried ones.
     async failures(): Promise<Record<string, number>> {

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { ParsedConfig, ParsedPool } from './schema.js';
-import type { BackendConfig, BodyExpectation, Config, DiscoverConfig, GroupConfig, HealthSpec, ListenerConfig, OutlierSpec, PinConfig, PoolConfig, ProbeSpec, RolloutSpec, RouteConfig, StickyConfig, UpstreamTlsConfig, WarmupConfig } from './types.js';
+import type { AccessLogConfig, BackendConfig, BodyExpectation, Config, DiscoverConfig, GroupConfig, HealthSpec, ListenerConfig, OutlierSpec, PinConfig, PoolConfig, ProbeSpec, RolloutSpec, RouteConfig, StickyConfig, UpstreamTlsConfig, WarmupConfig } from './types.js';
 import { effectivePort } from './units.js';
 
 type ParsedBackends = NonNullable<ParsedPool['backends']>;
@@ -218,6 +218,14 @@ function listeners(parsed: ParsedConfig['listen'], source: string): ListenerConf
   });
 }
 
+/** `true` is the compatible spelling of stdout JSON; a file path is relative to the configuration file. */
+function accessLog(a: ParsedConfig['log']['accessLog'], source: string): AccessLogConfig | false {
+  if (a === false) return false;
+  if (a === true) return { to: 'stdout', format: 'json' };
+  const to = a.to === 'stdout' || a.to === 'stderr' ? a.to : resolve(dirname(source), a.to);
+  return { to, format: a.format };
+}
+
 export function normalise(parsed: ParsedConfig, source: string): Config {
   return {
     source,
@@ -231,7 +239,8 @@ export function normalise(parsed: ParsedConfig, source: string): Config {
       h2MaxConcurrentStreams: parsed.server.http2.maxConcurrentStreams,
     },
     shutdown: { drainTimeoutMs: parsed.shutdown.drainTimeout, graceMs: parsed.shutdown.grace },
-    log: { level: parsed.log.level, accessLog: parsed.log.accessLog },
+    log: { level: parsed.log.level, accessLog: accessLog(parsed.log.accessLog, source), redactQuery: parsed.log.redactQuery.map((n) => n.toLowerCase()) },
+    trustedProxies: parsed.trustedProxies,
     routes: routes(parsed),
     pools: new Map(Object.entries(parsed.pools).map(([name, p]) => [name, pool(name, p, source)])),
     stateFile: parsed.stateFile === undefined ? null : resolve(dirname(source), parsed.stateFile),

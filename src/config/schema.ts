@@ -2,7 +2,7 @@
 
 import * as z from 'zod';
 import { show } from './errors.js';
-import { parseBackendUrl, parseDuration, parseListen, parseSize, type Parsed } from './units.js';
+import { checkIpOrCidr, parseBackendUrl, parseDuration, parseListen, parseSize, type Parsed } from './units.js';
 
 function fromParsed<T>(parse: (v: number | string) => Parsed<T>) {
   return (value: number | string, ctx: z.core.$RefinementCtx<number | string>): T => {
@@ -79,6 +79,12 @@ const name = z.string().regex(/^[A-Za-z0-9_-]+$/, {
   error: (iss) => `invalid name ${JSON.stringify(iss.input)} (use letters, digits, - and _)`,
 });
 const stringMap = z.record(z.string(), z.string());
+/** Query parameters that carry credentials in the wild (API keys, OAuth tokens, S3 / GCS signed URLs). */
+const DEFAULT_REDACTED_QUERY = ['token', 'api_key', 'apikey', 'access_token', 'signature', 'sig', 'key', 'password', 'secret', 'x-amz-signature', 'x-goog-signature'];
+const ipOrCidr = z.string().superRefine((text, ctx) => {
+  const message = checkIpOrCidr(text);
+  if (message !== null) ctx.addIssue({ code: 'custom', message, input: text });
+});
 
 const backendUrl = z.string().superRefine((text, ctx) => {
   const r = parseBackendUrl(text);
@@ -442,10 +448,27 @@ export const configSchema = z
     log: z
       .strictObject({
         level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info').describe('Log level.'),
-        accessLog: z.boolean().default(true).describe('Log one line per request.'),
+        accessLog: z
+          .union([
+            z.boolean(),
+            z.strictObject({
+              to: z.string().min(1).default('stdout').describe('stdout, stderr, or a file path (relative to this file); a file is reopened on SIGUSR1 (logrotate).'),
+              format: z.enum(['json', 'combined']).default('json').describe('json: one JSON object per line ("kind":"access"); combined: nginx\'s combined format, exactly.'),
+            }),
+          ], { error: (iss) => `expected true, false or { to, format } (got ${show(iss.input)})` })
+          .default(true)
+          .describe('One line per request: true (= { to: stdout, format: json }), false, or { to, format }.'),
+        redactQuery: z
+          .array(z.string().min(1))
+          .default([...DEFAULT_REDACTED_QUERY])
+          .describe('Query parameters whose value the access log replaces by REDACTED (case-insensitive).'),
       })
       .prefault({})
       .describe('Logging.'),
+    trustedProxies: z
+      .array(ipOrCidr)
+      .default([])
+      .describe('Peers (IP or CIDR) whose X-Forwarded-For is believed: the client is the right-most address not in this list (nginx real_ip_recursive). Default: none.'),
     routes: z.array(route).optional().describe('Routes, first match wins; omitted = everything to the only pool.'),
     stateFile: z.string().min(1).optional().describe('File where rollout state is kept across restarts (written atomically).'),
     pools: z.record(name, poolSchema).describe('Pools of backends by name.'),

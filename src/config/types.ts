@@ -296,9 +296,18 @@ export interface AdminConfig {
   token: string | null;
 }
 
+/** Where access lines go and how they look; `to` is 'stdout', 'stderr' or an absolute file path. */
+export interface AccessLogConfig {
+  to: string;
+  format: 'json' | 'combined';
+}
+
 export interface LogConfig {
   level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
-  accessLog: boolean;
+  /** false = no access log. */
+  accessLog: AccessLogConfig | false;
+  /** Query parameter names (lower case) whose values the access log replaces by REDACTED. */
+  redactQuery: string[];
 }
 
 export interface Config {
@@ -314,6 +323,8 @@ export interface Config {
     graceMs: number;
   };
   log: LogConfig;
+  /** Peers (IP or CIDR) whose X-Forwarded-For is believed; empty = the peer is the client. */
+  trustedProxies: string[];
   routes: RouteConfig[];
   pools: Map<string, PoolConfig>;
   /** Absolute path of the rollout state file, or null. */

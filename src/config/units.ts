@@ -2,6 +2,7 @@
 
 import bytes from 'bytes';
 import ms from 'ms';
+import { isIP } from 'node:net';
 import type { ListenAddress } from './types.js';
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; message: string };
@@ -137,4 +138,17 @@ export function parseBackendUrl(text: string): Parsed<URL> {
 export function effectivePort(url: URL): number {
   if (url.port !== '') return Number(url.port);
   return url.protocol === 'https:' ? 443 : 80;
+}
+
+/** null when `text` is an IP address or a CIDR block (`10.0.0.0/8`, `fd00::/8`), else what is wrong with it. */
+export function checkIpOrCidr(text: string): string | null {
+  const slash = text.indexOf('/');
+  const address = slash === -1 ? text : text.slice(0, slash);
+  const family = isIP(address);
+  if (family === 0) return `invalid IP address or CIDR ${JSON.stringify(text)} (use e.g. 10.0.0.1, 10.0.0.0/8, fd00::/8)`;
+  if (slash === -1) return null;
+  const bits = text.slice(slash + 1);
+  const max = family === 4 ? 32 : 128;
+  if (!/^\d{1,3}$/.test(bits) || Number(bits) > max) return `invalid prefix length in ${JSON.stringify(text)} (0-${max})`;
+  return null;
 }

@@ -1,8 +1,11 @@
 // The last phase of a request, exactly once: metrics by status class and failure kind, and the access log line.
 import type { Clock } from '../clock.js';
-import type { AccessRecord, Logger } from '../observe/log.js';
+import type { AccessLog } from '../observe/access-log.js';
+import type { Logger } from '../observe/log.js';
 import { codeClassIndex } from '../observe/metrics.js';
 import type { Exchange } from './exchange.js';
+import type { TrustedProxies } from './client-address.js';
+import { protocolOf, httpVersionOf } from './protocol.js';
 
 /** What the request path counts (observe/metrics.ts implements it). */
 export interface ProxyStats {
@@ -21,7 +24,9 @@ export interface ExchangeContext {
   readonly clock: Clock;
   readonly stats: ProxyStats;
   /** Null when the access log is off (read per request: a reload can switch it). */
-  access(): Logger | null;
+  access(): AccessLog | null;
+  /** The trusted proxies of the configuration in force (swapped on reload). */
+  trustedProxies(): TrustedProxies;
   readonly log: Logger;
   /** True once shutdown began: responses then carry `Connection: close`. */
   draining(): boolean;
@@ -50,20 +55,35 @@ export function account(x: Exchange): void {
   const access = ctx.access();
   if (access === null) return;
   const backend = a?.backend;
-  const rec: AccessRecord = {
+  const req = x.req;
+  const choice = x.choice;
+  const headers = req.headers;
+  access.write({
     requestId: x.requestId,
-    method: x.req.method ?? '',
-    path: x.req.url ?? '',
+    client: x.client,
+    peer: req.socket.remoteAddress ?? '',
+    proto: protocolOf(req),
+    httpVersion: httpVersionOf(req),
+    method: req.method ?? '',
+    url: req.url ?? '',
     status: x.status,
+    upstreamStatus: a?.status ?? 0,
     pool: pool.name,
     group: backend?.group ?? '',
     backend: backend?.id ?? '',
+    pick: choice?.reason ?? null,
+    // Another group took it: its own had no backend that could (never for a pinned request).
+    fallbackFrom: backend !== undefined && choice !== null && backend.group !== choice.group.name ? choice.group.name : null,
     attempts: x.history.attempts,
-    upstreamMs: a === null ? -1 : Math.round(a.latencyMs * 1000) / 1000,
-    totalMs: Math.round(totalMs * 1000) / 1000,
+    connectMs: a?.connectMs ?? -1,
+    upstreamMs: a === null ? -1 : a.latencyMs,
+    firstByteMs: x.firstByteMs,
+    totalMs,
     bytesIn: a?.bytesIn ?? 0,
     bytesOut: x.bytesOut,
-  };
-  if (failure !== null) rec.error = failure.code;
-  access.info(rec);
+    userAgent: headers['user-agent'],
+    referer: headers.referer,
+    error: failure?.code ?? null,
+    cut: x.cut && failure !== null ? failure.code : null,
+  });
 }

@@ -25,7 +25,11 @@ export class Exchange implements AttemptOwner, PickRequest {
   current: Forward | null = null;
   status = 0;
   bytesOut = 0;
+  /** Request received -> first response byte to the client (ms), -1 until then. */
+  firstByteMs = -1;
   failure: FailureKind | null = null;
+  /** The failure came after the response had started (headers sent): the client got a cut response. */
+  cut = false;
   done = false;
   gone = false;
   totalTimer: Timer | null = null;
@@ -34,7 +38,8 @@ export class Exchange implements AttemptOwner, PickRequest {
   /** The client speaks HTTP/2 (h2 or h2c): no Connection header, trailers pass through. */
   readonly http2: boolean;
 
-  constructor(readonly ctx: ExchangeContext, readonly req: IncomingMessage, readonly res: ServerResponse, readonly cluster: Cluster, readonly requestId: string) {
+  /** `client`: the real client address (proxy/client-address.ts), for the access log. */
+  constructor(readonly ctx: ExchangeContext, readonly req: IncomingMessage, readonly res: ServerResponse, readonly cluster: Cluster, readonly requestId: string, readonly client: string) {
     this.startedAt = ctx.clock.now();
     this.http2 = isHttp2Request(req);
     cluster.budget.requestStarted();
@@ -89,6 +94,7 @@ export class Exchange implements AttemptOwner, PickRequest {
     this.failure = failure;
     if (this.res.headersSent) {
       // Bytes already reached the client: the only honest signal left is to cut the connection.
+      this.cut = true;
       this.ctx.log.warn({ requestId: this.requestId, backend: a.backend.id, error: failure.code, detail: error.message }, 'upstream failed mid-response');
       this.res.destroy();
       this.finish();
@@ -101,6 +107,7 @@ export class Exchange implements AttemptOwner, PickRequest {
     if (this.done) return;
     this.failure = Failures.clientClosed;
     if (a === null || !a.responseStarted) this.status = 499;
+    else if (this.res.headersSent) this.cut = true;
     this.finish();
   }
 
@@ -128,8 +135,14 @@ export class Exchange implements AttemptOwner, PickRequest {
   fail(failure: FailureKind, closeConnection: boolean): void {
     if (this.done) return;
     this.failure = failure;
-    this.status = failure.status;
-    if (!this.res.headersSent && !this.gone) writeFailure(this.res, failure, this.requestId, closeConnection || this.ctx.draining());
+    if (this.res.headersSent) {
+      // The head already went out: its status is what the client saw; cutting the connection is the only signal left.
+      this.cut = true;
+      this.res.destroy();
+    } else {
+      this.status = failure.status;
+      if (!this.gone) writeFailure(this.res, failure, this.requestId, closeConnection || this.ctx.draining());
+    }
     this.finish();
   }
 

@@ -5,6 +5,7 @@ import type { Dispatcher } from 'undici';
 import type { Backend } from '../backends/backend.js';
 import type { Attempt, Cluster } from '../cluster/cluster.js';
 import type { ExchangeContext } from './accounting.js';
+import { tookNewConnection } from './connect-timing.js';
 import { Failures, ProxyAbort, classifyUpstreamError, onReusedConnection, type FailureKind } from './failures.js';
 import { responseHeaderList, type HeaderList } from './headers.js';
 import { SseEventCounter, isEventStream } from './sse.js';
@@ -24,6 +25,8 @@ export interface AttemptOwner {
   /** The client left. */
   readonly gone: boolean;
   bytesOut: number;
+  /** Request received -> first response byte sent to the client (ms); -1 until then. */
+  firstByteMs: number;
   /** The head arrived: false when this status is to be retried elsewhere (the attempt is then aborted). */
   forwardHead(a: Forward): boolean;
   /** Answer with a JSON error (only possible before any response byte was sent). */
@@ -42,6 +45,8 @@ export class Forward implements Dispatcher.DispatchHandler, Attempt {
   readonly backend: Backend;
   status = 0;
   latencyMs = -1;
+  /** How long opening a new connection for this attempt took (ms); -1 when it went on a pooled one. */
+  connectMs = -1;
   failure: FailureKind | null = null;
   /** Request body bytes sent in this attempt (a replayed body is counted once per attempt). */
   bytesIn = 0;
@@ -87,6 +92,7 @@ export class Forward implements Dispatcher.DispatchHandler, Attempt {
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.#controller = controller;
+    if (tookNewConnection()) this.connectMs = this.#owner.ctx.clock.now() - this.#startedAt;
     // The client left, or a total timeout already answered, while the request waited for a connection.
     if (this.#owner.gone || this.#owner.done) controller.abort(new ProxyAbort(Failures.clientClosed));
   }
@@ -191,7 +197,9 @@ export class Forward implements Dispatcher.DispatchHandler, Attempt {
 
   #observeFirstByte(): void {
     this.#firstByteSent = true;
-    this.backend.stats.firstByteSeconds.observe((this.#owner.ctx.clock.now() - this.#owner.startedAt) / 1000);
+    const owner = this.#owner;
+    owner.firstByteMs = owner.ctx.clock.now() - owner.startedAt;
+    this.backend.stats.firstByteSeconds.observe(owner.firstByteMs / 1000);
   }
 
   /** Events completed by one chunk: they went out together, so the second and later of them are 0 s apart. */

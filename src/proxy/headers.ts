@@ -1,4 +1,4 @@
-// Header hygiene both ways: hop-by-hop headers removed, X-Forwarded-* and x-request-id set.
+// Header hygiene both ways: hop-by-hop headers removed, X-Forwarded-*, X-Real-IP and x-request-id set.
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { isHttp2Request } from './protocol.js';
 
@@ -27,6 +27,10 @@ export interface ForwardedInfo {
   requestId: string;
   /** Host header to send instead of the client's (pool `hostHeader`), or null. */
   hostOverride: string | null;
+  /** The real client (proxy/client-address.ts): sent as X-Real-IP. Default: the peer. */
+  client?: string;
+  /** The peer is a trusted proxy: its Forwarded header is passed on. Default: false. */
+  peerTrusted?: boolean;
 }
 
 /**
@@ -64,6 +68,14 @@ export function upstreamRequestHeaders(req: IncomingMessage, info: ForwardedInfo
       case 'x-forwarded-for':
         xff = xff === null ? value : `${xff}, ${value}`;
         continue;
+      // A Forwarded header (RFC 7239) from an untrusted peer is whatever the client wrote: not passed on, since we do
+      // not append to it. From a trusted proxy it is passed on as it came.
+      case 'forwarded':
+        if (info.peerTrusted === true) break;
+        continue;
+      // Replaced by ours (the client as resolved from a trusted proxy's X-Forwarded-For, else the peer), as nginx's
+      // `proxy_set_header X-Real-IP $remote_addr` does: a client cannot choose its own.
+      case 'x-real-ip':
       case 'x-forwarded-proto':
       case 'x-forwarded-host':
       case 'x-request-id':
@@ -74,7 +86,9 @@ export function upstreamRequestHeaders(req: IncomingMessage, info: ForwardedInfo
     out.push(name, value);
   }
   const remote = req.socket.remoteAddress ?? '';
+  // Appended to, never replaced (nginx's $proxy_add_x_forwarded_for): the right-most entry is always the peer we saw.
   out.push('x-forwarded-for', xff === null ? remote : `${xff}, ${remote}`);
+  out.push('x-real-ip', info.client ?? remote);
   out.push('x-forwarded-proto', (req.socket as { encrypted?: boolean } | undefined)?.encrypted === true ? 'https' : 'http');
   if (host !== null) out.push('x-forwarded-host', host);
   out.push('x-request-id', info.requestId);

@@ -1,7 +1,7 @@
 // The order of one request's phases, in one place.
 //
 //  1. strict     reject what nginx would reject (ambiguous framing, bad syntax) before anything else   strict.ts
-//  2. id         keep the client's x-request-id or make one                                            request-id.ts
+//  2. id         keep the client's x-request-id or make one; the client's address                        request-id.ts, client-address.ts
 //  3. route      the first matching route names the pool (404 when none)                               routing/routes.ts
 //  4. body       413 above maxBodySize; keep a small retryable body whole, else stream it              body.ts
 //  5. deadline   the total timeout starts                                                              exchange.ts
@@ -23,7 +23,7 @@ import { writeFailure } from './error-body.js';
 import { Exchange } from './exchange.js';
 import { Failures } from './failures.js';
 import { upstreamRequestHeaders } from './headers.js';
-import { isHttp2Request } from './protocol.js';
+import { httpVersionOf, isHttp2Request, protocolOf } from './protocol.js';
 import { requestIdFor } from './request-id.js';
 import { checkRequest, originForm } from './strict.js';
 
@@ -49,22 +49,28 @@ export function handleRequest(ctx: RequestContext, req: IncomingMessage, res: Se
   }
   // Absolute-form (GET http://host/path) is routed and forwarded as origin-form, as nginx does.
   if (req.url !== undefined && req.url.charCodeAt(0) !== 0x2f) req.url = originForm(req.url);
-  // 2. id
+  // 2. id, and who the client is (the peer, or X-Forwarded-For from a trusted proxy)
   const requestId = requestIdFor(req.headers['x-request-id']);
+  const peer = req.socket.remoteAddress ?? '';
+  const trusted = ctx.trustedProxies();
+  const peerTrusted = trusted.trusts(peer);
+  const client = peerTrusted ? trusted.clientOf(peer, req.headers['x-forwarded-for']) : peer;
   // 3. route
   const route = ctx.router().match(req);
   if (route === null) {
     ctx.stats.noRoute();
     ctx.stats.failed('', Failures.noRoute.code);
     writeFailure(res, Failures.noRoute, requestId, ctx.draining());
-    ctx.access()?.info({
-      requestId, method: req.method ?? '', path: req.url ?? '', status: Failures.noRoute.status, pool: '', group: '', backend: '',
-      attempts: 0, upstreamMs: -1, totalMs: 0, bytesIn: 0, bytesOut: 0, error: Failures.noRoute.code,
+    ctx.access()?.write({
+      requestId, client, peer, proto: protocolOf(req), httpVersion: httpVersionOf(req), method: req.method ?? '', url: req.url ?? '',
+      status: Failures.noRoute.status, upstreamStatus: 0, pool: '', group: '', backend: '', pick: null, fallbackFrom: null, attempts: 0,
+      connectMs: -1, upstreamMs: -1, firstByteMs: -1, totalMs: 0, bytesIn: 0, bytesOut: 0,
+      userAgent: req.headers['user-agent'], referer: req.headers.referer, error: Failures.noRoute.code, cut: null,
     });
     return;
   }
   const cluster = route.pool;
-  const x = new Exchange(ctx, req, res, cluster, requestId);
+  const x = new Exchange(ctx, req, res, cluster, requestId, client);
   x.route = route.config.name;
   const cfg = cluster.config;
   // 4. body
@@ -75,7 +81,7 @@ export function handleRequest(ctx: RequestContext, req: IncomingMessage, res: Se
   }
   // 5. deadline
   if (cfg.timeouts.totalMs > 0) x.totalTimer = ctx.clock.setTimer(cfg.timeouts.totalMs, () => x.onTotalTimeout());
-  x.upstreamHeaders = upstreamRequestHeaders(req, { requestId, hostOverride: cfg.hostHeader });
+  x.upstreamHeaders = upstreamRequestHeaders(req, { requestId, hostOverride: cfg.hostHeader, client, peerTrusted });
   // 6.-11.: each attempt picks, forwards, reports and maybe retries; the exchange answers and accounts at the end.
   switch (plan.kind) {
     case 'none':

@@ -7,10 +7,14 @@ export interface Group {
   weight: number;
 }
 
+/** Why a group was chosen (logged): the pool's only group, a weighted draw, the user's sticky hash, a pin header. */
+export type ChoiceReason = 'single' | 'weighted' | 'sticky' | 'pin';
+
 /** The group a request is meant for; a pinned request (tester header) never falls back to another group. */
 export interface GroupChoice<G extends Group = Group> {
   readonly group: G;
   readonly pinned: boolean;
+  readonly reason: ChoiceReason;
 }
 
 /** What group choice reads of a request. */
@@ -40,7 +44,7 @@ export class GroupSelector<G extends Group> {
     this.#sticky = sticky;
     this.#pin = pin;
     this.#random = random;
-    this.#single = groups.length === 1 ? { group: groups[0]!, pinned: false } : null;
+    this.#single = groups.length === 1 ? { group: groups[0]!, pinned: false, reason: 'single' } : null;
   }
 
   choose(req: RequestKeys): GroupChoice<G> {
@@ -48,11 +52,12 @@ export class GroupSelector<G extends Group> {
     const pin = this.#pin;
     if (pin !== null) {
       const value = req.headers[pin.header];
-      if (typeof value === 'string' && pin.allow.has(value)) return { group: this.#byName.get(value)!, pinned: true };
+      if (typeof value === 'string' && pin.allow.has(value)) return { group: this.#byName.get(value)!, pinned: true, reason: 'pin' };
     }
     const key = this.#sticky === null ? null : userKey(req, this.#sticky);
-    const u = key === null ? this.#random() : hashUnit(key);
-    return { group: pointToGroup(this.#ordered, u), pinned: false };
+    // A request without the sticky key is drawn by weight like any other: logged as such.
+    if (key === null) return { group: pointToGroup(this.#ordered, this.#random()), pinned: false, reason: 'weighted' };
+    return { group: pointToGroup(this.#ordered, hashUnit(key)), pinned: false, reason: 'sticky' };
   }
 
   /**

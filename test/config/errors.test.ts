@@ -148,7 +148,12 @@ describe('config errors', () => {
     expect(errors(yaml('routes:', '  - match: {}', onePool))).toEqual(['test.yaml:2:5: routes[0].pool: is required']);
     expect(errors(yaml('log: { level: loud, accessLog: yes }', onePool))).toEqual([
       "test.yaml:1:15: log.level: must be one of trace, debug, info, warn, error, fatal, silent (got \"loud\")",
-      'test.yaml:1:32: log.accessLog: expected true or false, got string "yes"',
+      'test.yaml:1:32: log.accessLog: expected true, false or { to, format } (got "yes")',
+    ]);
+    expect(errors(yaml('log: { accessLog: { to: "", format: xml }, redactQuery: token }', onePool))).toEqual([
+      'test.yaml:1:25: log.accessLog.to: must not be empty',
+      'test.yaml:1:37: log.accessLog.format: must be one of json, combined (got "xml")',
+      'test.yaml:1:57: log.redactQuery: expected a list, got string "token"',
     ]);
     expect(errors('- just\n- a list\n')).toEqual(['test.yaml:1:1: expected a mapping, got a list']);
     expect(errors(yaml('listn: 8080', onePool))).toEqual(["test.yaml:1:1: unknown key 'listn', did you mean 'listen'?"]);

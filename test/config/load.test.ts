@@ -13,7 +13,12 @@ describe('parseConfig defaults', () => {
     expect(c.admin).toEqual({ listen: { host: '127.0.0.1', port: 9901 }, token: null });
     expect(c.server).toEqual({ h2MaxConcurrentStreams: 128, keepAliveTimeoutMs: 5000, headersTimeoutMs: 10000, requestTimeoutMs: 300000, maxHeaderBytes: 16384 });
     expect(c.shutdown).toEqual({ drainTimeoutMs: 30000, graceMs: 5000 });
-    expect(c.log).toEqual({ level: 'info', accessLog: true });
+    expect(c.log).toEqual({
+      level: 'info',
+      accessLog: { to: 'stdout', format: 'json' },
+      redactQuery: ['token', 'api_key', 'apikey', 'access_token', 'signature', 'sig', 'key', 'password', 'secret', 'x-amz-signature', 'x-goog-signature'],
+    });
+    expect(c.trustedProxies).toEqual([]);
     const p = c.pools.get('p');
     expect(p).toBeDefined();
     expect(p?.balance).toBe('least-request');

@@ -72,7 +72,7 @@ test('a stream still going at the total timeout: the client connection is cut', 
   await within(firstEvent.promise, 3000, 'the first event at the client');
   clock.advance(300);
   expect(await cut).toEqual({ status: 200, body: 'data: 1\n\n', ended: false });
-  expect(await accessLine(stack, 'total-2')).toMatchObject({ status: 200, error: 'total-timeout' });
+  expect(await accessLine(stack, 'total-2')).toMatchObject({ status: 200, cut: 'total-timeout', error: 'total-timeout' });
   expect(await metric(stack, 'infergate_errors_total', { pool: 'p', kind: 'total-timeout' })).toBe(before + 1);
   expect(backends(stack)[0]!.inflight).toBe(0);
 });

@@ -43,3 +43,11 @@ test('client-sent X-Forwarded-Proto and X-Forwarded-Host are replaced, not trust
   expect(seen.headers['x-forwarded-host']).toBe('real.example');
   expect(seen.rawHeaders.filter((n) => n.toLowerCase() === 'x-forwarded-host').length).toBe(1);
 });
+
+test('no trusted proxies (the default): a client-sent X-Real-IP is replaced by the peer, a Forwarded header dropped', async () => {
+  await request(`${stack.url}/d`, { headers: { 'x-real-ip': '6.6.6.6', forwarded: 'for=6.6.6.6', 'x-forwarded-for': '6.6.6.6' } });
+  const seen = backend.requests.at(-1)!;
+  expect(seen.headers['x-real-ip']).toBe('127.0.0.1');
+  expect(seen.headers.forwarded).toBeUndefined();
+  expect(seen.headers['x-forwarded-for']).toBe('6.6.6.6, 127.0.0.1');
+});

@@ -51,8 +51,8 @@ pools:
   for (const l of lines) expect(l).toMatchObject({ backend: id, pool: 'p', group: 'default' });
   expect(lines[0]!.reason).toBe('readiness /health passed');
   expect(lines[1]!.reason).toBe('readiness /health failed: status 500');
-  expect(lines[1]!.level).toBe(40); // warn: a backend went out
-  expect(lines[2]!.level).toBe(30);
+  expect(lines[1]!.level).toBe('warn'); // warn: a backend went out
+  expect(lines[2]!.level).toBe('info');
 
   const text = await (await fetch(`${stack.adminUrl}/metrics`)).text();
   expect(transitions(text, 'LOADING', 'READY')).toBe(1);

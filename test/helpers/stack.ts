@@ -15,6 +15,10 @@ export interface Stack {
   logs: Array<Record<string, unknown>>;
   /** Resolves when a log line matching `pred` has been written (already written ones count). */
   waitForLog(pred: (line: Record<string, unknown>) => boolean): Promise<Record<string, unknown>>;
+  /** Every line written to the app's stderr stream (an access log with `to: stderr`), as text. */
+  stderrLines: string[];
+  /** Resolves when a stderr line matching `pred` has been written (already written ones count). */
+  waitForStderr(pred: (line: string) => boolean): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -56,7 +60,8 @@ export async function startStack(yamlText: string, opts: StackOptions = {}): Pro
       cb();
     },
   });
-  const app = createApp(parsed.config, { defaultMetrics: false, logDestination: destination as never, ...opts.deps });
+  const stderr = lineCollector();
+  const app = createApp(parsed.config, { defaultMetrics: false, logDestination: destination as never, logStderr: stderr.stream as never, ...opts.deps });
   const { port, ports, adminPort } = await app.start();
   const adminUrl = `http://127.0.0.1:${adminPort}`;
   const stack: Stack = {
@@ -72,6 +77,8 @@ export async function startStack(yamlText: string, opts: StackOptions = {}): Pro
       if (found) return Promise.resolve(found);
       return new Promise((resolve) => waiters.push({ pred, resolve }));
     },
+    stderrLines: stderr.lines,
+    waitForStderr: stderr.waitFor,
     close: () => app.close(),
   };
   if (opts.waitReady !== false) await waitReady(stack);
@@ -84,4 +91,32 @@ export async function waitReady(stack: Stack): Promise<void> {
     if (pool.hasReady()) continue;
     await stack.waitForLog((l) => l.msg === 'backend state changed' && l.pool === pool.name && l.to === 'READY');
   }
+}
+
+/** A writable stream that splits what it gets into lines, and waits for one. */
+function lineCollector(): { stream: Writable; lines: string[]; waitFor(pred: (line: string) => boolean): Promise<string> } {
+  const lines: string[] = [];
+  const waiters: Array<{ pred: (l: string) => boolean; resolve: (l: string) => void }> = [];
+  let pending = '';
+  const stream = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      pending += chunk.toString('utf8');
+      let nl: number;
+      while ((nl = pending.indexOf('\n')) !== -1) {
+        const line = pending.slice(0, nl);
+        pending = pending.slice(nl + 1);
+        lines.push(line);
+        for (let i = waiters.length - 1; i >= 0; i--) if (waiters[i]!.pred(line)) waiters.splice(i, 1)[0]!.resolve(line);
+      }
+      cb();
+    },
+  });
+  return {
+    stream,
+    lines,
+    waitFor(pred) {
+      const found = lines.find(pred);
+      return found !== undefined ? Promise.resolve(found) : new Promise((resolve) => waiters.push({ pred, resolve }));
+    },
+  };
 }

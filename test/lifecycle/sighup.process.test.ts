@@ -42,7 +42,7 @@ pools:
   writeFileSync(file, good.replace('balance: round-robin', 'balance: sideways').replace('interval: 100ms', 'interval: soon'));
   proc.child.kill('SIGHUP');
   const failed = await proc.waitForLog((l) => l.msg === 'configuration reload failed; keeping the previous configuration');
-  expect(failed.level).toBe(50);
+  expect(failed.level).toBe('error');
   // Both mistakes are reported, each with file:line:col.
   const errors = String(failed.errors);
   expect(errors).toContain(`${file}:6:`);

@@ -39,37 +39,51 @@ afterAll(async () => {
 const accessFor = (id: string) => stack.waitForLog((l) => l.kind === 'access' && l.requestId === id);
 
 test('a proxied request: one line with every field, sizes and timings filled in', async () => {
-  const res = await fetch(`${stack.url}/v1/predict?q=1`, { method: 'POST', body: 'hello', headers: { 'x-request-id': 'req-one' } });
+  const res = await fetch(`${stack.url}/v1/predict?q=1&api_key=s3cr3t`, { method: 'POST', body: 'hello', headers: { 'x-request-id': 'req-one', 'user-agent': 'curl/8.5.0', authorization: 'Bearer top-secret', cookie: 'session=also-secret' } });
   expect(await res.text()).toBe('echo:hello');
   const line = await accessFor('req-one');
   expect(line).toMatchObject({
     kind: 'access',
+    level: 'info',
+    service: 'infergate',
     requestId: 'req-one',
+    client: '127.0.0.1',
+    peer: '127.0.0.1',
+    proto: 'h1',
     method: 'POST',
-    path: '/v1/predict?q=1',
+    path: '/v1/predict?q=1&api_key=REDACTED',
     status: 200,
+    upstreamStatus: 200,
     pool: 'p',
     group: 'g1',
     backend: `p.g1.127.0.0.1:${backend.port}`,
+    pick: 'single',
     attempts: 1,
     bytesIn: 5,
     bytesOut: 10,
-    level: 30,
+    userAgent: 'curl/8.5.0',
+    referer: null,
   });
+  expect(line.time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+  expect(Math.abs(Date.parse(line.time as string) - Date.now())).toBeLessThan(60_000);
   // Upstream time runs to the response head; the 7 ms the backend took are the only time that passed.
-  expect(line).toMatchObject({ upstreamMs: 7, totalMs: 7 });
+  expect(line).toMatchObject({ upstreamMs: 7, firstByteMs: 7, totalMs: 7 });
   expect(line).not.toHaveProperty('error');
+  expect(line).not.toHaveProperty('cut');
+  expect(line).not.toHaveProperty('fallbackFrom');
+  // Credentials never reach the log, whatever carries them.
+  expect(JSON.stringify(line)).not.toMatch(/s3cr3t|top-secret|also-secret/);
   expect(stack.logs.filter((l) => l.kind === 'access' && l.requestId === 'req-one')).toHaveLength(1);
 });
 
 test('an upstream 5xx is logged with its status', async () => {
   await (await fetch(`${stack.url}/boom`, { headers: { 'x-request-id': 'req-boom' } })).text();
-  expect(await accessFor('req-boom')).toMatchObject({ status: 500, pool: 'p', group: 'g1', attempts: 1 });
+  expect(await accessFor('req-boom')).toMatchObject({ status: 500, upstreamStatus: 500, pool: 'p', group: 'g1', attempts: 1 });
 });
 
 test('a request no backend could take: 503 line with the error code and empty backend', async () => {
   await (await fetch(`${stack.url}/none/x`, { headers: { 'x-request-id': 'req-none' } })).text();
-  expect(await accessFor('req-none')).toMatchObject({ status: 503, pool: 'none', group: '', backend: '', attempts: 0, error: 'no-ready-backend', bytesOut: 0 });
+  expect(await accessFor('req-none')).toMatchObject({ status: 503, upstreamStatus: null, pool: 'none', group: '', backend: '', pick: 'single', attempts: 0, error: 'no-ready-backend', bytesOut: 0, connectMs: -1, upstreamMs: -1, firstByteMs: -1 });
 });
 
 test('N requests give N lines, each with its own request id', async () => {

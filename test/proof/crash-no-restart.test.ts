@@ -13,7 +13,7 @@ afterEach(async () => {
 test('a crash with no restart: no error after the first refused connection; the backend is out', async () => {
   run = await restartInPlace((r) => r.crash());
   const held = await run.stack.waitForLog((l) => l.msg === 'backend held for re-verification');
-  const heldAt = held.time as number;
+  const heldAt = Date.parse(held.time as string); // ISO-8601 with ms
   const late = failed(run.outcomes).filter((o) => o.sentAt >= heldAt);
   expect(late).toEqual([]);
   expect(wrongModel(run.outcomes, MODEL)).toEqual([]);

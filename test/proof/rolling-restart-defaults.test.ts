@@ -37,7 +37,7 @@ test('rolling restart with the README config: 0 client errors, 0 wrong-model ans
   await sleep(500);
   const outcomes = await client.stop();
   const errors = failed(outcomes);
-  if (errors.length > 0) console.log(JSON.stringify(errors), JSON.stringify(stack.logs.filter((l) => l.msg !== 'request' && (l.level as number) >= 40).slice(0, 30)));
+  if (errors.length > 0) console.log(JSON.stringify(errors), JSON.stringify(stack.logs.filter((l) => l.msg !== 'request' && ['warn', 'error', 'fatal'].includes(l.level as string)).slice(0, 30)));
   expect(errors).toEqual([]);
   expect(wrongModel(outcomes, MODEL)).toEqual([]);
   // ~2.5 s per replica at 40/s: the run carried real traffic through every restart.

@@ -71,7 +71,9 @@ export async function rollingRestart(restart: (s: RecordingModelServer, stack: S
       await within(restart(s, stack), 10_000, `restart of ${id}`);
       const outLine = await orNull(out, 1000);
       const backLine = await orNull(back, 3000);
-      windows.push({ id, out: (outLine?.time as number | undefined) ?? null, back: (backLine?.time as number | undefined) ?? null, state: backend.state() });
+      // Log times are ISO-8601 with milliseconds.
+      const at = (line: Record<string, unknown> | null): number | null => (typeof line?.time === 'string' ? Date.parse(line.time) : null);
+      windows.push({ id, out: at(outLine), back: at(backLine), state: backend.state() });
       if (backLine === null) continue;
       // Back in rotation: it serves a user request again before the next restart begins.
       const served = deferred();

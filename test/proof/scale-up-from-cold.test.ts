@@ -57,7 +57,7 @@ afterAll(async () => {
 function readyAt(s: RecordingModelServer): number | undefined {
   const id = backendByUrl(stack, s.url).id;
   const line = stack.logs.find((l) => l.msg === 'backend state changed' && l.backend === id && l.to === 'READY');
-  return typeof line?.time === 'number' ? line.time : undefined;
+  return typeof line?.time === 'string' ? Date.parse(line.time) : undefined;
 }
 
 describe('scale-up from cold under steady traffic', () => {

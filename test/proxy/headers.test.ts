@@ -32,6 +32,7 @@ test('keeps end-to-end headers in order and duplicates, drops hop-by-hop ones an
     ['set-thing', '1'],
     ['set-thing', '2'],
     ['x-forwarded-for', '192.0.2.10'],
+    ['x-real-ip', '192.0.2.10'],
     ['x-forwarded-proto', 'http'],
     ['x-forwarded-host', 'api.example'],
     ['x-request-id', 'rid'],
@@ -44,6 +45,7 @@ test('X-Forwarded-For lines are joined and the peer appended; client forwarded p
   const out = pairs(upstreamRequestHeaders(req, { requestId: 'chosen', hostOverride: 'models.internal' }));
   expect(out).toEqual([
     ['x-forwarded-for', '203.0.113.1, 198.51.100.2, ::1'],
+    ['x-real-ip', '::1'],
     ['x-forwarded-proto', 'http'],
     ['x-forwarded-host', 'h'],
     ['x-request-id', 'chosen'],
@@ -53,7 +55,7 @@ test('X-Forwarded-For lines are joined and the peer appended; client forwarded p
 
 test('no Host (HTTP/1.0): no X-Forwarded-Host and no Host unless the pool sets one', () => {
   const out = pairs(upstreamRequestHeaders(fakeRequest([]), { requestId: 'r', hostOverride: null }));
-  expect(out.map(([n]) => n)).toEqual(['x-forwarded-for', 'x-forwarded-proto', 'x-request-id']);
+  expect(out.map(([n]) => n)).toEqual(['x-forwarded-for', 'x-real-ip', 'x-forwarded-proto', 'x-request-id']);
 });
 
 test('response list: hop-by-hop and Connection-named headers dropped, order and repeated values kept, our id last', () => {
@@ -80,5 +82,24 @@ test('response list: the usual Connection values name nothing; draining adds con
 test('request: a Connection header naming a header that is also sent drops it, in any letter case', () => {
   const req = fakeRequest(['Host', 'h', 'Connection', 'Keep-Alive, x-hop', 'X-Hop', '1', 'Accept', '*/*']);
   const out = pairs(upstreamRequestHeaders(req, { requestId: 'r', hostOverride: null }));
-  expect(out.map(([n]) => n)).toEqual(['accept', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-request-id', 'host']);
+  expect(out.map(([n]) => n)).toEqual(['accept', 'x-forwarded-for', 'x-real-ip', 'x-forwarded-proto', 'x-forwarded-host', 'x-request-id', 'host']);
+});
+
+test('X-Real-IP is always ours: the resolved client (trusted peer) or the peer; the client\'s own is dropped', () => {
+  const req = fakeRequest(['Host', 'h', 'X-Real-IP', '6.6.6.6', 'X-Forwarded-For', '198.51.100.20'], '10.0.0.2');
+  const untrusted = pairs(upstreamRequestHeaders(req, { requestId: 'r', hostOverride: null, client: '10.0.0.2', peerTrusted: false }));
+  expect(untrusted.filter(([n]) => n === 'x-real-ip')).toEqual([['x-real-ip', '10.0.0.2']]);
+  expect(untrusted.find(([n]) => n === 'x-forwarded-for')).toEqual(['x-forwarded-for', '198.51.100.20, 10.0.0.2']);
+  const trusted = pairs(upstreamRequestHeaders(req, { requestId: 'r', hostOverride: null, client: '198.51.100.20', peerTrusted: true }));
+  expect(trusted.filter(([n]) => n === 'x-real-ip')).toEqual([['x-real-ip', '198.51.100.20']]);
+  // X-Forwarded-For is appended to either way: the right-most entry is the peer we saw.
+  expect(trusted.find(([n]) => n === 'x-forwarded-for')).toEqual(['x-forwarded-for', '198.51.100.20, 10.0.0.2']);
+});
+
+test('Forwarded (RFC 7239) passes only from a trusted peer', () => {
+  const req = fakeRequest(['Host', 'h', 'Forwarded', 'for=6.6.6.6;proto=https'], '10.0.0.2');
+  const from = (peerTrusted: boolean): Array<[string, string]> =>
+    pairs(upstreamRequestHeaders(req, { requestId: 'r', hostOverride: null, peerTrusted })).filter(([n]) => n === 'forwarded');
+  expect(from(false)).toEqual([]);
+  expect(from(true)).toEqual([['forwarded', 'for=6.6.6.6;proto=https']]);
 });

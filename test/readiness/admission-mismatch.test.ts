@@ -41,7 +41,7 @@ pools:
   });
   expect(v.stateReason).toBe('model mismatch: version: expected "2", found "1"');
   const logged = stack.logs.find((l) => l.msg === 'backend refused: model mismatch (re-checked every readiness interval)');
-  expect(logged).toMatchObject({ level: 40, backend: badId, expected: { version: '2' }, found: { version: '1' } });
+  expect(logged).toMatchObject({ level: 'warn', backend: badId, expected: { version: '2' }, found: { version: '1' } });
   expect(await metric(stack, 'infergate_model_admissions_total', { backend: badId, result: 'mismatch' })).toBeGreaterThan(0); // how often: see the test below
   expect(await metric(stack, 'infergate_model_admissions_total', { backend: goodId, result: 'admitted' })).toBe(1);
 

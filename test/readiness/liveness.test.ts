@@ -34,7 +34,7 @@ pools:
   await waitState(stack, id, 'UNREADY');
   const v = await view(stack, id);
   expect(v.stateReason).toBe('liveness /live failed: status 503');
-  expect(stack.logs.find((l) => typeof l.msg === 'string' && l.msg.startsWith('liveness probe failing'))).toMatchObject({ level: 50, backend: id, probe: '/live', error: 'status 503' });
+  expect(stack.logs.find((l) => typeof l.msg === 'string' && l.msg.startsWith('liveness probe failing'))).toMatchObject({ level: 'error', backend: id, probe: '/live', error: 'status 503' });
   expect(await metric(stack, 'infergate_backend_state_transitions_total', { backend: id, from: 'READY', to: 'UNREADY' })).toBe(1);
   expect(await metric(stack, 'infergate_health_checks_total', { backend: id, result: 'fail' })).toBe(2);
   expect(await metric(stack, 'infergate_backend_up', { backend: id })).toBe(0);

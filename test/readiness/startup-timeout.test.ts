@@ -39,7 +39,7 @@ pools:
   expect(v.state).toBe('UNREADY');
   expect(v.stateReason).toBe('model did not load within 30 s (last probe: status 503); still probing');
   const line = stack.logs.find((l) => l.msg === v.stateReason);
-  expect(line).toMatchObject({ level: 50, backend: id, pool: 'p', startupTimeoutMs: 30_000 });
+  expect(line).toMatchObject({ level: 'error', backend: id, pool: 'p', startupTimeoutMs: 30_000 });
   expect(stack.logs.filter((l) => l.msg === 'backend state changed' && l.backend === id).map((l) => `${String(l.from)}->${String(l.to)}`)).toEqual(['LOADING->UNREADY']);
 
   // Probing continues: the model loads late and is admitted.

@@ -35,7 +35,7 @@ pools:
   expect(v.state).toBe('LOADING');
   expect(v.stateReason).toBe('warm-up failed: warm-up request 1 answered 500; retrying after 1 s');
   expect(v.warmup).toMatchObject({ ok: false, reason: 'warm-up request 1 answered 500' });
-  expect(stack.logs.find((l) => l.msg === 'backend state changed' && l.to === 'LOADING')).toMatchObject({ level: 40, from: 'WARMING', reason: v.stateReason });
+  expect(stack.logs.find((l) => l.msg === 'backend state changed' && l.to === 'LOADING')).toMatchObject({ level: 'warn', from: 'WARMING', reason: v.stateReason });
 
   clock.advance(999);
   await until(stack, () => true, 'one round trip');

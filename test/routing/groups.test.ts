@@ -1,6 +1,6 @@
-// GroupSelector.fallback: the group that takes a request its own group could not — weighted, eligible, never itself.
+// GroupSelector: why a group was chosen, and fallback — the group that takes a request its own group could not (weighted, eligible, never itself).
 import { expect, it } from 'vitest';
-import { GroupSelector, type Group } from '../../src/routing/groups.js';
+import { GroupSelector, hashUnit, type Group } from '../../src/routing/groups.js';
 
 const groups = (): Group[] => [{ name: 'stable', weight: 75 }, { name: 'canary', weight: 25 }, { name: 'shadow', weight: 0 }];
 
@@ -22,4 +22,16 @@ it('splits by weight among several candidates', () => {
     return sel.fallback(g[2]!, () => true)!.name;
   });
   expect(picks).toEqual(['a', 'a', 'b', 'b', 'b']);
+});
+
+it('says why it chose: single, pin, sticky, weighted (a sticky pool without the key draws by weight)', () => {
+  expect(new GroupSelector([{ name: 'only', weight: 1 }], new Set(), null, null, () => 0).choose({ headers: {} })).toMatchObject({ reason: 'single', pinned: false });
+  const g = groups();
+  const sel = new GroupSelector(g, new Set(), { kind: 'header', name: 'x-user' }, { header: 'x-infergate-group', allow: new Set(['shadow']) }, () => 0.9);
+  expect(sel.choose({ headers: { 'x-infergate-group': 'shadow' } })).toMatchObject({ group: g[2], pinned: true, reason: 'pin' });
+  // Not allowed: the pin header is ignored.
+  expect(sel.choose({ headers: { 'x-infergate-group': 'canary' } })).toMatchObject({ reason: 'weighted', group: g[1] });
+  const user = 'user-7';
+  expect(sel.choose({ headers: { 'x-user': user } })).toMatchObject({ reason: 'sticky', group: hashUnit(user) < 0.75 ? g[0] : g[1] });
+  expect(sel.choose({ headers: {} })).toMatchObject({ reason: 'weighted', pinned: false, group: g[1] });
 });
