@@ -9,6 +9,7 @@ import { account, type ExchangeContext } from './accounting.js';
 import { writeFailure } from './error-body.js';
 import { Failures, type FailureKind } from './failures.js';
 import { Forward, type AttemptOwner } from './forward.js';
+import { endGrpcWithFailure, isGrpc } from './grpc.js';
 import { isHttp2Request } from './protocol.js';
 import { AttemptHistory, decideRetry, type RetryVerdict } from './retry.js';
 
@@ -37,11 +38,14 @@ export class Exchange implements AttemptOwner, PickRequest {
   #drainListening = false;
   /** The client speaks HTTP/2 (h2 or h2c): no Connection header, trailers pass through. */
   readonly http2: boolean;
+  /** A gRPC call (HTTP/2 with a gRPC content type): failures answer in grpc-status, even after the head. */
+  readonly grpc: boolean;
 
   /** `client`: the real client address (proxy/client-address.ts), for the access log. */
   constructor(readonly ctx: ExchangeContext, readonly req: IncomingMessage, readonly res: ServerResponse, readonly cluster: Cluster, readonly requestId: string, readonly client: string) {
     this.startedAt = ctx.clock.now();
     this.http2 = isHttp2Request(req);
+    this.grpc = this.http2 && isGrpc(req.headers);
     cluster.budget.requestStarted();
     // `on`, not `once`: 'close' fires once per response, and once() allocates a wrapper per request.
     res.on('close', this.#onClientClose);
@@ -136,9 +140,11 @@ export class Exchange implements AttemptOwner, PickRequest {
     if (this.done) return;
     this.failure = failure;
     if (this.res.headersSent) {
-      // The head already went out: its status is what the client saw; cutting the connection is the only signal left.
       this.cut = true;
-      this.res.destroy();
+      // gRPC over HTTP/2: the status lives in trailers, so the call can still end with an honest one (as Envoy does).
+      if (this.grpc && !this.gone && !this.res.writableEnded) endGrpcWithFailure(this.res, failure);
+      // The head already went out: its status is what the client saw; cutting the connection is the only signal left.
+      else this.res.destroy();
     } else {
       this.status = failure.status;
       if (!this.gone) writeFailure(this.res, failure, this.requestId, closeConnection || this.ctx.draining());

@@ -4,6 +4,7 @@
 // and a unit H M S m u n; trailers-only responses carry grpc-status and grpc-message in the header block; grpc-message
 // is percent-encoded UTF-8) and doc/http-grpc-status-mapping.md (HTTP status without grpc-status -> gRPC code).
 import type { ServerResponse } from 'node:http';
+import { isHttp2Response } from './protocol.js';
 
 /** gRPC status codes (google.rpc.Code) used here. */
 export const GrpcStatus = {
@@ -72,6 +73,24 @@ const BY_CODE: Readonly<Record<string, number>> = {
   'client-closed': GrpcStatus.CANCELLED,
 };
 
+/** Ends a gRPC response whose head already went out with the failure's status in trailers. */
+export function endGrpcWithFailure(res: ServerResponse, failure: { readonly code: string; readonly status: number; readonly message: string }): void {
+  res.addTrailers({ 'grpc-status': String(grpcStatusFor(failure)), 'grpc-message': encodeGrpcMessage(`${failure.message} (${failure.code})`) });
+  res.end();
+}
+
+/**
+ * The total time a request gets: the pool's total timeout, or the gRPC client's deadline (grpc-timeout) when that is
+ * sooner — past it the client has given up, so the upstream call is cancelled and DEADLINE_EXCEEDED answered.
+ * The header itself is forwarded as sent (the backend applies the same deadline).
+ */
+export function requestDeadlineMs(poolTotalMs: number, headers: { 'content-type'?: string | string[] | undefined; 'grpc-timeout'?: string | string[] | undefined }): number {
+  if (headers['grpc-timeout'] === undefined || !isGrpc(headers)) return poolTotalMs;
+  const grpcMs = parseGrpcTimeout(headers['grpc-timeout']);
+  if (grpcMs === null) return poolTotalMs;
+  return poolTotalMs > 0 ? Math.min(poolTotalMs, grpcMs) : grpcMs;
+}
+
 /** gRPC's HTTP-to-gRPC mapping, for an HTTP status that comes without grpc-status (a backend's or one of ours). */
 export function grpcStatusForHttp(status: number): number {
   switch (status) {
@@ -116,12 +135,17 @@ export function encodeGrpcMessage(text: string): string {
  * forbids the header). `then` runs once the answer is flushed.
  */
 export function writeGrpcFailure(res: ServerResponse, failure: { readonly code: string; readonly status: number; readonly message: string }, requestId: string, close: boolean, then?: () => void): void {
-  const headers: Record<string, string> = {
-    'content-type': 'application/grpc',
-    'grpc-status': String(grpcStatusFor(failure)),
-    'grpc-message': encodeGrpcMessage(`${failure.message} (${failure.code})`),
-    'x-request-id': requestId,
-  };
+  const status = { 'grpc-status': String(grpcStatusFor(failure)), 'grpc-message': encodeGrpcMessage(`${failure.message} (${failure.code})`) };
+  if (isHttp2Response(res)) {
+    // node:http2's compatibility response always sends its head without END_STREAM (it waits for trailers), so a
+    // status in the head would not be a trailers-only answer: clients ignore it. The status goes in trailers.
+    res.writeHead(200, { 'content-type': 'application/grpc', 'x-request-id': requestId });
+    res.addTrailers(status);
+    if (then === undefined) res.end();
+    else res.end(then);
+    return;
+  }
+  const headers: Record<string, string> = { 'content-type': 'application/grpc', ...status, 'x-request-id': requestId };
   if (close && res.req?.httpVersionMajor === 1) headers.connection = 'close';
   res.writeHead(200, headers);
   if (then === undefined) res.end();

@@ -22,6 +22,7 @@ import { planBody, readWholeBody } from './body.js';
 import { writeFailure } from './error-body.js';
 import { Exchange } from './exchange.js';
 import { Failures } from './failures.js';
+import { requestDeadlineMs } from './grpc.js';
 import { upstreamRequestHeaders } from './headers.js';
 import { httpVersionOf, isHttp2Request, protocolOf } from './protocol.js';
 import { requestIdFor } from './request-id.js';
@@ -80,7 +81,8 @@ export function handleRequest(ctx: RequestContext, req: IncomingMessage, res: Se
     return;
   }
   // 5. deadline
-  if (cfg.timeouts.totalMs > 0) x.totalTimer = ctx.clock.setTimer(cfg.timeouts.totalMs, () => x.onTotalTimeout());
+  const totalMs = requestDeadlineMs(cfg.timeouts.totalMs, req.headers);
+  if (totalMs > 0) x.totalTimer = ctx.clock.setTimer(totalMs, () => x.onTotalTimeout());
   x.upstreamHeaders = upstreamRequestHeaders(req, { requestId, hostOverride: cfg.hostHeader, client, peerTrusted });
   // 6.-11.: each attempt picks, forwards, reports and maybe retries; the exchange answers and accounts at the end.
   switch (plan.kind) {
