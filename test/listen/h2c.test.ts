@@ -112,3 +112,59 @@ test('a client that resets its stream aborts the upstream request at once', asyn
     });
   }
 });
+
+test('flow control: an HTTP/2 client that stops reading holds the backend back (bounded buffering)', async () => {
+  const CHUNK = Buffer.alloc(64 * 1024, 'x');
+  let written = 0;
+  let stopWriting = false;
+  backend.handle(Object.assign((_req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => {
+    res.writeHead(200, { 'content-type': 'application/octet-stream' });
+    const pump = (): void => {
+      while (!stopWriting && written < 256 * 1024 * 1024) {
+        written += CHUNK.length;
+        if (!res.write(CHUNK)) {
+          res.once('drain', pump);
+          return;
+        }
+      }
+      res.end();
+    };
+    pump();
+  }, { streaming: true }));
+  const session = await h2connect(`http://127.0.0.1:${stack.port}`);
+  try {
+    const stream = session.request({ ':path': '/big', ':method': 'GET' });
+    stream.on('error', () => undefined);
+    await new Promise<void>((r) => stream.once('response', () => r()));
+    stream.pause(); // reads nothing more: the HTTP/2 window fills, then infergate's socket buffer, then the backend's
+    await new Promise((r) => setTimeout(r, 1500));
+    const held = written;
+    await new Promise((r) => setTimeout(r, 500));
+    // Without backpressure the backend would have written all 256 MB by now.
+    expect(held).toBeLessThan(32 * 1024 * 1024);
+    expect(written - held).toBeLessThan(4 * 1024 * 1024);
+    stream.resume();
+    stopWriting = true;
+    stream.close(http2.constants.NGHTTP2_CANCEL);
+  } finally {
+    session.close();
+    backend.handle((req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ url: req.url }));
+    });
+  }
+});
+
+test('a header block over maxHeaderSize (16kb) is refused and never forwarded', async () => {
+  const session = await h2connect(`http://127.0.0.1:${stack.port}`);
+  session.on('error', () => undefined);
+  try {
+    const r = await h2request(session, { ':path': '/huge-header', 'x-big': 'a'.repeat(20 * 1024) }).catch(() => ({ status: 0 }));
+    expect([0, 431]).toContain(r.status);
+  } catch {
+    // the session may be torn down: also a refusal
+  } finally {
+    session.destroy();
+  }
+  expect(backend.requests.some((q) => q.url === '/huge-header')).toBe(false);
+});
