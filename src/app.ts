@@ -187,6 +187,7 @@ export class App {
     this.loggers.log.info({ pools: [...config.pools.keys()], backends: [...next.backends()].length }, 'configuration reloaded');
     if (listenChanged(old.config, config)) this.loggers.log.warn('listeners (addresses, tls on/off, http2, connection limits) changed in the new configuration: restart infergate to apply them');
     if (old.config.server.maxHeaderBytes !== config.server.maxHeaderBytes) this.loggers.log.warn('server.maxHeaderSize changed in the new configuration: restart infergate to apply it');
+    if (old.config.server.h2MaxConcurrentStreams !== config.server.h2MaxConcurrentStreams) this.loggers.log.warn('server.http2.maxConcurrentStreams changed in the new configuration: restart infergate to apply it');
   }
 
   /** Client-side timeouts are plain properties of the listener, so a reload can change them in place. */
