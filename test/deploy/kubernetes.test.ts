@@ -12,6 +12,7 @@ import { cli } from '../cli/run.js';
 import { tempConfig } from '../lifecycle/process.js';
 import { renderChart } from './helm-template.js';
 import { kindOf, validateObject } from './k8s-validate.js';
+import { makeCa, makeCert, tempDir, writePem } from '../helpers/certs.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const KIT = join(ROOT, 'deploy', 'kubernetes');
@@ -37,10 +38,12 @@ function byKind(objs: Obj[], kind: string, name?: string): Obj {
   return found[0]!;
 }
 
-function configOf(cm: Obj, env: Record<string, string> = TOKEN_ENV): Config {
+/** `tlsDir` stands in for the mounted TLS Secret (/etc/infergate-tls), whose files `check` reads. */
+function configOf(cm: Obj, env: Record<string, string> = TOKEN_ENV, tlsDir?: string): Config {
   const text = cm.data?.['infergate.yaml'];
   expect(typeof text).toBe('string');
-  const r = parseConfig(text as string, 'configmap:infergate.yaml', env);
+  const yaml = tlsDir === undefined ? (text as string) : (text as string).replaceAll('/etc/infergate-tls', tlsDir);
+  const r = parseConfig(yaml, 'configmap:infergate.yaml', env);
   if (!r.ok) throw new Error(r.errors.map((e) => `${e.line}:${e.col}: ${e.message}`).join('\n'));
   return r.config;
 }
@@ -179,7 +182,7 @@ describe('deploy/helm/infergate', () => {
     checkStack(objs, 'gw');
   });
 
-  it('renders pools, routes, TLS, resources and ports from values', () => {
+  it('renders pools, routes, TLS, resources and ports from values', async () => {
     const pools = {
       llm: { health: { preset: 'vllm' }, discover: { dns: 'vllm.models.svc.cluster.local', port: 8000 } },
       embed: { balance: 'round-robin', discover: { dns: 'tei.models.svc.cluster.local', port: 80, interval: '5s' } },
@@ -198,8 +201,12 @@ describe('deploy/helm/infergate', () => {
     });
     expect(objs.map(kindOf).sort()).toEqual(['apps/v1/Deployment', 'v1/ConfigMap', 'v1/Service']);
     for (const o of objs) expect(() => validateObject(o), kindOf(o)).not.toThrow();
-    const config = configOf(byKind(objs, 'ConfigMap'));
+    const tlsDir = tempDir();
+    writePem(tlsDir, 'tls', await makeCert(await makeCa()));
+    const config = configOf(byKind(objs, 'ConfigMap'), TOKEN_ENV, tlsDir);
     expect([...config.pools.keys()].sort()).toEqual(['embed', 'llm']);
+    // The TLS listener beside the plain one, on the Secret's files.
+    expect(config.listeners.map((l) => [l.port, l.tls?.certFile ?? null])).toEqual([[80, null], [8443, `${tlsDir}/tls.crt`]]);
     expect(config.routes).toHaveLength(2);
     expect(config.listeners[0]!.port).toBe(80);
     expect(config.admin.listen.port).toBe(9000);
@@ -209,7 +216,8 @@ describe('deploy/helm/infergate', () => {
     // Maps merge over values.yaml as with `helm -f`: the default limits stay.
     expect(pod.containers[0].resources).toEqual({ requests: { cpu: '1', memory: '1Gi' }, limits: { cpu: '2', memory: '512Mi' } });
     expect(pod.volumes).toContainEqual({ name: 'tls', secret: { secretName: 'gw-tls' } });
-    expect(byKind(objs, 'Service').spec.ports.map((p: Obj) => p.port)).toEqual([80, 9000]);
+    expect(byKind(objs, 'Service').spec.ports.map((p: Obj) => p.port)).toEqual([80, 8443, 9000]);
+    expect(pod.containers[0].ports.map((p: Obj) => p.name)).toEqual(['http', 'https', 'admin']);
   });
 
   it('a pool value the config parser refuses fails the test (values are checked, not only rendered)', () => {
