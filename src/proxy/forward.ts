@@ -108,10 +108,12 @@ export class Forward implements Dispatcher.DispatchHandler, Attempt {
     }
   }
 
-  onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>, statusMessage?: string): void {
+  onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>, upstreamMessage?: string): void {
     if (statusCode < 200) return; // 1xx: undici handles 100-continue; informational responses are not forwarded
     const owner = this.#owner;
     this.status = statusCode;
+    // HTTP/2 has no reason phrase (node:http2 warns on one); an HTTP/2 backend sends none either.
+    const statusMessage = owner.http2 ? undefined : upstreamMessage;
     this.latencyMs = owner.ctx.clock.now() - this.#startedAt;
     owner.cluster.report('response', this);
     if (!owner.forwardHead(this)) {
