@@ -120,7 +120,7 @@ describe('parseConfig defaults', () => {
   });
 
   it('accepts a non-loopback admin listener when a token is set, and turns an empty token into null', () => {
-    expect(ok(`admin: { listen: "0.0.0.0:9901", token: s3cret }\n${onePool}`).admin.token).toBe('s3cret');
+    expect(ok(`admin: { listen: "0.0.0.0:9901", token: c2f6a1d09b7e4e55 }\n${onePool}`).admin.token).toBe('c2f6a1d09b7e4e55');
     expect(ok(`admin: { token: "" }\n${onePool}`).admin.token).toBeNull();
   });
 });
