@@ -3,6 +3,7 @@ import type { Dispatcher } from 'undici';
 import type { Clock } from '../clock.js';
 import { checkResponse } from './body-check.js';
 import { boundedRequest, type RequestFailure } from './bounded-request.js';
+import { localFailureCode } from './local-failure.js';
 import { requestUrl } from './presets/index.js';
 import type { ResolvedProbe } from './resolve.js';
 
@@ -15,6 +16,11 @@ export interface ProbeResult {
   ms: number;
   /** Why it failed, in words fit for a log line and /admin/backends. */
   error: string | null;
+  /**
+   * The errno code when the probe failed on our side (EMFILE, ENOBUFS ... see local-failure.ts): it says nothing about
+   * the backend, whose state must not move. Null otherwise.
+   */
+  local: string | null;
 }
 
 export interface ProberDeps {
@@ -38,9 +44,9 @@ export async function runProbe(origin: string, probe: ResolvedProbe, managementO
     },
     deps,
   );
-  if (!r.ok) return { ok: false, status: null, ms: r.ms, error: describe(r.failure) };
+  if (!r.ok) return { ok: false, status: null, ms: r.ms, error: describe(r.failure), local: r.failure.kind === 'transport' ? localFailureCode(r.failure.code) : null };
   const verdict = checkResponse(r.status, r.body, probe);
-  return { ok: verdict.ok, status: r.status, ms: r.ms, error: verdict.reason };
+  return { ok: verdict.ok, status: r.status, ms: r.ms, error: verdict.reason, local: null };
 }
 
 /** Transport errors lead with their code: "ECONNREFUSED: connect ECONNREFUSED 127.0.0.1:8000". */

@@ -69,6 +69,7 @@ export class Metrics {
   readonly backendErrors: Counter<'pool' | 'group' | 'backend' | 'kind'>;
   readonly upstreamDuration: Histogram<'pool' | 'group' | 'backend'>;
   readonly healthChecks: Counter<'pool' | 'group' | 'backend' | 'result'>;
+  readonly probeLocalErrors: Counter<'pool' | 'group' | 'backend' | 'code'>;
   readonly transitions: Counter<'pool' | 'group' | 'backend' | 'from' | 'to'>;
   readonly retries: Counter<'pool' | 'reason'>;
   readonly retryBudgetExhausted: Counter<'pool'>;
@@ -149,6 +150,7 @@ export class Metrics {
     });
     this.upstreamDuration = new Histogram({ name: 'infergate_upstream_duration_seconds', help: 'Time from request sent upstream to response headers, per backend.', labelNames: ['pool', 'group', 'backend'], buckets: LATENCY_BUCKETS, registers: [r], collect() { upstreamHistograms.flush(this); } });
     this.healthChecks = new Counter({ name: 'infergate_health_checks_total', help: 'Active health checks by result.', labelNames: ['pool', 'group', 'backend', 'result'], registers: [r] });
+    this.probeLocalErrors = new Counter({ name: 'infergate_probe_local_errors_total', help: 'Probes that failed on infergate\'s own side (EMFILE, ENFILE, ENOBUFS, EADDRNOTAVAIL ...), by errno code: not counted against the backend, whose state is kept.', labelNames: ['pool', 'group', 'backend', 'code'], registers: [r] });
     this.transitions = new Counter({ name: 'infergate_backend_state_transitions_total', help: 'Backend state transitions.', labelNames: ['pool', 'group', 'backend', 'from', 'to'], registers: [r] });
     this.retries = new Counter({ name: 'infergate_retries_total', help: 'Requests retried, by reason.', labelNames: ['pool', 'reason'], registers: [r] });
     this.retryBudgetExhausted = new Counter({ name: 'infergate_retry_budget_exhausted_total', help: 'Retries refused because the retry budget was spent.', labelNames: ['pool'], registers: [r] });
@@ -226,6 +228,7 @@ export class Metrics {
     return {
       admission: (b, result) => this.admissions.inc({ pool: b.pool, group: b.group, backend: b.id, result }),
       warmup: (b, result) => this.warmups.inc({ pool: b.pool, group: b.group, backend: b.id, result }),
+      localProbeError: (b, code) => this.probeLocalErrors.inc({ pool: b.pool, group: b.group, backend: b.id, code }),
     };
   }
 
