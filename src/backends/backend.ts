@@ -4,6 +4,7 @@ import type { Candidate } from '../balancer/balancer.js';
 import { PeakEwma } from '../balancer/ewma.js';
 import type { BackendConfig, PoolConfig } from '../config/types.js';
 import type { BackendStats } from '../observe/metrics.js';
+import { effectiveMaxConcurrent } from './capacity.js';
 import { rampFactor } from './slow-start.js';
 import type { OutlierHost } from '../outlier/types.js';
 import { initialHealth, step, visibleState, type BackendState, type Health, type HealthEvent, type HealthSource, type Phase, type Policy, type SourceEvents } from './state.js';
@@ -70,7 +71,10 @@ export class Backend implements Candidate, OutlierHost {
   readonly url: URL;
   readonly origin: string;
   weight: number;
-  /** Requests in flight before new ones wait in the queue; 0 = unlimited. */
+  /**
+   * Requests in flight before new ones wait in the pool's queue: the configured maxConcurrent, never above what the
+   * connection pool carries at once (capacity.ts), so no request waits unseen inside undici. Always > 0.
+   */
   readonly maxConcurrent: number;
   readonly dispatcher: UndiciPool;
   readonly stats: BackendStats;
@@ -101,7 +105,7 @@ export class Backend implements Candidate, OutlierHost {
     this.url = cfg.url;
     this.origin = cfg.origin;
     this.weight = cfg.weight;
-    this.maxConcurrent = cfg.maxConcurrent;
+    this.maxConcurrent = effectiveMaxConcurrent(cfg.maxConcurrent, pool.upstream);
     this.stats = deps.stats;
     this.#now = deps.now;
     this.#onChange = deps.onChange;
@@ -117,7 +121,9 @@ export class Backend implements Candidate, OutlierHost {
       keepAliveMaxTimeout: pool.upstream.keepAliveMs,
       connectTimeout: pool.timeouts.connectMs,
       headersTimeout: pool.timeouts.firstByteMs,
-      bodyTimeout: pool.timeouts.idleMs,
+      // The response body's waits (first byte or event, then gaps) are timed by the proxy itself (proxy/forward.ts):
+      // undici's one bodyTimeout cannot tell an LLM's long wait for its first token from a stall mid-stream.
+      bodyTimeout: 0,
     });
   }
 
@@ -140,7 +146,7 @@ export class Backend implements Candidate, OutlierHost {
 
   /** READY and below its maxConcurrent: may take one more request now. */
   acceptsRequest(): boolean {
-    return this.#state === 'READY' && (this.maxConcurrent === 0 || this.inflight < this.maxConcurrent);
+    return this.#state === 'READY' && this.inflight < this.maxConcurrent;
   }
 
   /** For the outlier detector: READY and not ejected. */

@@ -6,6 +6,7 @@ import { Queued, type BackendGroup, type Cluster, type PickRequest } from '../cl
 import type { Timer } from '../clock.js';
 import type { GroupChoice } from '../routing/groups.js';
 import { account, type ExchangeContext } from './accounting.js';
+import { BodyPace } from './body-pace.js';
 import { writeFailure } from './error-body.js';
 import { Failures, type FailureKind } from './failures.js';
 import { Forward, type AttemptOwner } from './forward.js';
@@ -30,6 +31,10 @@ export class Exchange implements AttemptOwner, PickRequest {
   totalTimer: Timer | null = null;
   #queued: Queued | null = null;
   #drainListening = false;
+  /** Bytes of a body read ahead, taken from the pool's buffer budget until the request is over. */
+  #heldBody = 0;
+  /** The pace a streamed body must keep while an attempt sends it (body-pace.ts); null for a kept body. */
+  #pace: BodyPace | null = null;
 
   constructor(readonly ctx: ExchangeContext, readonly req: IncomingMessage, readonly res: ServerResponse, readonly cluster: Cluster, readonly requestId: string) {
     this.startedAt = ctx.clock.now();
@@ -51,6 +56,56 @@ export class Exchange implements AttemptOwner, PickRequest {
   onQueueTimeout(): void {
     this.#queued = null;
     this.fail(Failures.queueTimeout, false);
+  }
+
+  /** A body read whole (phase 4): replayable; its bytes stay taken from the pool's buffer budget until finish(). */
+  keepBody(body: Buffer): void {
+    this.body = body;
+    this.#heldBody = body.length;
+  }
+
+  /** The client's body streams to the backend: its pace is watched from the moment an attempt takes a connection. */
+  streamBody(): void {
+    const req = this.req;
+    this.body = req;
+    // Data already read from the socket but not yet taken by the upstream writer is our delay, not the client's.
+    this.#pace = new BodyPace(this.cluster.config.requestBody, this.ctx.clock, this.#onBodyTimeout, () => req.readableLength > 0);
+    req.once('end', () => this.#pace?.stop());
+  }
+
+  // AttemptOwner: the upstream writer's view of a streamed body.
+  requestStarted(): void {
+    const pace = this.#pace;
+    if (pace !== null && !pace.started) pace.start();
+  }
+
+  bodySent(bytes: number): void {
+    this.#pace?.progress(bytes);
+  }
+
+  readonly #onBodyTimeout = (): void => {
+    if (this.done) return;
+    const a = this.current;
+    // Answer (or cut) first: aborting the attempt destroys the request stream, and with it the client socket.
+    this.failBody(Failures.clientBodyTimeout);
+    a?.abort(Failures.clientBodyTimeout);
+  };
+
+  /**
+   * The client's body failed (too slow, buffer memory spent, broken): answer, then close the connection — the rest of
+   * the body was never read. A response already started is cut.
+   */
+  failBody(failure: FailureKind): void {
+    if (this.done) return;
+    this.failure = failure;
+    if (this.gone) this.status = 499;
+    else if (this.res.headersSent) this.res.destroy();
+    else {
+      this.status = failure.status;
+      this.res.shouldKeepAlive = false;
+      writeFailure(this.res, failure, this.requestId, true, () => this.req.socket.destroy());
+    }
+    this.finish();
   }
 
   /** Pick a backend and send the request there, or wait in the queue, or answer 503. */
@@ -84,8 +139,10 @@ export class Exchange implements AttemptOwner, PickRequest {
     const failure = a.failure!;
     this.failure = failure;
     if (this.res.headersSent) {
-      // Bytes already reached the client: the only honest signal left is to cut the connection.
+      // Bytes already reached the client: the only honest signal left is to cut the connection. The failure stays
+      // on the exchange (the status is the backend's): the access line and the metrics show a cut response.
       this.ctx.log.warn({ requestId: this.requestId, backend: a.backend.id, error: failure.code, detail: error.message }, 'upstream failed mid-response');
+      this.ctx.stats.responseCut(a.backend, failure.code);
       this.res.destroy();
       this.finish();
     } else if (a.responseStarted || !this.#retry(failure, a.backend)) {
@@ -129,6 +186,11 @@ export class Exchange implements AttemptOwner, PickRequest {
     this.finish();
   }
 
+  /** A response whose head reached the client and that was then cut by a failure (timeout, reset): not a plain 200. */
+  get cut(): boolean {
+    return this.failure !== null && this.res.headersSent && this.current !== null && this.current.responseStarted;
+  }
+
   readonly #onClientClose = (): void => {
     if (this.done || this.res.writableFinished) return;
     this.gone = true;
@@ -146,6 +208,11 @@ export class Exchange implements AttemptOwner, PickRequest {
     if (this.done) return;
     this.done = true;
     this.totalTimer?.cancel();
+    this.#pace?.stop();
+    if (this.#heldBody > 0) {
+      this.cluster.bodyBuffers.give(this.#heldBody);
+      this.#heldBody = 0;
+    }
     this.#queued?.cancel();
     this.#queued = null;
     this.cluster.budget.requestEnded(this.history.retrying);

@@ -1,0 +1,19 @@
+// How many requests one backend can carry at once over its connection pool: the cap on a backend's in-flight count,
+// so that a request never waits inside undici's own (unbounded, invisible) queue — it waits in the pool's queue,
+// which has a length limit, a timeout, a 503 and metrics.
+import type { UpstreamConfig } from '../config/types.js';
+
+/**
+ * Requests the connection pool can have on the wire at once. HTTP/1.1: one per connection (times pipelining).
+ * Hook for HTTP/2 upstreams: there it is connections × the streams allowed per connection (the peer's
+ * SETTINGS_MAX_CONCURRENT_STREAMS, or the configured cap) — give UpstreamConfig the protocol and branch here.
+ */
+export function upstreamSlots(upstream: UpstreamConfig): number {
+  return upstream.connections * upstream.pipelining;
+}
+
+/** The in-flight limit a backend runs with: its configured maxConcurrent (0 = none) never above what the pool can carry. */
+export function effectiveMaxConcurrent(configured: number, upstream: UpstreamConfig): number {
+  const slots = upstreamSlots(upstream);
+  return configured > 0 && configured < slots ? configured : slots;
+}
