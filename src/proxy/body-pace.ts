@@ -12,7 +12,8 @@ export class BodyPace {
   readonly #onTimeout: () => void;
   /** Data that arrived but is waiting on our side (upstream backpressure): not the client's delay. */
   readonly #waitingOnUs: () => boolean;
-  #startedAt = -1;
+  #state: 'waiting' | 'running' | 'over' = 'waiting';
+  #startedAt = 0;
   #lastAt = 0;
   #received = 0;
   #timer: Timer | null = null;
@@ -26,12 +27,13 @@ export class BodyPace {
   }
 
   get started(): boolean {
-    return this.#startedAt >= 0;
+    return this.#state !== 'waiting';
   }
 
   /** The clock starts now (reading began, or the upstream attempt took its connection). */
   start(): void {
-    if (this.#startedAt >= 0) return;
+    if (this.#state !== 'waiting') return;
+    this.#state = 'running';
     const now = this.#clock.now();
     this.#startedAt = now;
     this.#lastAt = now;
@@ -48,7 +50,7 @@ export class BodyPace {
   stop(): void {
     this.#timer?.cancel();
     this.#timer = null;
-    this.#startedAt = -2;
+    this.#state = 'over';
   }
 
   /** When the client is late: the gap since the last read, or the rate since the start, whichever ends first. */
@@ -64,15 +66,19 @@ export class BodyPace {
 
   readonly #check = (): void => {
     this.#timer = null;
-    if (this.#startedAt < 0) return;
+    if (this.#state !== 'running') return;
     const now = this.#clock.now();
-    if (this.#waitingOnUs()) this.#lastAt = now;
+    if (this.#waitingOnUs()) {
+      // Our delay: both clocks start over from now (the rate is judged from here, with what was received counted).
+      this.#lastAt = now;
+      if (this.#minRate > 0) this.#startedAt = now - this.#received / this.#minRate;
+    }
     const left = this.deadline() - now;
     if (left > 0) {
       this.#arm(left);
       return;
     }
-    this.#startedAt = -2;
+    this.#state = 'over';
     this.#onTimeout();
   };
 }

@@ -103,7 +103,9 @@ export class Exchange implements AttemptOwner, PickRequest {
     else {
       this.status = failure.status;
       this.res.shouldKeepAlive = false;
-      writeFailure(this.res, failure, this.requestId, true, () => this.req.socket.destroy());
+      // Taken now: aborting a streaming attempt right after this detaches the socket from the request.
+      const socket = this.req.socket as IncomingMessage['socket'] | null;
+      writeFailure(this.res, failure, this.requestId, true, () => socket?.destroy());
     }
     this.finish();
   }
