@@ -157,7 +157,7 @@ export class Forward implements Dispatcher.DispatchHandler, Attempt {
     if (!this.#firstByteSent) this.#observeFirstByte();
     this.#lastDataAt = this.#owner.ctx.clock.now();
     if (this.#sse !== null) this.#observeEvents(this.#sse.feed(chunk));
-    else this.#awaitingFirst = false;
+    else if (this.#awaitingFirst) this.#firstArrived();
     this.#owner.bytesOut += chunk.length;
     if (!this.#owner.res.write(chunk)) {
       this.#pausedByClient = true;
@@ -228,6 +228,14 @@ export class Forward implements Dispatcher.DispatchHandler, Attempt {
     this.abort(this.#awaitingFirst ? Failures.firstByteTimeout : Failures.idleTimeout);
   };
 
+  /** From the first byte (event) on, gaps are timed by idle: the first-byte timer, due later, is replaced. */
+  #firstArrived(): void {
+    this.#awaitingFirst = false;
+    if (this.#bodyTimer === null) return;
+    this.#bodyTimer.cancel();
+    this.#bodyTimer = this.#owner.ctx.clock.setTimer(Math.max(1, this.#owner.cluster.config.timeouts.idleMs), this.#checkBody);
+  }
+
   #stopBodyTimer(): void {
     this.#bodyTimer?.cancel();
     this.#bodyTimer = null;
@@ -243,7 +251,7 @@ export class Forward implements Dispatcher.DispatchHandler, Attempt {
     if (events === 0) return;
     const now = this.#owner.ctx.clock.now();
     const stats = this.backend.stats;
-    this.#awaitingFirst = false;
+    if (this.#awaitingFirst) this.#firstArrived();
     for (let i = 0; i < events; i++) {
       if (this.#lastEventAt < 0) stats.sseFirstEventSeconds.observe((now - this.#owner.startedAt) / 1000);
       else stats.sseEventGapSeconds.observe((now - this.#lastEventAt) / 1000);
