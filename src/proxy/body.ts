@@ -6,8 +6,15 @@ import type { PoolConfig, RequestBodyConfig } from '../config/types.js';
 import { BodyPace } from './body-pace.js';
 import { Failures, type FailureKind } from './failures.js';
 
-/** `buffer` carries the announced length. */
-export type BodyPlan = { readonly kind: 'none' } | { readonly kind: 'stream' } | { readonly kind: 'too-large' } | { readonly kind: 'buffer'; readonly length: number };
+/**
+ * `buffer`: read ahead before a backend is picked. `length` is the announced Content-Length, or -1 for a chunked body,
+ * which is read ahead up to `limit` bytes and streams (what was read first) if it turns out larger.
+ */
+export type BodyPlan =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'stream' }
+  | { readonly kind: 'too-large' }
+  | { readonly kind: 'buffer'; readonly length: number; readonly limit: number };
 
 const NONE: BodyPlan = { kind: 'none' };
 const STREAM: BodyPlan = { kind: 'stream' };
@@ -19,12 +26,11 @@ export function planBody(req: IncomingMessage, cfg: PoolConfig): BodyPlan {
   const chunked = req.headers['transfer-encoding'] !== undefined;
   if (cfg.maxBodyBytes > 0 && length > cfg.maxBodyBytes) return TOO_LARGE;
   if (length <= 0 && !chunked) return NONE;
-  // A chunked body has no length to check up front: it streams (its pace still watched, body-pace.ts).
-  if (chunked) return STREAM;
-  if (length <= cfg.requestBody.bufferBytes) return { kind: 'buffer', length };
   // Any method: a request that never reached the model (refused, a 503 from a loading server) is retried whatever
-  // its method, and only a kept body can be sent again.
-  return cfg.retry.attempts > 1 && length <= cfg.retry.bufferBodyBytes ? { kind: 'buffer', length } : STREAM;
+  // its method, and only a kept body can be sent again — so retry.bufferBody keeps bodies whole too.
+  const limit = Math.max(cfg.requestBody.bufferBytes, cfg.retry.attempts > 1 ? cfg.retry.bufferBodyBytes : 0);
+  if (chunked) return limit > 0 ? { kind: 'buffer', length: -1, limit } : STREAM;
+  return length <= limit ? { kind: 'buffer', length, limit: length } : STREAM;
 }
 
 /** The memory bodies read ahead may use (body-buffers.ts): bytes taken as they arrive, given back when the request ends. */
@@ -33,38 +39,55 @@ export interface BufferBudget {
   give(bytes: number): void;
 }
 
+/** What became of a body read ahead: whole (replayable), or larger than the limit and to be streamed. */
+export interface ReadAheadOwner {
+  /** The whole body; its bytes stay taken from the budget (the owner gives them back when the request is over). */
+  whole(body: Buffer): void;
+  /** A chunked body passed the limit: what was read is back at the head of `req` (unshift), which now streams. */
+  larger(): void;
+  /** 408 too slow, 503 buffer memory spent, 413 past maxBodySize, 400 broken, client gone; the bytes are given back. */
+  failBody(failure: FailureKind): void;
+}
+
 /**
- * Reads a whole body of a known length at the pace `cfg` asks (408 client-body-timeout when slower), within the
- * pool's buffer budget (503 body-buffer-full). `done` gets the body, whose length in bytes is still taken from
- * `buffers` (the caller gives it back when the request is over); on every failure the bytes are given back here.
+ * Reads a body ahead at the pace `cfg` asks (408 client-body-timeout when slower) within the pool's buffer budget
+ * (503 body-buffer-full). A chunked body larger than `plan.limit` is handed back for streaming, nothing lost.
  */
-export function readWholeBody(
-  req: IncomingMessage,
-  length: number,
-  cfg: RequestBodyConfig,
-  clock: Clock,
-  buffers: BufferBudget,
-  done: (body: Buffer) => void,
-  failed: (failure: FailureKind) => void,
-): void {
+export function readAhead(req: IncomingMessage, plan: { readonly length: number; readonly limit: number }, maxBodyBytes: number, cfg: RequestBodyConfig, clock: Clock, buffers: BufferBudget, owner: ReadAheadOwner): void {
   const chunks: Buffer[] = [];
   let held = 0;
   let settled = false;
-  const settle = (failure: FailureKind | null): void => {
+  const settle = (outcome: FailureKind | 'whole' | 'larger'): void => {
     if (settled) return;
     settled = true;
     pace.stop();
     req.off('data', onData);
-    if (failure === null) {
-      done(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, held));
+    if (outcome === 'whole') {
+      owner.whole(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, held));
       return;
     }
     buffers.give(held);
     held = 0;
+    if (outcome === 'larger') {
+      req.pause();
+      if (chunks.length > 0) req.unshift(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
+      chunks.length = 0;
+      owner.larger();
+      return;
+    }
     chunks.length = 0;
-    failed(failure);
+    owner.failBody(outcome);
   };
   const onData = (c: Buffer): void => {
+    if (maxBodyBytes > 0 && held + c.length > maxBodyBytes) {
+      settle(Failures.bodyTooLarge);
+      return;
+    }
+    if (held + c.length > plan.limit) {
+      chunks.push(c); // given back to the stream with the rest
+      settle('larger');
+      return;
+    }
     if (!buffers.take(c.length)) {
       settle(Failures.bodyBufferFull);
       return;
@@ -76,7 +99,7 @@ export function readWholeBody(
   const pace = new BodyPace(cfg, clock, () => settle(Failures.clientBodyTimeout));
   pace.start();
   req.on('data', onData);
-  req.once('end', () => settle(held === length ? null : Failures.clientBodyError));
+  req.once('end', () => settle(plan.length < 0 || held === plan.length ? 'whole' : Failures.clientBodyError));
   req.once('error', () => settle(Failures.clientBodyError));
   // The client left mid-body: no 'end' will come; give the bytes back (the exchange accounts the client's leaving).
   req.once('close', () => settle(Failures.clientClosed));

@@ -7,12 +7,13 @@ import type { Timer } from '../clock.js';
 import type { GroupChoice } from '../routing/groups.js';
 import { account, type ExchangeContext } from './accounting.js';
 import { BodyPace } from './body-pace.js';
+import type { ReadAheadOwner } from './body.js';
 import { writeFailure } from './error-body.js';
 import { Failures, type FailureKind } from './failures.js';
 import { Forward, type AttemptOwner } from './forward.js';
 import { AttemptHistory, decideRetry, type RetryVerdict } from './retry.js';
 
-export class Exchange implements AttemptOwner, PickRequest {
+export class Exchange implements AttemptOwner, PickRequest, ReadAheadOwner {
   readonly startedAt: number;
   readonly history = new AttemptHistory<Backend>();
   upstreamHeaders: string[] | null = null;
@@ -58,10 +59,18 @@ export class Exchange implements AttemptOwner, PickRequest {
     this.fail(Failures.queueTimeout, false);
   }
 
-  /** A body read whole (phase 4): replayable; its bytes stay taken from the pool's buffer budget until finish(). */
-  keepBody(body: Buffer): void {
+  // ReadAheadOwner (phase 4, body.ts)
+  /** A body read whole: replayable; its bytes stay taken from the pool's buffer budget until finish(). */
+  whole(body: Buffer): void {
     this.body = body;
     this.#heldBody = body.length;
+    this.attempt();
+  }
+
+  /** A chunked body larger than the read-ahead limit: it streams, from its first byte (given back to the stream). */
+  larger(): void {
+    this.streamBody();
+    this.attempt();
   }
 
   /** The client's body streams to the backend: its pace is watched from the moment an attempt takes a connection. */

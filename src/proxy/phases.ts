@@ -19,7 +19,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Cluster } from '../cluster/cluster.js';
 import type { Router } from '../routing/routes.js';
 import type { ExchangeContext } from './accounting.js';
-import { planBody, readWholeBody } from './body.js';
+import { planBody, readAhead } from './body.js';
 import { writeFailure } from './error-body.js';
 import { Exchange } from './exchange.js';
 import { Failures } from './failures.js';
@@ -81,10 +81,7 @@ export function handleRequest(ctx: RequestContext, req: IncomingMessage, res: Se
       x.attempt();
       return;
     case 'buffer':
-      readWholeBody(req, plan.length, cfg.requestBody, ctx.clock, cluster.bodyBuffers, (body) => {
-        x.keepBody(body);
-        x.attempt();
-      }, (failure) => x.failBody(failure));
+      readAhead(req, plan, cfg.maxBodyBytes, cfg.requestBody, ctx.clock, cluster.bodyBuffers, x);
       return;
     default: {
       const never: never = plan;

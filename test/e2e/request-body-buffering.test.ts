@@ -2,9 +2,11 @@
 // so a slow upload holds memory, never a backend connection; a larger body streams; requestBody.bufferTotal bounds
 // the memory (503 body-buffer-full beyond it).
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import net from 'node:net';
 import { afterEach, expect, test } from 'vitest';
 import { startBackend, streaming, type TestBackend } from '../helpers/backend.js';
 import { startStack, type Stack } from '../helpers/stack.js';
+import { parseResponses } from '../helpers/raw-http.js';
 import { slowUpload, until } from './slow-upload.js';
 import { backends, deferred, metric, onePool, request, within } from './support.js';
 
@@ -78,4 +80,69 @@ test('beyond bufferTotal a body is refused with 503 body-buffer-full; the memory
   expect(again.status).toBe(200);
   expect(backend.requests.map((r) => r.url)).toEqual(['/v1/holder', '/v1/other']);
   holder.destroy();
+});
+
+/** A chunked upload on a raw socket: chunk(n) sends one chunk of n bytes, end() the last chunk; resolves the first response. */
+function chunkedUpload(port: number, path: string): { chunk(n: number): void; end(): void; answered: Promise<{ status: number; body: string }>; destroy(): void } {
+  const socket = net.connect(port, '127.0.0.1');
+  socket.on('error', () => undefined);
+  let text = '';
+  const answered = new Promise<{ status: number; body: string }>((resolve) => {
+    socket.on('data', (c: Buffer) => {
+      text += c.toString('latin1');
+      const first = parseResponses(text)[0];
+      if (first !== undefined) resolve(first);
+    });
+  });
+  socket.write(`POST ${path} HTTP/1.1\r\nHost: test\r\nTransfer-Encoding: chunked\r\n\r\n`);
+  return {
+    chunk: (n) => void socket.write(`${n.toString(16)}\r\n${'z'.repeat(n)}\r\n`),
+    end: () => void socket.write('0\r\n\r\n'),
+    answered,
+    destroy: () => socket.destroy(),
+  };
+}
+
+test('a chunked body is read ahead too: within the limit it is whole (and sized) before the backend hears of it', async () => {
+  const { stack, backend } = await boot();
+  const upload = chunkedUpload(stack.port, '/v1/chunked-small');
+  upload.chunk(300);
+  await until('300 bytes read ahead', async () => (await held(stack)) === 300);
+  expect(backend.requests).toEqual([]);
+  upload.chunk(200);
+  upload.end();
+  expect((await within(upload.answered, 5000, 'the answer')).status).toBe(200);
+  expect(backend.requests.map((r) => r.body.length)).toEqual([500]);
+  await until('the buffer to be given back', async () => (await held(stack)) === 0);
+  upload.destroy();
+});
+
+test('a chunked body past the limit streams, starting with the bytes read ahead: the backend gets every byte in order', async () => {
+  const backend = await startBackend();
+  const arrived = deferred();
+  let body = '';
+  backend.handle(streaming((req: IncomingMessage, res: ServerResponse) => {
+    req.setEncoding('latin1');
+    req.on('data', (c: string) => {
+      body += c;
+      if (body.length >= 1500) arrived.resolve();
+    });
+    req.on('end', () => res.end(`got ${body.length}`));
+  }));
+  const stack = await startStack(onePool([backend.url], '    requestBody: { buffer: 1kb }\n    retry: { bufferBody: 0 }'));
+  open.push(stack, backend);
+  const upload = chunkedUpload(stack.port, '/v1/chunked-large');
+  upload.chunk(700);
+  await until('700 bytes read ahead', async () => (await held(stack)) === 700);
+  expect(backend.requests).toEqual([]);
+  upload.chunk(800);
+  // Past 1 KiB: streamed while the client still has more to send.
+  await within(arrived.promise, 5000, 'the streamed start of the body');
+  expect(await held(stack)).toBe(0);
+  upload.chunk(500);
+  upload.end();
+  const reply = await within(upload.answered, 5000, 'the answer');
+  expect([reply.status, reply.body]).toEqual([200, 'got 2000']);
+  expect(body).toBe('z'.repeat(2000));
+  upload.destroy();
 });

@@ -40,19 +40,24 @@ test('a body larger than bufferBody streams through and is not retried', async (
   expect(alive.requests).toEqual([]);
 });
 
-test('a chunked body of unknown size is not retried', async () => {
+test('a chunked body is read ahead up to the same limit: a small one is replayed, a larger one streams and is not retried', async () => {
   const { stack, alive } = await deadFirst();
-  const reply = await request(`${stack.url}/chunked`, { method: 'PUT', body: 'c', headers: { 'x-request-id': 'buf-3', 'transfer-encoding': 'chunked' } });
-  expect(reply.status).toBe(502);
-  expect(await accessLine(stack, 'buf-3')).toMatchObject({ attempts: 1 });
-  expect(alive.requests).toEqual([]);
+  const small = await request(`${stack.url}/chunked`, { method: 'PUT', body: 'c', headers: { 'x-request-id': 'buf-3', 'transfer-encoding': 'chunked' } });
+  expect(small.status).toBe(200);
+  expect(await accessLine(stack, 'buf-3')).toMatchObject({ attempts: 2 });
+  expect(alive.requests.at(-1)!.body.toString()).toBe('c');
+  const again = await deadFirst();
+  const large = await request(`${again.stack.url}/chunked`, { method: 'PUT', body: 'd'.repeat(2000), headers: { 'x-request-id': 'buf-5', 'transfer-encoding': 'chunked' } });
+  expect(large.status).toBe(502);
+  expect(await accessLine(again.stack, 'buf-5')).toMatchObject({ attempts: 1 });
+  expect(again.alive.requests).toEqual([]);
 });
 
 test('with the default request buffering, a body larger than retry.bufferBody is read whole and replayed', async () => {
   const { stack, alive } = await deadFirst('1mb');
   const body = 'c'.repeat(100_000);
-  const reply = await request(`${stack.url}/large`, { method: 'PUT', body, headers: { 'x-request-id': 'buf-3' } });
+  const reply = await request(`${stack.url}/large`, { method: 'PUT', body, headers: { 'x-request-id': 'buf-4' } });
   expect(reply.status).toBe(200);
-  expect(await accessLine(stack, 'buf-3')).toMatchObject({ attempts: 2 });
+  expect(await accessLine(stack, 'buf-4')).toMatchObject({ attempts: 2 });
   expect(alive.requests.at(-1)!.body.length).toBe(body.length);
 });
