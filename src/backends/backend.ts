@@ -4,7 +4,7 @@ import type { Candidate } from '../balancer/balancer.js';
 import { PeakEwma } from '../balancer/ewma.js';
 import type { BackendConfig, PoolConfig } from '../config/types.js';
 import type { BackendStats } from '../observe/metrics.js';
-import { effectiveMaxConcurrent } from './capacity.js';
+import { upstreamSlots } from './capacity.js';
 import { rampFactor } from './slow-start.js';
 import type { OutlierHost } from '../outlier/types.js';
 import { initialHealth, step, visibleState, type BackendState, type Health, type HealthEvent, type HealthSource, type Phase, type Policy, type SourceEvents } from './state.js';
@@ -71,11 +71,15 @@ export class Backend implements Candidate, OutlierHost {
   readonly url: URL;
   readonly origin: string;
   weight: number;
-  /**
-   * Requests in flight before new ones wait in the pool's queue: the configured maxConcurrent, never above what the
-   * connection pool carries at once (capacity.ts), so no request waits unseen inside undici. Always > 0.
-   */
+  /** Requests in flight (WebSocket tunnels included) before new ones wait in the queue; 0 = no limit of its own. */
   readonly maxConcurrent: number;
+  /**
+   * Requests the connection pool carries at once (capacity.ts): proxied requests beyond it wait in the pool's queue,
+   * never unseen inside undici. Tunnels have sockets of their own and do not count against it.
+   */
+  readonly slots: number;
+  /** WebSocket tunnels open now (counted in `inflight` too). */
+  tunnels = 0;
   readonly dispatcher: UndiciPool;
   readonly stats: BackendStats;
   inflight = 0;
@@ -105,7 +109,8 @@ export class Backend implements Candidate, OutlierHost {
     this.url = cfg.url;
     this.origin = cfg.origin;
     this.weight = cfg.weight;
-    this.maxConcurrent = effectiveMaxConcurrent(cfg.maxConcurrent, pool.upstream);
+    this.maxConcurrent = cfg.maxConcurrent;
+    this.slots = upstreamSlots(pool.upstream);
     this.stats = deps.stats;
     this.#now = deps.now;
     this.#onChange = deps.onChange;
@@ -144,9 +149,9 @@ export class Backend implements Candidate, OutlierHost {
     return this.#state === 'READY';
   }
 
-  /** READY and below its maxConcurrent: may take one more request now. */
+  /** READY, below its maxConcurrent and with a free connection slot: may take one more request now. */
   acceptsRequest(): boolean {
-    return this.#state === 'READY' && this.inflight < this.maxConcurrent;
+    return this.#state === 'READY' && (this.maxConcurrent === 0 || this.inflight < this.maxConcurrent) && this.inflight - this.tunnels < this.slots;
   }
 
   /** For the outlier detector: READY and not ejected. */

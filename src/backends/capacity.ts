@@ -11,9 +11,3 @@ import type { UpstreamConfig } from '../config/types.js';
 export function upstreamSlots(upstream: UpstreamConfig): number {
   return upstream.connections * upstream.pipelining;
 }
-
-/** The in-flight limit a backend runs with: its configured maxConcurrent (0 = none) never above what the pool can carry. */
-export function effectiveMaxConcurrent(configured: number, upstream: UpstreamConfig): number {
-  const slots = upstreamSlots(upstream);
-  return configured > 0 && configured < slots ? configured : slots;
-}

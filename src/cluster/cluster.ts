@@ -351,7 +351,7 @@ function closedByPeer(err: Error | null | undefined): boolean {
   return code === 'UND_ERR_SOCKET' || code === 'ECONNRESET';
 }
 
-/** READY and below its maxConcurrent. */
+/** READY, below its maxConcurrent, with a free connection slot. */
 const accepts = (b: Backend): boolean => b.acceptsRequest();
 
 function hasEligible(g: BackendGroup, exclude: readonly Backend[] | null): boolean {

@@ -342,7 +342,7 @@ export const poolSchema = z
     warmup: warmup.optional(),
     slowStart: duration('Ramp a backend\'s weight from 10% to full over this window after it becomes READY; 0 = off.').optional(),
     queue: queue.prefault({}),
-    maxConcurrent: count(0).default(0).describe('Requests in flight per backend before new ones wait in the queue (HAProxy maxconn); 0 = as many as upstream.connections × pipelining carry (never more).'),
+    maxConcurrent: count(0).default(0).describe('Requests in flight per backend before new ones wait in the queue (HAProxy maxconn); 0 = no limit of its own. Whatever it says, proxied requests in flight never pass upstream.connections × pipelining: the rest wait in the queue.'),
     outlier: outlierSchema.prefault({}),
     sticky: sticky.optional(),
     pinHeader: pinHeader.optional(),
