@@ -288,7 +288,7 @@ const queue = z
 const timeouts = z
   .strictObject({
     connect: duration('TCP/TLS connect timeout.').prefault('5s'),
-    firstByte: duration('Request sent -> the first response byte: the headers, then the first body byte (the first complete event of a text/event-stream), each within this time from the request. Generous: an LLM server queues and prefills before its first token.').prefault('5m'),
+    firstByte: duration('Request sent -> the first response byte: the headers, then the first body byte (the first complete event of a text/event-stream), each within this time from the request\'s last byte. Generous: an LLM server queues and prefills before its first token.').prefault('5m'),
     idle: duration('Longest gap between two response body chunks once the first has arrived (a stream cut by it is logged and counted as cut).').prefault('60s'),
     total: duration('Whole exchange; 0 = no limit.').prefault(0),
   })

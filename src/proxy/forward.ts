@@ -64,10 +64,12 @@ export class Forward implements Dispatcher.DispatchHandler, Attempt {
   #lastEventAt = -1;
   /**
    * The response body's clock: until the first body byte (the first complete event of an event stream) the wait is
-   * bounded by timeouts.firstByte from the attempt's start; after it, each gap between chunks by timeouts.idle.
+   * bounded by timeouts.firstByte from the request's last byte; after it, each gap between chunks by timeouts.idle.
    * One timer, re-armed only when it fires early: a chunk only writes #lastDataAt.
    */
   #bodyTimer: Timer | null = null;
+  /** When the request body was fully sent (ctx.clock ms), -1 before: firstByte counts from here, as undici's headersTimeout does. */
+  #sentAt = -1;
   #awaitingFirst = true;
   #lastDataAt = 0;
   /** Paused for the client's backpressure: a slow reader is not a stalled backend. */
@@ -119,6 +121,10 @@ export class Forward implements Dispatcher.DispatchHandler, Attempt {
       this.#owner.fail(Failures.bodyTooLarge, true);
       this.abort(Failures.bodyTooLarge);
     }
+  }
+
+  onRequestSent(): void {
+    this.#sentAt = this.#owner.ctx.clock.now();
   }
 
   onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>, statusMessage?: string): void {
@@ -209,7 +215,7 @@ export class Forward implements Dispatcher.DispatchHandler, Attempt {
 
   #watchBody(): void {
     const cfg = this.#owner.cluster.config.timeouts;
-    const left = this.#startedAt + cfg.firstByteMs - this.#owner.ctx.clock.now();
+    const left = this.#firstByteDeadline(cfg.firstByteMs) - this.#owner.ctx.clock.now();
     this.#bodyTimer = this.#owner.ctx.clock.setTimer(Math.max(1, left), this.#checkBody);
   }
 
@@ -220,13 +226,18 @@ export class Forward implements Dispatcher.DispatchHandler, Attempt {
     const now = clock.now();
     const cfg = this.#owner.cluster.config.timeouts;
     if (this.#pausedByClient) this.#lastDataAt = now;
-    const deadline = this.#awaitingFirst ? this.#startedAt + cfg.firstByteMs : this.#lastDataAt + cfg.idleMs;
+    const deadline = this.#awaitingFirst ? this.#firstByteDeadline(cfg.firstByteMs) : this.#lastDataAt + cfg.idleMs;
     if (now < deadline) {
       this.#bodyTimer = clock.setTimer(Math.max(1, deadline - now), this.#checkBody);
       return;
     }
     this.abort(this.#awaitingFirst ? Failures.firstByteTimeout : Failures.idleTimeout);
   };
+
+  /** A long upload does not eat into the wait for the answer: it counts from the request's last byte. */
+  #firstByteDeadline(firstByteMs: number): number {
+    return (this.#sentAt >= 0 ? this.#sentAt : this.#startedAt) + firstByteMs;
+  }
 
   /** From the first byte (event) on, gaps are timed by idle: the first-byte timer, due later, is replaced. */
   #firstArrived(): void {
