@@ -4,10 +4,12 @@
 import type { UpstreamConfig } from '../config/types.js';
 
 /**
- * Requests the connection pool can have on the wire at once. HTTP/1.1: one per connection (times pipelining).
- * Hook for HTTP/2 upstreams: there it is connections × the streams allowed per connection (the peer's
- * SETTINGS_MAX_CONCURRENT_STREAMS, or the configured cap) — give UpstreamConfig the protocol and branch here.
+ * Requests the connection pool can serve at once. HTTP/1.1: one per connection — pipelining adds no slot that a
+ * request can count on (every method but HEAD is dispatched `blocking`, and a pipelined request waits behind the one
+ * ahead of it on the wire anyway). Hook for HTTP/2 upstreams: there it is connections × the streams allowed per
+ * connection (the peer's SETTINGS_MAX_CONCURRENT_STREAMS, or a configured cap) — give UpstreamConfig the protocol
+ * and branch here.
  */
 export function upstreamSlots(upstream: UpstreamConfig): number {
-  return upstream.connections * upstream.pipelining;
+  return upstream.connections;
 }

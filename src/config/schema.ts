@@ -305,7 +305,7 @@ const requestBody = z
 
 const upstream = z
   .strictObject({
-    connections: count(1).default(64).describe('Connection limit per backend; with pipelining, also the limit of requests in flight per backend (more wait in the pool\'s queue).'),
+    connections: count(1).default(64).describe('Connection limit per backend, and so the limit of requests in flight per backend: more wait in the pool\'s queue (queue.timeout, then 503), never unseen inside the connection pool.'),
     keepAlive: duration('Idle pooled socket lifetime; keep it below the backend\'s own.').prefault('4s'),
     pipelining: count(1).default(1).describe('Requests in flight per connection.'),
   })
@@ -342,7 +342,7 @@ export const poolSchema = z
     warmup: warmup.optional(),
     slowStart: duration('Ramp a backend\'s weight from 10% to full over this window after it becomes READY; 0 = off.').optional(),
     queue: queue.prefault({}),
-    maxConcurrent: count(0).default(0).describe('Requests in flight per backend before new ones wait in the queue (HAProxy maxconn); 0 = no limit of its own. Whatever it says, proxied requests in flight never pass upstream.connections × pipelining: the rest wait in the queue.'),
+    maxConcurrent: count(0).default(0).describe('Requests in flight per backend before new ones wait in the queue (HAProxy maxconn); 0 = no limit of its own. Whatever it says, proxied requests in flight never pass upstream.connections: the rest wait in the queue.'),
     outlier: outlierSchema.prefault({}),
     sticky: sticky.optional(),
     pinHeader: pinHeader.optional(),
