@@ -107,7 +107,8 @@ export class Exchange implements AttemptOwner, PickRequest, ReadAheadOwner {
   failBody(failure: FailureKind): void {
     if (this.done) return;
     this.failure = failure;
-    if (this.gone) this.status = 499;
+    // The client left mid-body (its request stream closed, perhaps before the response's 'close'): nobody to answer.
+    if (this.gone || failure === Failures.clientClosed) this.status = 499;
     else if (this.res.headersSent) this.res.destroy();
     else {
       this.status = failure.status;

@@ -8,7 +8,7 @@ import { startBackend, streaming, type TestBackend } from '../helpers/backend.js
 import { startStack, type Stack } from '../helpers/stack.js';
 import { parseResponses } from '../helpers/raw-http.js';
 import { slowUpload, until } from './slow-upload.js';
-import { backends, deferred, metric, onePool, request, within } from './support.js';
+import { accessLine, backends, deferred, metric, onePool, request, within } from './support.js';
 
 let open: Array<{ close(): Promise<void> }> = [];
 afterEach(async () => {
@@ -145,4 +145,14 @@ test('a chunked body past the limit streams, starting with the bytes read ahead:
   expect([reply.status, reply.body]).toEqual([200, 'got 2000']);
   expect(body).toBe('z'.repeat(2000));
   upload.destroy();
+});
+
+test('a client that leaves mid-body: its bytes are given back, the request is logged 499, the backend never hears of it', async () => {
+  const { stack, backend } = await boot();
+  const upload = slowUpload(stack.port, '/v1/gone', 1000, 400, { 'x-request-id': 'gone-1' });
+  await until('400 bytes buffered', async () => (await held(stack)) === 400);
+  upload.destroy();
+  expect(await accessLine(stack, 'gone-1')).toMatchObject({ status: 499, error: 'client-closed', attempts: 0 });
+  await until('the buffer to be given back', async () => (await held(stack)) === 0);
+  expect(backend.requests).toEqual([]);
 });
