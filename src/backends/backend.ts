@@ -113,7 +113,7 @@ export class Backend implements Candidate, OutlierHost {
     this.origin = cfg.origin;
     this.weight = cfg.weight;
     this.maxConcurrent = cfg.maxConcurrent;
-    this.slots = upstreamSlots(pool.upstream);
+    this.slots = upstreamSlots(pool.upstream, pool.protocol);
     this.stats = deps.stats;
     this.#now = deps.now;
     this.#onChange = deps.onChange;

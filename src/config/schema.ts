@@ -352,7 +352,7 @@ const requestBody = z
 
 const upstream = z
   .strictObject({
-    connections: count(1).default(64).describe('Connection limit per backend, and so the limit of requests in flight per backend: more wait in the pool\'s queue (queue.timeout, then 503), never unseen inside the connection pool.'),
+    connections: count(1).default(256).describe('Connection limit per backend, and so the limit of requests in flight per backend (HTTP/2: x 100 streams): more wait in the pool\'s queue (queue.timeout, then 503), never unseen inside the connection pool. 256: an LLM server runs that many sequences at once (vLLM, TGI) and each token stream holds its connection.'),
     keepAlive: duration('Idle pooled socket lifetime; keep it below the backend\'s own.').prefault('4s'),
     pipelining: count(1).default(1).describe('Requests in flight per connection.'),
   })
