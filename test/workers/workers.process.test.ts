@@ -20,15 +20,17 @@ afterEach(async () => {
 });
 
 /** A backend answering with its name (after `delayMs`); `listen: false` reserves the port without serving. */
-async function backend(name: string, delayMs = 0): Promise<{ url: string; port: number; server: http.Server }> {
+async function backend(name: string, delayMs = 0): Promise<{ url: string; port: number; server: http.Server; arrived(): number }> {
+  let arrived = 0;
   const server = http.createServer((req, res) => {
     if (req.url === '/health') return res.end('ok');
+    arrived++;
     setTimeout(() => res.end(`${name} pid`), delayMs);
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   servers.push(server);
   const port = (server.address() as AddressInfo).port;
-  return { url: `http://127.0.0.1:${port}`, port, server };
+  return { url: `http://127.0.0.1:${port}`, port, server, arrived: () => arrived };
 }
 
 interface Tree {
@@ -171,7 +173,8 @@ test('SIGTERM drains every worker: requests in progress finish, the process tree
   await proc!.waitForLog((l) => l.msg === 'backend state changed' && l.to === 'READY');
   const agent = new Agent({ connections: 8 });
   const inFlight = Array.from({ length: 8 }, () => request(`http://127.0.0.1:${tree.port}/infer`, { method: 'POST', body: '{}', dispatcher: agent }).then(async (r) => `${r.statusCode} ${await r.body.text()}`));
-  await new Promise((r) => setTimeout(r, 200));
+  // Every request is in progress at the backend (accepted by a worker) when the signal comes.
+  await expect.poll(() => slow.arrived(), { timeout: 10_000 }).toBe(8);
   proc!.child.kill('SIGTERM');
   const answers = await Promise.all(inFlight);
   expect(answers).toEqual(Array(8).fill('200 slow pid'));
