@@ -6,7 +6,8 @@ import type { BackendConfig, PoolConfig } from '../config/types.js';
 import type { BackendStats } from '../observe/metrics.js';
 import { upstreamSlots } from './capacity.js';
 import { rampFactor } from './slow-start.js';
-import { connectOptions, needsOwnProbeAgent, probeAgent } from './upstream.js';
+import { H2Dispatcher, type UpstreamDispatcher } from './h2-dispatcher.js';
+import { connectOptions, needsOwnProbeAgent, probeAgent, tlsOptions } from './upstream.js';
 import type { OutlierHost } from '../outlier/types.js';
 import { initialHealth, step, visibleState, type BackendState, type ChangeSource, type Health, type HealthEvent, type HealthSource, type Phase, type Policy, type SourceEvents } from './state.js';
 
@@ -81,7 +82,8 @@ export class Backend implements Candidate, OutlierHost {
   readonly slots: number;
   /** WebSocket tunnels open now (counted in `inflight` too). */
   tunnels = 0;
-  readonly dispatcher: UndiciPool;
+  /** The request path: undici's Pool for HTTP/1.1, node:http2 for HTTP/2 (h2-dispatcher.ts says why). */
+  readonly dispatcher: UpstreamDispatcher;
   /** Probes and metadata reads when the app's shared probe agent cannot reach this backend (HTTP/2, TLS settings); else null. */
   readonly probeDispatcher: Agent | null;
   readonly stats: BackendStats;
@@ -122,7 +124,7 @@ export class Backend implements Candidate, OutlierHost {
     this.#health = initialHealth(deps.hasStartupProbe);
     this.#state = visibleState(this.#health);
     this.stateSince = deps.now();
-    this.dispatcher = new UndiciPool(cfg.origin, {
+    this.dispatcher = pool.protocol === 'h2' ? new H2Dispatcher(cfg.origin, { tls: tlsOptions(pool.tls), connectTimeoutMs: pool.timeouts.connectMs }) : new UndiciPool(cfg.origin, {
       connections: pool.upstream.connections,
       pipelining: pool.upstream.pipelining,
       keepAliveTimeout: pool.upstream.keepAliveMs,

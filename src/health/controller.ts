@@ -248,7 +248,8 @@ export class HealthController {
     }
     this.#warming = true;
     try {
-      const r = await runWarmup(b.origin, w, { clock: this.#deps.clock, dispatcher: b.dispatcher });
+      // Warm-up requests are few and small: undici carries them (an HTTP/2 pool's probe agent speaks h2 too).
+      const r = await runWarmup(b.origin, w, { clock: this.#deps.clock, dispatcher: b.probeDispatcher ?? (b.dispatcher as unknown as Dispatcher) });
       if (this.#stopped) return;
       b.warmup = { at: this.#deps.clock.wallNow(), ok: r.ok, ms: r.ok ? Math.round(r.ms) : null, reason: r.ok ? null : r.reason };
       this.#deps.stats.warmup(b, r.ok ? 'done' : 'failed');
