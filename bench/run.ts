@@ -1,5 +1,6 @@
 /** Entry point of `npm run bench`: runs the selected scenarios (default all) and guarantees every child process is stopped. */
 import { stopAll } from './lib/children.ts';
+import { runH2 } from './scenarios/h2.ts';
 import { runFailingCanary } from './scenarios/failing-canary.ts';
 import { runLargeBody } from './scenarios/large-body.ts';
 import { runRestartInPlace } from './scenarios/restart-in-place.ts';
@@ -16,6 +17,7 @@ const SCENARIOS: Record<string, () => Promise<void>> = {
   'rolling-restart': runRollingRestart,
   'failing-canary': runFailingCanary,
   'restart-in-place': runRestartInPlace,
+  h2: runH2,
 };
 
 const wanted = process.argv.slice(2);
