@@ -1,5 +1,6 @@
 /** Entry point of `npm run bench`: runs the selected scenarios (default all) and guarantees every child process is stopped. */
 import { stopAll } from './lib/children.ts';
+import { runGrpc } from './scenarios/grpc.ts';
 import { runH2 } from './scenarios/h2.ts';
 import { runFailingCanary } from './scenarios/failing-canary.ts';
 import { runLargeBody } from './scenarios/large-body.ts';
@@ -18,6 +19,7 @@ const SCENARIOS: Record<string, () => Promise<void>> = {
   'failing-canary': runFailingCanary,
   'restart-in-place': runRestartInPlace,
   h2: runH2,
+  grpc: runGrpc,
 };
 
 const wanted = process.argv.slice(2);
