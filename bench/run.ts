@@ -8,6 +8,7 @@ import { runRestartInPlace } from './scenarios/restart-in-place.ts';
 import { runRollingRestart } from './scenarios/rolling-restart.ts';
 import { runScaleUp } from './scenarios/scale-up.ts';
 import { runSmall } from './scenarios/small.ts';
+import { runTls } from './scenarios/tls.ts';
 import { runStreaming } from './scenarios/streaming.ts';
 
 const SCENARIOS: Record<string, () => Promise<void>> = {
@@ -20,6 +21,7 @@ const SCENARIOS: Record<string, () => Promise<void>> = {
   'restart-in-place': runRestartInPlace,
   h2: runH2,
   grpc: runGrpc,
+  tls: runTls,
 };
 
 const wanted = process.argv.slice(2);

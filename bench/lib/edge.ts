@@ -141,3 +141,13 @@ export function nginxH2Listen(port: number, tls: boolean): string {
   const ssl = tls ? ' ssl' : '';
   return nginxHttp2Syntax() === 'directive' ? `listen 127.0.0.1:${port}${ssl};\n    http2 on;` : `listen 127.0.0.1:${port}${ssl} http2;`;
 }
+
+/**
+ * The TLS lines of an nginx server block. ssl_protocols is spelled out: nginx before 1.23.4 leaves TLSv1.3 out by
+ * default, and infergate negotiates 1.3, so without it the two would not do the same handshake.
+ */
+export function nginxTls(cert: Cert): string {
+  return `ssl_certificate ${cert.cert};
+    ssl_certificate_key ${cert.key};
+    ssl_protocols TLSv1.2 TLSv1.3;`;
+}

@@ -35,6 +35,10 @@ export interface H2loadResult {
   p50Ms: number;
   p99Ms: number;
   meanConnectMs: number;
+  /** Mean time from the start of a connection to the first response byte (h2load "time to 1st byte"). */
+  meanFirstByteMs: number;
+  /** e.g. "TLSv1.3 TLS_AES_128_GCM_SHA256 X25519", or "" without TLS. */
+  tls: string;
   /** Wall time h2load reports for the whole run ("finished in"). */
   elapsedSec: number;
   protocol: string;
@@ -77,6 +81,10 @@ export async function runH2load(url: string, opts: H2loadOptions): Promise<H2loa
     const counts = /requests: (\d+) total, \d+ started, \d+ done, (\d+) succeeded, (\d+) failed, (\d+) errored, (\d+) timeout/.exec(stdout);
     const connect = /time for connect:\s+\S+\s+\S+\s+(\S+)/.exec(stdout);
     const protocol = /Application protocol: (\S+)/.exec(stdout);
+    const firstByte = /time to 1st byte:\s+\S+\s+\S+\s+(\S+)/.exec(stdout);
+    const tlsProtocol = /TLS Protocol: (\S+)/.exec(stdout);
+    const cipher = /Cipher: (\S+)/.exec(stdout);
+    const tempKey = /Server Temp Key: (\S+)/.exec(stdout);
     if (finished === null || counts === null) throw new Error(`cannot parse h2load output:\n${stdout}`);
     const latencies: number[] = [];
     let non2xx = 0;
@@ -98,6 +106,8 @@ export async function runH2load(url: string, opts: H2loadOptions): Promise<H2loa
       p50Ms: round(percentile(latencies, 50)),
       p99Ms: round(percentile(latencies, 99)),
       meanConnectMs: connect === null ? Number.NaN : round(seconds(connect[1] ?? '') * 1000),
+      meanFirstByteMs: firstByte === null ? Number.NaN : round(seconds(firstByte[1] ?? '') * 1000),
+      tls: [tlsProtocol?.[1], cipher?.[1], tempKey?.[1]].filter((v) => v !== undefined).join(' '),
       elapsedSec: seconds(finished[1] ?? ''),
       protocol: protocol?.[1] ?? 'unknown',
     };

@@ -4,7 +4,7 @@
  */
 import { freePort } from '../lib/net.ts';
 import { h2loadVersion, runH2load, type H2loadResult } from '../lib/h2load.ts';
-import { makeCert, nginxH2Listen, startInfergateConfig, startNginxConfig, type Started } from '../lib/edge.ts';
+import { makeCert, nginxH2Listen, nginxTls, startInfergateConfig, startNginxConfig, type Started } from '../lib/edge.ts';
 import { machineInfo } from '../lib/machine.ts';
 import { envNumber, fixed, markdownTable, writeReport } from '../lib/report.ts';
 import { ratioOf, runRounds, type Row, type RowResult } from '../lib/rounds.ts';
@@ -93,8 +93,7 @@ export async function runH2(): Promise<void> {
   }
   server {
     ${nginxH2Listen(nTls, true)}
-    ssl_certificate ${cert.cert};
-    ssl_certificate_key ${cert.key};
+    ${nginxTls(cert)}
     location / {
       proxy_pass http://bench_backend;
       proxy_http_version 1.1;
