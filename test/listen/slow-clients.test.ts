@@ -93,10 +93,8 @@ test('a crowd of slowloris clients (headers a byte per second) leaves a well-beh
   };
   const crowd: net.Socket[] = [];
   const timers: NodeJS.Timeout[] = [];
-  try {
-    await measure(100); // warm-up
-    const baseline = p99(await measure(400));
-    const line = 'ET / HTTP/1.1\r\nHost: a\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa';
+  const line = 'ET / HTTP/1.1\r\nHost: a\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa';
+  const attack = async (): Promise<void> => {
     for (let i = 0; i < 300; i++) {
       const s = await connect(port);
       s.on('error', () => undefined);
@@ -106,19 +104,36 @@ test('a crowd of slowloris clients (headers a byte per second) leaves a well-beh
       // One byte a second per client, phases spread: 300 bytes/s in all, as a real slowloris crowd.
       timers.push(setTimeout(() => timers.push(setInterval(() => !s.destroyed && s.write(line[at++ % line.length]!), 1000)), (i * 1000) / 300));
     }
-    const under = p99(await measure(400));
-    const alive = crowd.filter((s) => !s.destroyed).length;
-    console.log(`slowloris headers: baseline p99 ${baseline.toFixed(2)} ms, beside 300 slow clients ${under.toFixed(2)} ms (${(under / baseline).toFixed(2)}x), ${alive} slow connections still open`);
-    expect(alive).toBeGreaterThan(250); // the crowd really was there while we measured
-    expect(under).toBeLessThan(2 * baseline);
+    await new Promise((r) => setTimeout(r, 1000));
+  };
+  const callOff = (): void => {
+    for (const t of timers.splice(0)) clearInterval(t);
+    for (const s of crowd.splice(0)) s.destroy();
+  };
+  try {
+    await measure(100); // warm-up
+    // Rounds alternate without and with the crowd (the machine's load drifts: side by side, median of three).
+    const ratios: string[] = [];
+    const rounds: Array<{ base: number; under: number }> = [];
+    for (let round = 0; round < 3; round++) {
+      const base = p99(await measure(300));
+      await attack();
+      const under = p99(await measure(300));
+      expect(crowd.filter((s) => !s.destroyed).length).toBeGreaterThan(250); // the crowd really was there
+      callOff();
+      rounds.push({ base, under });
+      ratios.push(`${base.toFixed(1)} -> ${under.toFixed(1)} ms`);
+    }
+    const median = rounds.map((r) => r.under / r.base).sort((x, y) => x - y)[1]!;
+    console.log(`slowloris headers (300 clients, 1 byte/s each): p99 per round ${ratios.join(', ')}; median ratio ${median.toFixed(2)}x`);
+    expect(median).toBeLessThan(2);
   } finally {
-    for (const t of timers) clearInterval(t);
-    for (const s of crowd) s.destroy();
+    callOff();
     await agent.close();
     proc.child.kill('SIGINT');
     await proc.exited;
   }
-});
+}, 30_000);
 
 test('a flood of idle connections under a small open-files limit is refused at the listener; probes and requests go on', async () => {
   // 256 descriptors: auto limits are (256 - 64) / 2 = 96 connections, 48 per client address.
