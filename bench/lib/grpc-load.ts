@@ -20,6 +20,8 @@ export interface StreamLoadResult {
   streams: number;
   /** Streams that ended with a non-OK status or delivered fewer answers than asked. */
   failedStreams: number;
+  /** Answers asked for and never delivered (a stream cut short, even one that ended with status OK). */
+  missingMessages: number;
   p50Ms: number;
   p99Ms: number;
   /** Server-stream only: median time from the request to the first answer. */
@@ -103,6 +105,7 @@ export async function runStreamLoad(client: InferenceClient, mode: StreamMode, s
     messages: total,
     streams,
     failedStreams: results.filter((r) => !r.ok).length,
+    missingMessages: streams * messages - total,
     p50Ms: round(percentile(latencies, 50)),
     p99Ms: round(percentile(latencies, 99)),
     firstMessageP50Ms: mode === 'server-stream' ? round(percentile(firsts, 50)) : null,

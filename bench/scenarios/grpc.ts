@@ -183,7 +183,7 @@ export async function runGrpc(): Promise<void> {
     console.log(`\n### grpc ${mode} ModelStreamInfer: ${what}, ${rounds} round(s), best round shown\n`);
     console.log(
       markdownTable(
-        ['target', 'messages/s', mode === 'bidi' ? 'round trip p50 ms' : 'gap p50 ms', mode === 'bidi' ? 'round trip p99 ms' : 'gap p99 ms', ...(mode === 'bidi' ? [] : ['first answer p50 ms']), 'failed streams', 'CPU µs/message', 'messages/s per round'],
+        ['target', 'messages/s', mode === 'bidi' ? 'round trip p50 ms' : 'gap p50 ms', mode === 'bidi' ? 'round trip p99 ms' : 'gap p99 ms', ...(mode === 'bidi' ? [] : ['first answer p50 ms']), 'failed streams', 'answers missing', 'CPU µs/message', 'messages/s per round'],
         list.map((r) => [
           r.label,
           fixed(r.best.messagesPerSec, 0),
@@ -191,6 +191,7 @@ export async function runGrpc(): Promise<void> {
           fixed(r.best.p99Ms),
           ...(mode === 'bidi' ? [] : [fixed(r.best.firstMessageP50Ms ?? Number.NaN)]),
           String(r.best.failedStreams),
+          String(r.rounds.reduce((sum, run) => sum + run.missingMessages, 0)),
           r.cpuUsPerUnit === null ? '-' : `${fixed(r.cpuUsPerUnit, 0)}${r.key === 'direct' ? ' (backend)' : ''}`,
           r.rounds.map((run) => fixed(run.messagesPerSec, 0)).join(' / '),
         ]),
