@@ -41,12 +41,14 @@ export async function runH2(): Promise<void> {
   try {
     const rows: Row<H2loadResult>[] = [];
     const h2 = (url: string, d: number) => runH2load(url, { clients, streams, durationSec: d });
+    // The same number of requests in flight over HTTP/1.1: clients x streams connections, one request each.
+    const h1 = (url: string, d: number) => runH2load(url, { clients: clients * streams, streams: 1, durationSec: d, h1: true });
     rows.push({
       key: 'direct',
       label: 'backend direct (HTTP/1.1)',
       pid: backend.pid,
-      warmUp: () => runH2load(`${backend.url}/predictions/bench`, { clients: clients * streams, streams: 1, durationSec: warmupSec, h1: true }),
-      measure: () => runH2load(`${backend.url}/predictions/bench`, { clients: clients * streams, streams: 1, durationSec, h1: true }),
+      warmUp: () => h1(`${backend.url}/predictions/bench`, warmupSec),
+      measure: () => h1(`${backend.url}/predictions/bench`, durationSec),
     });
 
     const [plain, tls, admin] = [await freePort(), await freePort(), await freePort()];
@@ -72,11 +74,13 @@ export async function runH2(): Promise<void> {
       ] as const) {
         rows.push({ key, label, pid: infergate.pid, warmUp: () => h2(url, warmupSec), measure: () => h2(url, durationSec) });
       }
+      const url = `http://127.0.0.1:${plain}/predictions/bench`;
+      rows.push({ key: 'infergate-h1', label: 'infergate HTTP/1.1 (same listener)', pid: infergate.pid, warmUp: () => h1(url, warmupSec), measure: () => h1(url, durationSec) });
     } catch (error) {
       notes.push(`infergate failed to start: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`);
     }
 
-    const [nPlain, nTls] = [await freePort(), await freePort()];
+    const [nPlain, nTls, nH1] = [await freePort(), await freePort(), await freePort()];
     nginxConfig = `  upstream bench_backend {
     server 127.0.0.1:${backend.port};
     keepalive 64;
@@ -85,6 +89,14 @@ export async function runH2(): Promise<void> {
   keepalive_requests 1000000;
   server {
     ${nginxH2Listen(nPlain, false)}
+    location / {
+      proxy_pass http://bench_backend;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+    }
+  }
+  server {
+    listen 127.0.0.1:${nH1};
     location / {
       proxy_pass http://bench_backend;
       proxy_http_version 1.1;
@@ -109,6 +121,8 @@ export async function runH2(): Promise<void> {
       ] as const) {
         rows.push({ key, label, pid: nginx.pid, warmUp: () => h2(url, warmupSec), measure: () => h2(url, durationSec) });
       }
+      const url = `http://127.0.0.1:${nH1}/predictions/bench`;
+      rows.push({ key: 'nginx-h1', label: 'nginx HTTP/1.1', pid: nginx.pid, warmUp: () => h1(url, warmupSec), measure: () => h1(url, durationSec) });
     } catch (error) {
       notes.push(`nginx failed to start: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`);
     }
@@ -124,6 +138,8 @@ export async function runH2(): Promise<void> {
   const ratios = [
     ['infergate h2c / nginx h2c (req/s)', ratioOf(get('infergate-h2c')?.best.requestsPerSec, get('nginx-h2c')?.best.requestsPerSec)],
     ['infergate h2 TLS / nginx h2 TLS (req/s)', ratioOf(get('infergate-h2')?.best.requestsPerSec, get('nginx-h2')?.best.requestsPerSec)],
+    ['infergate h2c / infergate HTTP/1.1 (req/s)', ratioOf(get('infergate-h2c')?.best.requestsPerSec, get('infergate-h1')?.best.requestsPerSec)],
+    ['nginx h2c / nginx HTTP/1.1 (req/s)', ratioOf(get('nginx-h2c')?.best.requestsPerSec, get('nginx-h1')?.best.requestsPerSec)],
     ['infergate h2c / backend direct (req/s)', ratioOf(get('infergate-h2c')?.best.requestsPerSec, get('direct')?.best.requestsPerSec)],
     ['nginx h2c / infergate h2c (proxy CPU per request; info)', ratioOf(get('nginx-h2c')?.cpuUsPerUnit, get('infergate-h2c')?.cpuUsPerUnit)],
     ['nginx h2 / infergate h2 TLS (proxy CPU per request; info)', ratioOf(get('nginx-h2')?.cpuUsPerUnit, get('infergate-h2')?.cpuUsPerUnit)],
