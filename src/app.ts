@@ -194,8 +194,11 @@ export class App {
   #applyServerConfig(config: Config): void {
     const s = config.server;
     config.listeners.forEach((l, i) => {
-      this.#listeners[i]?.applyServerConfig(s);
-      this.#listeners[i]?.applyTlsConfig(l.tls);
+      const running = this.#listeners[i];
+      if (running === undefined) return;
+      running.applyServerConfig(s);
+      // A listener moved or replaced needs a restart (reload says so): until then it keeps its own certificate.
+      if (running.config.host === l.host && running.config.port === l.port) running.applyTlsConfig(l.tls);
     });
   }
 

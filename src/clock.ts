@@ -16,7 +16,8 @@ export const systemClock: Clock = {
   now: () => performance.now(),
   wallNow: () => Date.now(),
   setTimer(ms, fn) {
-    const t = setTimeout(fn, ms);
+    // setTimeout fires at once past 2^31-1 ms (~24.8 days): clamp, such a timer is as good as none.
+    const t = setTimeout(fn, Math.min(ms, 2 ** 31 - 1));
     t.unref();
     return { cancel: () => clearTimeout(t) };
   },

@@ -36,14 +36,16 @@ export interface ListenerHandlers {
   connect(req: http.IncomingMessage, socket: Duplex): void;
 }
 
+/** HTTP/2 connection-level receive window: room for every stream's own window (128 x 64 KiB), as nginx raises it. */
+const CONNECTION_WINDOW_BYTES = 8 * 1024 * 1024;
+
 /** How often Node checks headersTimeout / requestTimeout (its default, 30 s, lets a 10 s timeout fire at up to 40 s). */
 export const TIMEOUT_CHECK_MS = 500;
 
 type ConnectionListener = (this: unknown, socket: Duplex) => void;
 
-/** HTTP/1.x requests in progress on a socket (pipelined ones count each): a socket at 0 is idle. */
-const kBusy = Symbol('infergate.busy');
-type TrackedSocket = Duplex & { [kBusy]?: number };
+/** node:http binds the response in progress to its socket (Node's own clientError default reads it too). */
+type HttpSocket = Duplex & { _httpMessage?: http.ServerResponse | null };
 
 export class Listener {
   /** "host:port" as configured: the listener label of metrics and logs. */
@@ -61,6 +63,8 @@ export class Listener {
   readonly #sessions = new Set<http2.ServerHttp2Session>();
   /** Sockets handed to the HTTP/2 server: their sessions are closed with GOAWAY, not destroyed. */
   readonly #h2Sockets = new WeakSet<Duplex>();
+  /** TCP socket -> the TLS socket over it, which node:http serves (TLS listeners). */
+  readonly #tlsOver = new WeakMap<Duplex, Duplex>();
   readonly #streams = new WeakMap<http2.ServerHttp2Session, number>();
   #draining = false;
   #tls: { config: ListenerTlsConfig; material: TlsMaterial; unwatch: () => void } | null = null;
@@ -87,23 +91,8 @@ export class Listener {
       // Only WebSocket upgrades take the tunnel path; anything else (h2c upgrade, ...) is proxied as a plain request.
       shouldUpgradeCallback: (req: http.IncomingMessage) => /\bwebsocket\b/i.test(req.headers.upgrade ?? ''),
     } as http.ServerOptions;
-    const listener = this;
-    // Shared, not a closure per request: the response knows its request, the request its socket.
-    function h1Done(this: http.ServerResponse): void {
-      const socket = this.req.socket as TrackedSocket;
-      socket[kBusy] = (socket[kBusy] ?? 1) - 1;
-      // During shutdown a connection whose last response is done is closed (it was told `Connection: close`).
-      // Only this one: a connection opened during the grace period, its request not sent yet, must stay.
-      if (listener.#draining && socket[kBusy] === 0) setImmediate(() => {
-        if (socket[kBusy] === 0) socket.destroy();
-      });
-    }
-    const onRequest = (req: http.IncomingMessage, res: http.ServerResponse): void => {
-      const socket = req.socket as TrackedSocket;
-      socket[kBusy] = (socket[kBusy] ?? 0) + 1;
-      res.on('close', h1Done);
-      handlers.request(req, res);
-    };
+    // Nothing per request here: which connections are idle is read from node:http's own state when it matters.
+    const onRequest = (req: http.IncomingMessage, res: http.ServerResponse): void => handlers.request(req, res);
 
     this.#h2 = config.http2 ? this.#createHttp2(server, handlers) : null;
     if (config.tls === null) {
@@ -199,12 +188,15 @@ export class Listener {
       socket.destroy();
       return;
     }
+    // #sockets holds the TCP socket under this TLS one.
+    const raw = (socket as TLSSocket & { _parent?: Duplex })._parent ?? socket;
     if (socket.alpnProtocol === 'h2' && this.#h2 !== null) {
-      // The raw TCP socket is what #sockets holds.
-      this.#h2Sockets.add((socket as TLSSocket & { _parent?: Duplex })._parent ?? socket);
-      this.#h2Sockets.add(socket);
+      this.#h2Sockets.add(raw);
       this.#h2.emit('connection', socket);
-    } else h1(socket);
+    } else {
+      this.#tlsOver.set(raw, socket);
+      h1(socket);
+    }
   }
 
   #onSession(session: http2.ServerHttp2Session): void {
@@ -220,6 +212,9 @@ export class Listener {
       });
     });
     session.once('close', () => this.#sessions.delete(session));
+    // The connection window (64 KiB by default, shared by every stream) would cap a large upload — a tensor in a
+    // gRPC ModelInfer — at 64 KiB per round trip; each stream keeps its own 64 KiB window, so backpressure holds.
+    session.once('localSettings', () => session.setLocalWindowSize(CONNECTION_WINDOW_BYTES));
     session.on('error', () => undefined);
     // keepAliveTimeout for HTTP/2: a session without streams that stays quiet is closed (GOAWAY); one with a
     // stream open (a token stream waiting for its next event) is left to the pool's timeouts.
@@ -288,7 +283,13 @@ export class Listener {
     try {
       material = readTlsMaterial(tls.config);
       if (!force && material.fingerprint === tls.material.fingerprint) return;
-      (this.#server as https.Server).setSecureContext(this.#tlsOptions(tls.config, material));
+      const options = this.#tlsOptions(tls.config, material);
+      const server = this.#server as https.Server & { requestCert: boolean; rejectUnauthorized: boolean };
+      server.setSecureContext(options);
+      // setSecureContext swaps certificates only; whether to ask for and require a client certificate are properties
+      // of the server, read for every new connection (a reload from clientAuth none to require must enforce mTLS).
+      server.requestCert = options.requestCert === true;
+      server.rejectUnauthorized = options.rejectUnauthorized === true;
     } catch (err) {
       this.#stats.tlsReloaded(this.name, false);
       this.#log.warn({ listener: this.name, err: (err as Error).message }, 'TLS certificate reload failed; keeping the previous certificate');
@@ -308,20 +309,34 @@ export class Listener {
   goAway(): void {
     this.#draining = true;
     for (const s of this.#sessions) s.close();
-    for (const s of this.#sniffing) s.destroy();
+    for (const raw of this.#sockets) {
+      if (this.#h2Sockets.has(raw)) continue;
+      const res = this.#h1Of(raw)._httpMessage;
+      if (res === undefined || res === null) continue;
+      // In progress: answered with `Connection: close` if its head is still to go; else closed once it is done
+      // (its head said keep-alive, and server.close() would wait for keepAliveTimeout).
+      if (!res.headersSent) res.shouldKeepAlive = false;
+      else res.once('close', () => setImmediate(() => this.#destroyIfIdle(raw)));
+    }
   }
 
   /**
    * Closes every connection with no request in progress: keep-alive between requests, silent, half-sent headers
-   * (Node's closeIdleConnections keeps those until headersTimeout), HTTP/2 without streams.
+   * (Node's closeIdleConnections keeps those until headersTimeout), mid-handshake, HTTP/2 without streams.
    */
   closeIdle(): void {
     this.#server.closeIdleConnections();
-    for (const s of this.#sockets) {
-      const t = s as TrackedSocket;
-      if (!this.#h2Sockets.has(s) && (t[kBusy] ?? 0) === 0) s.destroy();
-    }
+    for (const raw of this.#sockets) if (!this.#h2Sockets.has(raw)) this.#destroyIfIdle(raw);
     for (const s of this.#sessions) if ((this.#streams.get(s) ?? 0) === 0) s.close();
+  }
+
+  #h1Of(raw: Duplex): HttpSocket {
+    return (this.#tlsOver.get(raw) ?? raw) as HttpSocket;
+  }
+
+  #destroyIfIdle(raw: Duplex): void {
+    const res = this.#h1Of(raw)._httpMessage;
+    if (res === undefined || res === null) raw.destroy();
   }
 
   /** Stops accepting; resolves once every connection of this listener has closed. */

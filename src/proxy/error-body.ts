@@ -26,7 +26,8 @@ export function errorBody(error: ErrorLike, requestId: string | null = null, ext
  * grpc-status and grpc-message, which is what gRPC clients read (a JSON body would be a protocol error to them).
  */
 export function writeFailure(res: ServerResponse, failure: FailureKind, requestId: string, close: boolean, then?: () => void): void {
-  if (res.req !== undefined && isGrpc(res.req.headers)) {
+  // gRPC is HTTP/2 only: an HTTP/1.1 request claiming it (a rejected smuggling attempt, say) gets the plain error status.
+  if (res.req !== undefined && isHttp2Response(res) && isGrpc(res.req.headers)) {
     writeGrpcFailure(res, failure, requestId, close, then);
     return;
   }

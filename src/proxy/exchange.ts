@@ -1,6 +1,7 @@
 // One client request through its pool: attempts (forward.ts), retries (retry.ts), the wait queue, the total timeout,
 // JSON errors and the accounting at the end — in the order phases.ts writes down.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { constants as http2constants } from 'node:http2';
 import { Backend } from '../backends/backend.js';
 import { Queued, type BackendGroup, type Cluster, type PickRequest } from '../cluster/cluster.js';
 import type { Timer } from '../clock.js';
@@ -100,7 +101,7 @@ export class Exchange implements AttemptOwner, PickRequest {
       // Bytes already reached the client: the only honest signal left is to cut the connection.
       this.cut = true;
       this.ctx.log.warn({ requestId: this.requestId, backend: a.backend.id, error: failure.code, detail: error.message }, 'upstream failed mid-response');
-      this.res.destroy();
+      this.#cut(failure);
       this.finish();
     } else if (a.responseStarted || !this.#retry(failure, a.backend)) {
       this.fail(failure, false);
@@ -141,15 +142,24 @@ export class Exchange implements AttemptOwner, PickRequest {
     this.failure = failure;
     if (this.res.headersSent) {
       this.cut = true;
-      // gRPC over HTTP/2: the status lives in trailers, so the call can still end with an honest one (as Envoy does).
-      if (this.grpc && !this.gone && !this.res.writableEnded) endGrpcWithFailure(this.res, failure);
-      // The head already went out: its status is what the client saw; cutting the connection is the only signal left.
-      else this.res.destroy();
+      this.#cut(failure);
     } else {
       this.status = failure.status;
       if (!this.gone) writeFailure(this.res, failure, this.requestId, closeConnection || this.ctx.draining());
     }
     this.finish();
+  }
+
+  /**
+   * The head already went out, so its status is what the client saw: end in a way the client cannot mistake for a
+   * complete answer. gRPC: the status in trailers (as Envoy does). HTTP/2: RST_STREAM INTERNAL_ERROR (destroying
+   * node:http2's compatibility response would send NO_ERROR, a clean end). HTTP/1.1: close the connection.
+   */
+  #cut(failure: FailureKind): void {
+    if (this.gone || this.res.writableEnded) return;
+    if (this.grpc) endGrpcWithFailure(this.res, failure);
+    else if (this.http2) (this.res as unknown as { stream: { close(code: number): void } }).stream.close(http2constants.NGHTTP2_INTERNAL_ERROR);
+    else this.res.destroy();
   }
 
   readonly #onClientClose = (): void => {

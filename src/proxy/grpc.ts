@@ -79,6 +79,9 @@ export function endGrpcWithFailure(res: ServerResponse, failure: { readonly code
   res.end();
 }
 
+/** setTimeout's largest delay: longer ones fire at once (TimeoutOverflowWarning). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /**
  * The total time a request gets: the pool's total timeout, or the gRPC client's deadline (grpc-timeout) when that is
  * sooner — past it the client has given up, so the upstream call is cancelled and DEADLINE_EXCEEDED answered.
@@ -88,7 +91,9 @@ export function requestDeadlineMs(poolTotalMs: number, headers: { 'content-type'
   if (headers['grpc-timeout'] === undefined || !isGrpc(headers)) return poolTotalMs;
   const grpcMs = parseGrpcTimeout(headers['grpc-timeout']);
   if (grpcMs === null) return poolTotalMs;
-  return poolTotalMs > 0 ? Math.min(poolTotalMs, grpcMs) : grpcMs;
+  // 0 (already expired) still arms a timer; beyond what a timer holds (~24.8 days) is as good as none.
+  const ms = Math.min(Math.max(grpcMs, 1), MAX_TIMER_MS);
+  return poolTotalMs > 0 ? Math.min(poolTotalMs, ms) : ms;
 }
 
 /** gRPC's HTTP-to-gRPC mapping, for an HTTP status that comes without grpc-status (a backend's or one of ours). */

@@ -44,6 +44,7 @@ export function upstreamRequestHeaders(req: IncomingMessage, info: ForwardedInfo
   const out: string[] = [];
   let xff: string | null = null;
   let host: string | null = null;
+  let cookie: string | null = null;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
     const value = raw[i + 1]!;
@@ -68,6 +69,11 @@ export function upstreamRequestHeaders(req: IncomingMessage, info: ForwardedInfo
       case 'x-forwarded-for':
         xff = xff === null ? value : `${xff}, ${value}`;
         continue;
+      // HTTP/2 clients split cookies into several fields; an HTTP/1.1 hop needs them as one (RFC 9113 §8.2.3).
+      case 'cookie':
+        if (!h2) break;
+        cookie = cookie === null ? value : `${cookie}; ${value}`;
+        continue;
       // A Forwarded header (RFC 7239) from an untrusted peer is whatever the client wrote: not passed on, since we do
       // not append to it. From a trusted proxy it is passed on as it came.
       case 'forwarded':
@@ -85,6 +91,7 @@ export function upstreamRequestHeaders(req: IncomingMessage, info: ForwardedInfo
     }
     out.push(name, value);
   }
+  if (cookie !== null) out.push('cookie', cookie);
   const remote = req.socket.remoteAddress ?? '';
   // Appended to, never replaced (nginx's $proxy_add_x_forwarded_for): the right-most entry is always the peer we saw.
   out.push('x-forwarded-for', xff === null ? remote : `${xff}, ${remote}`);

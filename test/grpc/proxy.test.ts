@@ -186,3 +186,54 @@ test('gRPC over TLS (h2 through ALPN) on a TLS listener', async () => {
     await s.close();
   }
 });
+
+test("grpc-timeout alone (a client that does not enforce its own deadline) bounds the call in infergate", async () => {
+  const { h2connect } = await import('../helpers/h2-client.js');
+  const session = await h2connect(`http://127.0.0.1:${stack.port}`);
+  try {
+    // An empty ModelInferRequest with `hold` would need protobuf encoding: a zero-length message holds nothing, so
+    // use a request the fake never answers on its own — a call to a method it only serves with `hold`.
+    const { packageDefinition, INFERENCE_SERVICE } = await import('../../src/health/grpc/proto.js');
+    const method = (packageDefinition()[INFERENCE_SERVICE] as unknown as Record<string, { requestSerialize(v: unknown): Buffer }>).ModelInfer!;
+    const message = method.requestSerialize({ model_name: 'simple', parameters: { hold: { bool_param: true } }, inputs: [] });
+    const frame = Buffer.concat([Buffer.from([0, 0, 0, 0, 0]), message]);
+    frame.writeUInt32BE(message.length, 1);
+    const t0 = Date.now();
+    const stream = session.request({ ':method': 'POST', ':path': '/inference.GRPCInferenceService/ModelInfer', 'content-type': 'application/grpc', te: 'trailers', 'grpc-timeout': '300m' });
+    stream.end(frame);
+    stream.resume();
+    const trailers = await new Promise<Record<string, unknown>>((resolve, reject) => {
+      let head: Record<string, unknown> = {};
+      stream.on('response', (h) => (head = h));
+      stream.on('trailers', (t) => resolve({ ...head, ...t }));
+      stream.on('close', () => resolve(head));
+      stream.on('error', reject);
+    });
+    expect(trailers['grpc-status']).toBe('4');
+    expect(String(trailers['grpc-message'])).toContain('total-timeout');
+    expect(Date.now() - t0).toBeLessThan(3000);
+  } finally {
+    session.close();
+  }
+});
+
+test('a deadline that passes after the answer began ends the stream with DEADLINE_EXCEEDED in trailers', async () => {
+  const s = await startStack(pool([a.url], '    timeouts: { total: 1s }'));
+  const c = inferenceClient(`127.0.0.1:${s.port}`);
+  try {
+    const call = c.ModelStreamInfer() as unknown as ClientDuplexStream<unknown, unknown>;
+    const got: unknown[] = [];
+    const err = await new Promise<ServiceError>((resolve) => {
+      call.on('data', (m) => got.push(m));
+      call.on('error', (e: ServiceError) => resolve(e));
+      // 50 answers 50 ms apart: the first ones flow, then the 1 s total timeout of the pool ends the call.
+      call.write({ model_name: 'simple', id: 'long', parameters: { tokens: { int64_param: 50 }, interval_ms: { int64_param: 50 } }, inputs: [] });
+    });
+    expect(got.length).toBeGreaterThan(0);
+    expect(err.code).toBe(status.DEADLINE_EXCEEDED);
+    expect(err.details).toContain('total-timeout');
+  } finally {
+    c.close();
+    await s.close();
+  }
+});

@@ -168,3 +168,43 @@ test('a header block over maxHeaderSize (16kb) is refused and never forwarded', 
   }
   expect(backend.requests.some((q) => q.url === '/huge-header')).toBe(false);
 });
+
+test('HTTP/2 cookie crumbs reach an HTTP/1.1 backend as one Cookie header (RFC 9113 §8.2.3)', async () => {
+  const r = await h2once(`http://127.0.0.1:${stack.port}`, { ':path': '/cookies', cookie: ['a=1', 'b=2'] });
+  expect(r.status).toBe(200);
+  const seen = backend.requests.find((q) => q.url === '/cookies')!;
+  expect(seen.rawHeaders.filter((_, i) => i % 2 === 0 && seen.rawHeaders[i]!.toLowerCase() === 'cookie')).toHaveLength(1);
+  expect(seen.headers.cookie).toBe('a=1; b=2');
+});
+
+test('the connection window is opened wide (a large upload is not capped at 64 KiB per round trip)', async () => {
+  const session = await h2connect(`http://127.0.0.1:${stack.port}`);
+  try {
+    await h2request(session, { ':path': '/w' });
+    expect(session.state.remoteWindowSize).toBeGreaterThanOrEqual(8 * 1024 * 1024 - 64 * 1024);
+  } finally {
+    session.close();
+  }
+});
+
+test('a response the backend cuts after its head ends the HTTP/2 stream with INTERNAL_ERROR, not a clean end', async () => {
+  backend.handle(Object.assign((_req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => {
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    res.write('data: 1\n\n');
+    setTimeout(() => res.socket?.destroy(), 100);
+  }, { streaming: true }));
+  const session = await h2connect(`http://127.0.0.1:${stack.port}`);
+  try {
+    const stream = session.request({ ':path': '/cut', ':method': 'GET' });
+    stream.on('error', () => undefined);
+    stream.resume();
+    const code = await new Promise<number>((resolve) => stream.once('close', () => resolve(stream.rstCode ?? -1)));
+    expect(code).toBe(http2.constants.NGHTTP2_INTERNAL_ERROR);
+  } finally {
+    session.close();
+    backend.handle((req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ url: req.url }));
+    });
+  }
+});
