@@ -8,8 +8,9 @@
  * bidi: ping-pong; each request is written once the previous answer arrived. Per-message latency = round trip.
  */
 import { credentials, loadPackageDefinition, type ChannelCredentials, type Client, type ClientDuplexStream, type GrpcObject, type ServiceClientConstructor, type ServiceError } from '@grpc/grpc-js';
+import http2 from 'node:http2';
 import { performance } from 'node:perf_hooks';
-import { benchPackageDefinition, smallInferRequest, type InferRequest } from './grpc-proto.ts';
+import { INFERENCE_SERVICE, benchPackageDefinition, grpcFrame, smallInferRequest, type InferRequest } from './grpc-proto.ts';
 import { percentile, round } from './report.ts';
 
 export type StreamMode = 'server-stream' | 'bidi';
@@ -111,4 +112,65 @@ export async function runStreamLoad(client: InferenceClient, mode: StreamMode, s
     firstMessageP50Ms: mode === 'server-stream' ? round(percentile(firsts, 50)) : null,
     elapsedSec: round(elapsedSec),
   };
+}
+
+export interface SlowReaderResult {
+  /** Answers asked for in each call. */
+  asked: number;
+  /** Answers delivered, per call. */
+  delivered: number[];
+  /** grpc-status of each call ('none' without trailers). */
+  statuses: string[];
+}
+
+/**
+ * A slow reader of a token stream (a client on a poor network): raw node:http2 ModelStreamInfer calls asking for
+ * `asked` answers each, one after another; after every chunk it reads, the client stops reading for `pauseMs`. Every
+ * answer must arrive before grpc-status 0; a proxy that loses data buffered under backpressure shows here.
+ */
+export async function slowReaderCheck(port: number, calls: number, asked: number, pauseMs: number): Promise<SlowReaderResult> {
+  const method = (benchPackageDefinition()[INFERENCE_SERVICE] as unknown as Record<string, { requestSerialize(value: unknown): Buffer }>).ModelStreamInfer;
+  if (method === undefined) throw new Error('ModelStreamInfer missing from the bench proto');
+  const delivered: number[] = [];
+  const statuses: string[] = [];
+  const session = http2.connect(`http://127.0.0.1:${port}`);
+  session.on('error', () => {});
+  try {
+    for (let i = 0; i < calls; i += 1) {
+      const stream = session.request({ ':method': 'POST', ':path': `/${INFERENCE_SERVICE}/ModelStreamInfer`, 'content-type': 'application/grpc', te: 'trailers' });
+      stream.end(grpcFrame(method.requestSerialize(smallInferRequest(`slow-${i}`, asked))));
+      let pending: Buffer = Buffer.alloc(0);
+      let messages = 0;
+      let status = 'none';
+      stream.on('response', (headers) => {
+        // A trailers-only answer (an error) carries grpc-status in the head.
+        if (headers['grpc-status'] !== undefined) status = String(headers['grpc-status']);
+      });
+      stream.on('trailers', (trailers) => {
+        status = String(trailers['grpc-status'] ?? 'none');
+      });
+      stream.on('data', (chunk: Buffer) => {
+        pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
+        while (pending.length >= 5 && pending.length >= 5 + pending.readUInt32BE(1)) {
+          pending = pending.subarray(5 + pending.readUInt32BE(1));
+          messages += 1;
+        }
+        stream.pause();
+        setTimeout(() => stream.resume(), pauseMs);
+      });
+      stream.on('error', () => {});
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => stream.close(), 60_000);
+        stream.once('close', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+      delivered.push(messages);
+      statuses.push(status);
+    }
+  } finally {
+    session.close();
+  }
+  return { asked, delivered, statuses };
 }

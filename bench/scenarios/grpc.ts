@@ -6,7 +6,7 @@
 import { writeFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { checkUnary, inferenceClient, runStreamLoad, type StreamLoadResult, type StreamMode } from '../lib/grpc-load.ts';
+import { checkUnary, inferenceClient, runStreamLoad, slowReaderCheck, type SlowReaderResult, type StreamLoadResult, type StreamMode } from '../lib/grpc-load.ts';
 import { MODEL_INFER_PATH, encodedInferRequest, smallInferRequest } from '../lib/grpc-proto.ts';
 import { h2loadVersion, runH2load, type H2loadResult } from '../lib/h2load.ts';
 import { nginxH2Listen, startInfergateConfig, startNginxConfig, startNodeServer, type Started } from '../lib/edge.ts';
@@ -25,12 +25,15 @@ const METHOD =
   'messages each. Rows interleaved in rounds after a discarded warm-up run; best round by throughput kept; CPU µs per request / ' +
   'message of the proxy process tree (backend for direct), lowest over rounds.';
 
-type Target = { key: string; label: string; host: string; pid: number };
+type Target = { key: string; label: string; host: string; port: number; pid: number };
 
 export async function runGrpc(): Promise<void> {
   const clients = envNumber('BENCH_GRPC_CLIENTS', 10);
   const streamsPerClient = envNumber('BENCH_GRPC_H2_STREAMS', 5);
   const streams = envNumber('BENCH_GRPC_STREAMS', 20);
+  const slowCalls = envNumber('BENCH_GRPC_SLOW_CALLS', 3);
+  const slowAnswers = envNumber('BENCH_GRPC_SLOW_ANSWERS', 20000);
+  const slowPauseMs = envNumber('BENCH_GRPC_SLOW_PAUSE_MS', 2);
   const messages = envNumber('BENCH_GRPC_MESSAGES', 500);
   const roundTrips = envNumber('BENCH_GRPC_ROUNDTRIPS', 100);
   const durationSec = envNumber('BENCH_DURATION', 10);
@@ -48,12 +51,13 @@ export async function runGrpc(): Promise<void> {
   await writeFile(bodyFile, body);
   const backend = await startNodeServer('grpc-backend', 'grpc-backend.ts');
   const started: Started[] = [];
-  const targets: Target[] = [{ key: 'direct', label: 'grpc-js server direct', host: `127.0.0.1:${backend.port}`, pid: backend.pid }];
+  const targets: Target[] = [{ key: 'direct', label: 'grpc-js server direct', host: `127.0.0.1:${backend.port}`, port: backend.port, pid: backend.pid }];
   let infergateConfig = '';
   let nginxConfig = '';
   let unary: RowResult<H2loadResult>[] = [];
   const streaming: Record<StreamMode, RowResult<StreamLoadResult>[]> = { 'server-stream': [], bidi: [] };
   const clientsByKey = new Map<string, ReturnType<typeof inferenceClient>>();
+  const slow: { key: string; label: string; result: SlowReaderResult | null; error: string | null }[] = [];
   try {
     const [port, admin] = [await freePort(), await freePort()];
     infergateConfig = [
@@ -71,7 +75,7 @@ export async function runGrpc(): Promise<void> {
     try {
       const infergate = await startInfergateConfig('infergate', infergateConfig, admin);
       started.push(infergate);
-      targets.push({ key: 'infergate', label: 'infergate (pool protocol h2)', host: `127.0.0.1:${port}`, pid: infergate.pid });
+      targets.push({ key: 'infergate', label: 'infergate (pool protocol h2)', host: `127.0.0.1:${port}`, port, pid: infergate.pid });
     } catch (error) {
       notes.push(`infergate failed to start: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`);
     }
@@ -91,7 +95,7 @@ export async function runGrpc(): Promise<void> {
     try {
       const nginx = await startNginxConfig('nginx', nginxConfig, nginxPort);
       started.push(nginx);
-      targets.push({ key: 'nginx', label: 'nginx grpc_pass', host: `127.0.0.1:${nginxPort}`, pid: nginx.pid });
+      targets.push({ key: 'nginx', label: 'nginx grpc_pass', host: `127.0.0.1:${nginxPort}`, port: nginxPort, pid: nginx.pid });
     } catch (error) {
       notes.push(`nginx failed to start: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`);
     }
@@ -147,6 +151,14 @@ export async function runGrpc(): Promise<void> {
       });
       streaming[mode] = await runRounds(`grpc ${mode}`, rows, rounds, (r) => r.messagesPerSec, (r) => r.messages);
     }
+    for (const t of usable) {
+      process.stderr.write(`[bench] grpc slow reader: ${t.label}\n`);
+      try {
+        slow.push({ key: t.key, label: t.label, result: await slowReaderCheck(t.port, slowCalls, slowAnswers, slowPauseMs), error: null });
+      } catch (error) {
+        slow.push({ key: t.key, label: t.label, result: null, error: error instanceof Error ? error.message : String(error) });
+      }
+    }
   } finally {
     for (const client of clientsByKey.values()) client.close();
     await Promise.allSettled(started.map((s) => s.stop()));
@@ -201,6 +213,24 @@ export async function runGrpc(): Promise<void> {
     ratioRows.push([`${mode}: infergate / direct (messages/s)`, ratioOf(pick(list, 'infergate')?.best.messagesPerSec, pick(list, 'direct')?.best.messagesPerSec)]);
     ratioRows.push([`${mode}: nginx / infergate (proxy CPU per message; info)`, ratioOf(pick(list, 'nginx')?.cpuUsPerUnit, pick(list, 'infergate')?.cpuUsPerUnit)]);
   }
+  if (slow.length > 0) {
+    console.log(`\n### grpc slow reader: ${slowCalls} ModelStreamInfer calls asking ${slowAnswers} answers each, the client pausing ${slowPauseMs} ms after every chunk it reads\n`);
+    console.log(
+      markdownTable(
+        ['target', 'answers delivered per call', 'grpc-status per call', 'complete'],
+        slow.map((s) =>
+          s.result === null
+            ? [s.label, '-', '-', `error: ${s.error ?? ''}`]
+            : [
+                s.label,
+                s.result.delivered.join(' / '),
+                s.result.statuses.join(' / '),
+                s.result.delivered.every((n, i) => n === s.result?.asked && s.result?.statuses[i] === '0') ? 'yes' : 'NO: answers lost',
+              ],
+        ),
+      ),
+    );
+  }
   console.log('');
   console.log(markdownTable(['ratio', 'value'], ratioRows.map(([name, value]) => [name, value === null ? 'n/a' : `${fixed(value)}x`])));
   for (const note of notes) console.log(`\n> ${note}`);
@@ -216,13 +246,14 @@ export async function runGrpc(): Promise<void> {
         unary: { clients, streamsPerClient, durationSec, warmupSec, path: MODEL_INFER_PATH, requestBytes: body.length },
         serverStream: { streams, messagesPerStream: messages },
         bidi: { streams, roundTripsPerStream: roundTrips },
+        slowReader: { calls: slowCalls, answersPerCall: slowAnswers, pauseMsAfterEachChunk: slowPauseMs },
         rounds,
         infergateCli: INFERGATE_CLI,
         infergateConfig,
         nginxConfig,
       },
       method: METHOD,
-      results: { unary, serverStream: streaming['server-stream'], bidi: streaming.bidi, ratios: ratioRows.map(([name, value]) => ({ name, value })) },
+      results: { unary, serverStream: streaming['server-stream'], bidi: streaming.bidi, slowReader: slow, ratios: ratioRows.map(([name, value]) => ({ name, value })) },
       notes,
     },
     { partial: notes.some((n) => n.includes('failed to start') || n.includes('no rows')) },
