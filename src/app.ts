@@ -198,7 +198,7 @@ export class App {
       if (running === undefined) return;
       running.applyServerConfig(s);
       // A listener moved or replaced needs a restart (reload says so): until then it keeps its own certificate.
-      if (running.config.host === l.host && running.config.port === l.port) running.applyTlsConfig(l.tls);
+      if (running.config.host === l.host && (running.config.port === l.port || running.port === l.port)) running.applyTlsConfig(l.tls);
     });
   }
 

@@ -14,6 +14,7 @@ import type { Logger } from './observe/log.js';
 import type { Metrics } from './observe/metrics.js';
 import { OutlierDetector } from './outlier/detector.js';
 import { TrustedProxies } from './proxy/client-address.js';
+import { BodyBuffers } from './proxy/body-buffers.js';
 import { RetryBudget } from './proxy/retry-budget.js';
 import type { OutlierEvent } from './outlier/types.js';
 import type { RolloutManager } from './rollout/manager.js';
@@ -133,6 +134,10 @@ export class Runtime {
       events,
       stats: metrics.bindPool(pc.name),
       budget: new RetryBudget(pc.retry),
+      // Kept across a reload with the same limit: bodies being read under the old configuration still count.
+      bodyBuffers: before?.bodyBuffers instanceof BodyBuffers && before.bodyBuffers.max === pc.requestBody.bufferTotalBytes
+        ? before.bodyBuffers
+        : new BodyBuffers(pc.requestBody.bufferTotalBytes, metrics.bindBodyBuffers(pc.name)),
     });
     for (const g of pc.groups) {
       const cfg = g.discover;

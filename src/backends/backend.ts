@@ -4,6 +4,7 @@ import type { Candidate } from '../balancer/balancer.js';
 import { PeakEwma } from '../balancer/ewma.js';
 import type { BackendConfig, PoolConfig } from '../config/types.js';
 import type { BackendStats } from '../observe/metrics.js';
+import { upstreamSlots } from './capacity.js';
 import { rampFactor } from './slow-start.js';
 import { connectOptions, needsOwnProbeAgent, probeAgent } from './upstream.js';
 import type { OutlierHost } from '../outlier/types.js';
@@ -71,8 +72,15 @@ export class Backend implements Candidate, OutlierHost {
   readonly url: URL;
   readonly origin: string;
   weight: number;
-  /** Requests in flight before new ones wait in the queue; 0 = unlimited. */
+  /** Requests in flight (WebSocket tunnels included) before new ones wait in the queue; 0 = no limit of its own. */
   readonly maxConcurrent: number;
+  /**
+   * Requests the connection pool carries at once (capacity.ts): proxied requests beyond it wait in the pool's queue,
+   * never unseen inside undici. Tunnels have sockets of their own and do not count against it.
+   */
+  readonly slots: number;
+  /** WebSocket tunnels open now (counted in `inflight` too). */
+  tunnels = 0;
   readonly dispatcher: UndiciPool;
   /** Probes and metadata reads when the app's shared probe agent cannot reach this backend (HTTP/2, TLS settings); else null. */
   readonly probeDispatcher: Agent | null;
@@ -105,6 +113,7 @@ export class Backend implements Candidate, OutlierHost {
     this.origin = cfg.origin;
     this.weight = cfg.weight;
     this.maxConcurrent = cfg.maxConcurrent;
+    this.slots = upstreamSlots(pool.upstream);
     this.stats = deps.stats;
     this.#now = deps.now;
     this.#onChange = deps.onChange;
@@ -120,7 +129,9 @@ export class Backend implements Candidate, OutlierHost {
       keepAliveMaxTimeout: pool.upstream.keepAliveMs,
       connectTimeout: pool.timeouts.connectMs,
       headersTimeout: pool.timeouts.firstByteMs,
-      bodyTimeout: pool.timeouts.idleMs,
+      // The response body's waits (first byte or event, then gaps) are timed by the proxy itself (proxy/forward.ts):
+      // undici's one bodyTimeout cannot tell an LLM's long wait for its first token from a stall mid-stream.
+      bodyTimeout: 0,
       ...connectOptions(pool),
     });
     this.probeDispatcher = needsOwnProbeAgent(pool) ? probeAgent(pool) : null;
@@ -143,9 +154,9 @@ export class Backend implements Candidate, OutlierHost {
     return this.#state === 'READY';
   }
 
-  /** READY and below its maxConcurrent: may take one more request now. */
+  /** READY, below its maxConcurrent and with a free connection slot: may take one more request now. */
   acceptsRequest(): boolean {
-    return this.#state === 'READY' && (this.maxConcurrent === 0 || this.inflight < this.maxConcurrent);
+    return this.#state === 'READY' && (this.maxConcurrent === 0 || this.inflight < this.maxConcurrent) && this.inflight - this.tunnels < this.slots;
   }
 
   /** For the outlier detector: READY and not ejected. */

@@ -54,6 +54,12 @@ export interface RetryBudgetLike {
   retryStarted(): void;
 }
 
+/** The memory for request bodies read ahead (proxy/body-buffers.ts); the cluster only carries it, as the budget. */
+export interface BodyBuffersLike {
+  take(bytes: number): boolean;
+  give(bytes: number): void;
+}
+
 /** One upstream attempt, as the proxy reports it. */
 export interface Attempt {
   readonly backend: Backend;
@@ -103,6 +109,7 @@ export interface ClusterDeps {
   readonly events: EventStream<ClusterEvent>;
   readonly stats: PoolStats;
   readonly budget: RetryBudgetLike;
+  readonly bodyBuffers: BodyBuffersLike;
 }
 
 export class Cluster {
@@ -114,6 +121,8 @@ export class Cluster {
   readonly queue: WaitQueue | null;
   /** The proxy's per-pool retry budget, carried here because the router hands the proxy a cluster. */
   readonly budget: RetryBudgetLike;
+  /** The proxy's per-pool memory for request bodies read whole before a backend is picked. */
+  readonly bodyBuffers: BodyBuffersLike;
   readonly stats: PoolStats;
   readonly #balancers: Map<BackendGroup, Balancer<Backend>>;
   readonly #selector: GroupSelector<BackendGroup>;
@@ -130,6 +139,7 @@ export class Cluster {
     this.config = config;
     this.queue = deps.queue;
     this.budget = deps.budget;
+    this.bodyBuffers = deps.bodyBuffers;
     this.stats = deps.stats;
     this.#outliers = deps.outliers;
     this.#rollout = deps.rollout;
@@ -190,8 +200,8 @@ export class Cluster {
       return;
     }
     b.inflight--;
-    // A freed slot is capacity for a request waiting behind maxConcurrent.
-    if (b.maxConcurrent > 0) this.#wake();
+    // A freed slot is capacity for a request waiting behind maxConcurrent (or the connection limit).
+    this.#wake();
     const failure = a.failure;
     if (failure === null) {
       if (a.status >= 500) b.errors++;
@@ -341,7 +351,7 @@ function closedByPeer(err: Error | null | undefined): boolean {
   return code === 'UND_ERR_SOCKET' || code === 'ECONNRESET';
 }
 
-/** READY and below its maxConcurrent. */
+/** READY, below its maxConcurrent, with a free connection slot. */
 const accepts = (b: Backend): boolean => b.acceptsRequest();
 
 function hasEligible(g: BackendGroup, exclude: readonly Backend[] | null): boolean {

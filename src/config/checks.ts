@@ -10,6 +10,12 @@ import type { ListenAddress } from './types.js';
 
 type Raw = Record<string, unknown>;
 
+/**
+ * A token that guards a listener reachable from the network must not be guessable: 16 characters of `openssl rand -hex`
+ * are 64 bits, out of reach of online guessing at any request rate, and the length refuses placeholders (s3cret, changeme).
+ */
+export const MIN_ADMIN_TOKEN_LENGTH = 16;
+
 function isRecord(v: unknown): v is Raw {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
@@ -220,6 +226,11 @@ export function crossChecks(raw: unknown, file: string): PathIssue[] {
       path: adminPath,
       label: ['admin', 'listen'],
       message: `${formatListen(adminAt)} is not loopback: set admin.token (e.g. token: \${INFERGATE_ADMIN_TOKEN})`,
+    });
+  } else if (adminAt && !isLoopback(adminAt.host) && typeof token === 'string' && token.length < MIN_ADMIN_TOKEN_LENGTH) {
+    out.push({
+      path: ['admin', 'token'],
+      message: `the admin listener ${formatListen(adminAt)} is not loopback: admin.token must be at least ${MIN_ADMIN_TOKEN_LENGTH} characters (it has ${token.length}); generate one with \`openssl rand -hex 16\``,
     });
   }
   return out;

@@ -154,6 +154,7 @@ function pool(name: string, p: ParsedPool, source: string): PoolConfig {
     hostHeader: p.hostHeader === '' ? null : p.hostHeader,
     groups: groups(name, p),
     timeouts: { connectMs: p.timeouts.connect, firstByteMs: p.timeouts.firstByte, idleMs: p.timeouts.idle, totalMs: p.timeouts.total },
+    requestBody: { bufferBytes: p.requestBody.buffer, bufferTotalBytes: p.requestBody.bufferTotal, idleMs: p.requestBody.idle, minRateBytes: p.requestBody.minRate },
     upstream: { connections: p.upstream.connections, keepAliveMs: p.upstream.keepAlive, pipelining: p.upstream.pipelining },
     retry: {
       attempts: p.retry.attempts,

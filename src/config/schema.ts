@@ -325,8 +325,8 @@ const queue = z
 const timeouts = z
   .strictObject({
     connect: duration('TCP/TLS connect timeout.').prefault('5s'),
-    firstByte: duration('Request sent -> response headers.').prefault('120s'),
-    idle: duration('Longest gap between two body chunks.').prefault('60s'),
+    firstByte: duration('Request sent -> the first response byte: the headers, then the first body byte (the first complete event of a text/event-stream), each within this time from the request\'s last byte. Generous: an LLM server queues and prefills before its first token.').prefault('5m'),
+    idle: duration('Longest gap between two response body chunks once the first has arrived (a stream cut by it is logged and counted as cut).').prefault('60s'),
     total: duration('Whole exchange; 0 = no limit.').prefault(0),
   })
   .describe('Upstream timeouts.');
@@ -341,10 +341,18 @@ const upstreamTls = z
     verify: z.boolean().default(true).describe('Verify the backend\'s certificate chain and name; false accepts any certificate (never in production).'),
   })
   .describe('TLS to https:// backends: CA, client certificate (mTLS), server name.');
+const requestBody = z
+  .strictObject({
+    buffer: size('Request bodies with a Content-Length up to this are read whole before a backend is picked (nginx proxy_request_buffering), so a slow upload never holds a backend connection; larger ones stream. 0 = stream every body.').prefault('1mb'),
+    bufferTotal: size('Bytes of request bodies held in memory at once by this pool (the memory bound of buffering); a body that would pass it is answered 503 body-buffer-full.').prefault('128mb'),
+    idle: duration('Longest gap between two reads of the request body (nginx client_body_timeout): 408 before anything went upstream, else the upstream request is aborted.', 1).prefault('10s'),
+    minRate: size('Bytes per second the body must average once its first `idle` has passed (a 1 byte/s upload is cut); 0 = off.').prefault('1kb'),
+  })
+  .describe('How request bodies are read from clients.');
 
 const upstream = z
   .strictObject({
-    connections: count(1).default(64).describe('Connection limit per backend.'),
+    connections: count(1).default(64).describe('Connection limit per backend, and so the limit of requests in flight per backend: more wait in the pool\'s queue (queue.timeout, then 503), never unseen inside the connection pool.'),
     keepAlive: duration('Idle pooled socket lifetime; keep it below the backend\'s own.').prefault('4s'),
     pipelining: count(1).default(1).describe('Requests in flight per connection.'),
   })
@@ -379,13 +387,14 @@ export const poolSchema = z
     hostHeader: z.string().nullable().default(null).describe('Host header sent upstream; null keeps the client\'s.'),
     maxBodySize: size('Largest request body accepted (413 above); 0 = unlimited.').prefault(0),
     timeouts: timeouts.prefault({}),
+    requestBody: requestBody.prefault({}),
     upstream: upstream.prefault({}),
     retry: retry.prefault({}),
     health: health.prefault({}),
     warmup: warmup.optional(),
     slowStart: duration('Ramp a backend\'s weight from 10% to full over this window after it becomes READY; 0 = off.').optional(),
     queue: queue.prefault({}),
-    maxConcurrent: count(0).default(0).describe('Requests in flight per backend before new ones wait in the queue (HAProxy maxconn); 0 = unlimited.'),
+    maxConcurrent: count(0).default(0).describe('Requests in flight per backend before new ones wait in the queue (HAProxy maxconn); 0 = no limit of its own. Whatever it says, proxied requests in flight never pass upstream.connections: the rest wait in the queue.'),
     outlier: outlierSchema.prefault({}),
     sticky: sticky.optional(),
     pinHeader: pinHeader.optional(),

@@ -185,12 +185,24 @@ export interface GroupConfig {
 
 export interface TimeoutsConfig {
   connectMs: number;
-  /** Request fully sent -> response headers. */
+  /** Request sent -> response headers, and -> the first body byte (first complete event of an event stream). */
   firstByteMs: number;
-  /** Longest gap between two body chunks (either direction). */
+  /** Longest gap between two response body chunks once the first has arrived. */
   idleMs: number;
   /** Whole exchange; 0 = no limit. */
   totalMs: number;
+}
+
+/** How request bodies are read from clients (`requestBody:` on a pool). */
+export interface RequestBodyConfig {
+  /** Bodies with a Content-Length up to this are read whole before a backend is picked; 0 = stream all. */
+  bufferBytes: number;
+  /** Bytes of buffered bodies held at once by the pool. */
+  bufferTotalBytes: number;
+  /** Longest gap between two reads of the body. */
+  idleMs: number;
+  /** Bytes per second the body must average after its first idleMs; 0 = off. */
+  minRateBytes: number;
 }
 
 export interface UpstreamConfig {
@@ -228,6 +240,7 @@ export interface PoolConfig {
   hostHeader: string | null;
   groups: GroupConfig[];
   timeouts: TimeoutsConfig;
+  requestBody: RequestBodyConfig;
   upstream: UpstreamConfig;
   retry: RetryConfig;
   health: HealthSpec;

@@ -4,6 +4,7 @@ import type { Clock } from '../clock.js';
 import { boundedRequest } from './bounded-request.js';
 import type { GrpcProbeClient } from './grpc/client.js';
 import { readGrpcMetadata } from './grpc/metadata.js';
+import { localFailureCode } from './local-failure.js';
 import { admit, describeMismatches, factsFromPointers, type Mismatch } from './metadata.js';
 import { requestUrl, defaultManagementOrigin, type ModelFacts, type ModelSpec } from './presets/index.js';
 import type { ResolvedHealth } from './resolve.js';
@@ -12,7 +13,8 @@ const MAX_METADATA_BYTES = 1024 * 1024;
 
 export type AdmissionResult =
   | { ok: true; facts: ModelFacts }
-  | { ok: false; reason: string; mismatches: Mismatch[]; facts: ModelFacts | null };
+  /** `local`: the errno code when the metadata could not be read for a reason on our side (see local-failure.ts). */
+  | { ok: false; reason: string; mismatches: Mismatch[]; facts: ModelFacts | null; local?: string };
 
 export interface AdmissionDeps {
   clock: Clock;
@@ -38,7 +40,8 @@ export async function checkAdmission(origin: string, health: ResolvedHealth, tim
   const r = await boundedRequest({ url, timeoutMs, maxBodyBytes: MAX_METADATA_BYTES, overLimit: 'fail' }, deps);
   if (!r.ok) {
     const why = r.failure.kind === 'too-large' ? 'metadata larger than 1 MiB' : r.failure.message;
-    return { ok: false, reason: `metadata ${url} unreadable: ${why}`, mismatches: [], facts: null };
+    const local = r.failure.kind === 'transport' ? localFailureCode(r.failure.code) : null;
+    return { ok: false, reason: `metadata ${url} unreadable: ${why}`, mismatches: [], facts: null, ...(local === null ? {} : { local }) };
   }
   if (r.status < 200 || r.status >= 300) {
     return { ok: false, reason: `metadata ${url} answered ${r.status}`, mismatches: [], facts: null };

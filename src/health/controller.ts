@@ -17,6 +17,8 @@ import { runWarmup } from './warmup.js';
 export interface HealthStats {
   admission(b: Backend, result: 'admitted' | 'mismatch' | 'error'): void;
   warmup(b: Backend, result: 'done' | 'failed'): void;
+  /** A probe that failed on our side (EMFILE, ENOBUFS ...): counted as the balancer's fault, not the backend's. */
+  localProbeError(b: Backend, code: string): void;
 }
 
 export interface ControllerDeps {
@@ -54,6 +56,8 @@ export class HealthController {
   #warming = false;
   /** The backend's one gRPC channel for gRPC probes and metadata (dialed at the first call, closed by stop()). */
   readonly #grpc: GrpcProbeClient;
+  /** A run of local probe failures is logged once, at its start. */
+  #localFailing = false;
 
   constructor(backend: Backend, health: ResolvedHealth, warmup: WarmupConfig | null, deps: ControllerDeps) {
     this.#backend = backend;
@@ -148,7 +152,8 @@ export class HealthController {
       r = await this.#probe(h.modelReady);
       path = `${h.modelReady.base === 'management' ? 'management ' : ''}${h.modelReady.path}`;
     }
-    if (this.#stopped || epoch !== this.#epoch) return;
+    // Our own failure (EMFILE ...): no verdict on the backend; the next tick asks again.
+    if (this.#stopped || epoch !== this.#epoch || r.local !== null) return;
     const b = this.#backend;
     const wasReady = b.phase === 'ready';
     b.set('probe', r.ok ? { type: 'readiness-pass' } : { type: 'readiness-fail' }, r.ok ? `readiness ${path} passed` : `readiness ${path} failed: ${r.error}`);
@@ -164,7 +169,7 @@ export class HealthController {
 
   async #livenessTick(probe: ResolvedProbe): Promise<void> {
     const r = await this.#probe(probe, false);
-    if (this.#stopped) return;
+    if (this.#stopped || r.local !== null) return;
     const b = this.#backend;
     const wasLive = b.health.live;
     b.set('probe', r.ok ? { type: 'liveness-pass' } : { type: 'liveness-fail' }, r.ok ? `liveness ${probe.path} passed again` : `liveness ${probe.path} failed: ${r.error}`);
@@ -193,10 +198,17 @@ export class HealthController {
     this.#admitting = true;
     const b = this.#backend;
     const h = this.#health;
+    let deferred = false;
     try {
       const epoch = this.#epoch;
       const r = await checkAdmission(b.origin, h, Math.max(h.readiness.timeoutMs, 2000), { clock: this.#deps.clock, dispatcher: b.probeDispatcher ?? this.#deps.probeDispatcher, grpc: this.#grpc });
       if (this.#stopped) return;
+      if (!r.ok && r.local !== undefined) {
+        // Our own failure: no verdict on the model; the next readiness tick asks again (not at once, in a loop).
+        deferred = true;
+        this.#localFailure(`metadata of ${b.id}`, r.local, r.reason);
+        return;
+      }
       const found = r.facts === null ? null : { name: r.facts.name, version: r.facts.version, checksum: r.facts.checksum };
       const before = b.admission;
       b.admission = { at: this.#deps.clock.wallNow(), ok: r.ok, reason: r.ok ? null : r.reason, expected: h.model ?? { name: null, version: null, md5: null }, found, since: r.ok && before?.ok === true && sameFacts(before.found, found) ? before.since : this.#deps.clock.wallNow(), epoch };
@@ -223,7 +235,7 @@ export class HealthController {
     } finally {
       this.#admitting = false;
       // Whatever the phase is now (a signal may have arrived during a re-check), start what it calls for.
-      this.#advance();
+      if (!deferred) this.#advance();
     }
   }
 
@@ -283,10 +295,30 @@ export class HealthController {
 
   #lastProbe: Promise<unknown> = Promise.resolve();
 
+  /** Counted every time, logged once per run of such failures. */
+  #localFailure(what: string, code: string, error: string | null): void {
+    const b = this.#backend;
+    this.#deps.stats.localProbeError(b, code);
+    if (this.#localFailing) return;
+    this.#localFailing = true;
+    this.#deps.log.error(
+      { backend: b.id, pool: b.pool, probe: what, code, error },
+      'probe failed on infergate\'s side (out of file descriptors, ports or buffers): the backend keeps its state; raise the fd limit (ulimit -n) or limit client connections',
+    );
+  }
+
   async #probeNow(probe: ResolvedProbe, record: boolean): Promise<ProbeResult> {
     const b = this.#backend;
     const r = await runProbe(b.origin, probe, this.#management, { clock: this.#deps.clock, random: this.#deps.random, dispatcher: b.probeDispatcher ?? this.#deps.probeDispatcher, grpc: this.#grpc });
     if (this.#stopped) return r;
+    if (r.local !== null) {
+      this.#localFailure(probe.path, r.local, r.error);
+      return r;
+    }
+    if (this.#localFailing) {
+      this.#localFailing = false;
+      this.#deps.log.info({ backend: b.id, pool: b.pool, probe: probe.path }, 'probes reach the backend again after local failures');
+    }
     (r.ok ? b.stats.probeOk : b.stats.probeFail).inc();
     if (record) b.lastProbe = { at: this.#deps.clock.wallNow(), ok: r.ok, status: r.status, ms: r.ms, error: r.error, role: probe.role, path: probe.path };
     return r;

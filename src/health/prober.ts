@@ -5,6 +5,7 @@ import { checkResponse } from './body-check.js';
 import { boundedRequest, type RequestFailure } from './bounded-request.js';
 import type { GrpcProbeClient } from './grpc/client.js';
 import { runGrpcProbe } from './grpc/probe.js';
+import { localFailureCode, localFailureInText } from './local-failure.js';
 import { requestUrl } from './presets/index.js';
 import type { ResolvedProbe } from './resolve.js';
 
@@ -17,6 +18,11 @@ export interface ProbeResult {
   ms: number;
   /** Why it failed, in words fit for a log line and /admin/backends. */
   error: string | null;
+  /**
+   * The errno code when the probe failed on our side (EMFILE, ENOBUFS ... see local-failure.ts): it says nothing about
+   * the backend, whose state must not move. Null otherwise.
+   */
+  local: string | null;
 }
 
 export interface ProberDeps {
@@ -30,9 +36,9 @@ export interface ProberDeps {
 /** Run one probe (HTTP, or a gRPC call) against a backend; never throws. `managementOrigin` serves probes whose base is the management API. */
 export async function runProbe(origin: string, probe: ResolvedProbe, managementOrigin: string | null, deps: ProberDeps): Promise<ProbeResult> {
   if (probe.grpc !== null) {
-    if (deps.grpc === undefined) return { ok: false, status: null, ms: 0, error: 'gRPC probe without a gRPC client' };
+    if (deps.grpc === undefined) return { ok: false, status: null, ms: 0, error: 'gRPC probe without a gRPC client', local: null };
     const g = await runGrpcProbe(probe.grpc, deps.grpc, probe.timeoutMs, deps.clock);
-    return { ok: g.ok, status: null, ms: g.ms, error: g.error };
+    return { ok: g.ok, status: null, ms: g.ms, error: g.error, local: g.ok ? null : localFailureInText(g.error) };
   }
   const r = await boundedRequest(
     {
@@ -47,9 +53,9 @@ export async function runProbe(origin: string, probe: ResolvedProbe, managementO
     },
     deps,
   );
-  if (!r.ok) return { ok: false, status: null, ms: r.ms, error: describe(r.failure) };
+  if (!r.ok) return { ok: false, status: null, ms: r.ms, error: describe(r.failure), local: r.failure.kind === 'transport' ? localFailureCode(r.failure.code) : null };
   const verdict = checkResponse(r.status, r.body, probe);
-  return { ok: verdict.ok, status: r.status, ms: r.ms, error: verdict.reason };
+  return { ok: verdict.ok, status: r.status, ms: r.ms, error: verdict.reason, local: null };
 }
 
 /** Transport errors lead with their code: "ECONNREFUSED: connect ECONNREFUSED 127.0.0.1:8000". */

@@ -70,10 +70,13 @@ export class Metrics {
   readonly backendErrors: Counter<'pool' | 'group' | 'backend' | 'kind'>;
   readonly upstreamDuration: Histogram<'pool' | 'group' | 'backend'>;
   readonly healthChecks: Counter<'pool' | 'group' | 'backend' | 'result'>;
+  readonly probeLocalErrors: Counter<'pool' | 'group' | 'backend' | 'code'>;
   readonly transitions: Counter<'pool' | 'group' | 'backend' | 'from' | 'to'>;
   readonly retries: Counter<'pool' | 'reason'>;
   readonly retryBudgetExhausted: Counter<'pool'>;
   readonly errors: Counter<'pool' | 'kind'>;
+  readonly responsesCut: Counter<'pool' | 'group' | 'kind'>;
+  readonly bodyBuffered: Gauge<'pool'>;
   readonly noRoute: Counter;
   readonly rejected: Counter<'reason'>;
   readonly websocketUpgrades: Counter<'pool' | 'result'>;
@@ -150,10 +153,13 @@ export class Metrics {
     });
     this.upstreamDuration = new Histogram({ name: 'infergate_upstream_duration_seconds', help: 'Time from request sent upstream to response headers, per backend.', labelNames: ['pool', 'group', 'backend'], buckets: LATENCY_BUCKETS, registers: [r], collect() { upstreamHistograms.flush(this); } });
     this.healthChecks = new Counter({ name: 'infergate_health_checks_total', help: 'Active health checks by result.', labelNames: ['pool', 'group', 'backend', 'result'], registers: [r] });
+    this.probeLocalErrors = new Counter({ name: 'infergate_probe_local_errors_total', help: 'Probes that failed on infergate\'s own side (EMFILE, ENFILE, ENOBUFS, EADDRNOTAVAIL ...), by errno code: not counted against the backend, whose state is kept.', labelNames: ['pool', 'group', 'backend', 'code'], registers: [r] });
     this.transitions = new Counter({ name: 'infergate_backend_state_transitions_total', help: 'Backend state transitions.', labelNames: ['pool', 'group', 'backend', 'from', 'to'], registers: [r] });
     this.retries = new Counter({ name: 'infergate_retries_total', help: 'Requests retried, by reason.', labelNames: ['pool', 'reason'], registers: [r] });
     this.retryBudgetExhausted = new Counter({ name: 'infergate_retry_budget_exhausted_total', help: 'Retries refused because the retry budget was spent.', labelNames: ['pool'], registers: [r] });
     this.errors = new Counter({ name: 'infergate_errors_total', help: 'Failed requests by kind (the code of the JSON error body).', labelNames: ['pool', 'kind'], registers: [r] });
+    this.responsesCut = new Counter({ name: 'infergate_responses_cut_total', help: 'Responses whose head (and maybe part of the body) had reached the client when a failure cut them — an event stream stalled past timeouts.idle, a reset — by failure code. Also counted in infergate_errors_total.', labelNames: ['pool', 'group', 'kind'], registers: [r] });
+    this.bodyBuffered = new Gauge({ name: 'infergate_request_body_buffered_bytes', help: 'Bytes of request bodies held in memory now (read whole before a backend is picked), per pool; bounded by requestBody.bufferTotal.', labelNames: ['pool'], registers: [r] });
     this.noRoute = new Counter({ name: 'infergate_no_route_total', help: 'Requests that matched no route (404).', registers: [r] });
     this.rejected = new Counter({ name: 'infergate_rejected_requests_total', help: 'Malformed requests rejected before routing, by reason.', labelNames: ['reason'], registers: [r] });
     this.websocketUpgrades = new Counter({ name: 'infergate_websocket_upgrades_total', help: 'WebSocket upgrade attempts by result.', labelNames: ['pool', 'result'], registers: [r] });
@@ -218,15 +224,24 @@ export class Metrics {
       failed: (pool, kind) => this.errors.inc({ pool, kind }),
       // Failure path only: a labels() call here is no cost on the successful request path.
       attemptFailed: (b, kind) => this.backendErrors.inc({ pool: b.pool, group: b.group, backend: b.id, kind }),
+      responseCut: (b, kind) => this.responsesCut.inc({ pool: b.pool, group: b.group, kind }),
       noRoute: () => this.noRoute.inc(),
       rejected: (reason) => this.rejected.inc({ reason }),
     };
+  }
+
+  /** The gauge of a pool's body buffers (proxy/body-buffers.ts). */
+  bindBodyBuffers(pool: string): { set(bytes: number): void } {
+    const g = this.bodyBuffered.labels({ pool });
+    g.set(0);
+    return g;
   }
 
   healthStats(): HealthStats {
     return {
       admission: (b, result) => this.admissions.inc({ pool: b.pool, group: b.group, backend: b.id, result }),
       warmup: (b, result) => this.warmups.inc({ pool: b.pool, group: b.group, backend: b.id, result }),
+      localProbeError: (b, code) => this.probeLocalErrors.inc({ pool: b.pool, group: b.group, backend: b.id, code }),
     };
   }
 

@@ -15,6 +15,8 @@ export interface ProxyStats {
   failed(pool: string, kind: string): void;
   /** An upstream attempt that failed (retried or not), by the backend it went to and the failure's code. */
   attemptFailed(backend: { readonly pool: string; readonly group: string; readonly id: string }, kind: string): void;
+  /** A response already started (head sent) that a failure cut (idle or first-byte timeout, reset), by failure code. */
+  responseCut(backend: { readonly pool: string; readonly group: string; readonly id: string }, kind: string): void;
   noRoute(): void;
   rejected(reason: string): void;
 }

@@ -7,6 +7,8 @@ import { Queued, type BackendGroup, type Cluster, type PickRequest } from '../cl
 import type { Timer } from '../clock.js';
 import type { GroupChoice } from '../routing/groups.js';
 import { account, type ExchangeContext } from './accounting.js';
+import { BodyPace } from './body-pace.js';
+import type { ReadAheadOwner } from './body.js';
 import { writeFailure } from './error-body.js';
 import { Failures, type FailureKind } from './failures.js';
 import { Forward, type AttemptOwner } from './forward.js';
@@ -14,7 +16,7 @@ import { endGrpcWithFailure, isGrpc } from './grpc.js';
 import { isHttp2Request } from './protocol.js';
 import { AttemptHistory, decideRetry, type RetryVerdict } from './retry.js';
 
-export class Exchange implements AttemptOwner, PickRequest {
+export class Exchange implements AttemptOwner, PickRequest, ReadAheadOwner {
   readonly startedAt: number;
   readonly history = new AttemptHistory<Backend>();
   upstreamHeaders: string[] | null = null;
@@ -41,6 +43,10 @@ export class Exchange implements AttemptOwner, PickRequest {
   readonly http2: boolean;
   /** A gRPC call (HTTP/2 with a gRPC content type): failures answer in grpc-status, even after the head. */
   readonly grpc: boolean;
+  /** Bytes of a body read ahead, taken from the pool's buffer budget until the request is over. */
+  #heldBody = 0;
+  /** The pace a streamed body must keep while an attempt sends it (body-pace.ts); null for a kept body. */
+  #pace: BodyPace | null = null;
 
   /** `client`: the real client address (proxy/client-address.ts), for the access log. */
   constructor(readonly ctx: ExchangeContext, readonly req: IncomingMessage, readonly res: ServerResponse, readonly cluster: Cluster, readonly requestId: string, readonly client: string) {
@@ -65,6 +71,70 @@ export class Exchange implements AttemptOwner, PickRequest {
   onQueueTimeout(): void {
     this.#queued = null;
     this.fail(Failures.queueTimeout, false);
+  }
+
+  // ReadAheadOwner (phase 4, body.ts)
+  /** A body read whole: replayable; its bytes stay taken from the pool's buffer budget until finish(). */
+  whole(body: Buffer): void {
+    this.body = body;
+    this.#heldBody = body.length;
+    this.attempt();
+  }
+
+  /** A chunked body larger than the read-ahead limit: it streams, from its first byte (given back to the stream). */
+  larger(): void {
+    this.streamBody();
+    this.attempt();
+  }
+
+  /** The client's body streams to the backend: its pace is watched from the moment an attempt takes a connection. */
+  streamBody(): void {
+    const req = this.req;
+    this.body = req;
+    // A gRPC client stream sends at the pace of its application (a bidi chat, a message a minute): no minimum rate.
+    // Its deadline (grpc-timeout) and the pool's total timeout bound it; it holds an HTTP/2 stream, not a connection.
+    if (this.grpc) return;
+    // Data already read from the socket but not yet taken by the upstream writer is our delay, not the client's.
+    this.#pace = new BodyPace(this.cluster.config.requestBody, this.ctx.clock, this.#onBodyTimeout, () => req.readableLength > 0);
+    req.once('end', () => this.#pace?.stop());
+  }
+
+  // AttemptOwner: the upstream writer's view of a streamed body.
+  requestStarted(): void {
+    const pace = this.#pace;
+    if (pace !== null && !pace.started) pace.start();
+  }
+
+  bodySent(bytes: number): void {
+    this.#pace?.progress(bytes);
+  }
+
+  readonly #onBodyTimeout = (): void => {
+    if (this.done) return;
+    const a = this.current;
+    // Answer (or cut) first: aborting the attempt destroys the request stream, and with it the client socket.
+    this.failBody(Failures.clientBodyTimeout);
+    a?.abort(Failures.clientBodyTimeout);
+  };
+
+  /**
+   * The client's body failed (too slow, buffer memory spent, broken): answer, then close the connection — the rest of
+   * the body was never read. A response already started is cut.
+   */
+  failBody(failure: FailureKind): void {
+    if (this.done) return;
+    this.failure = failure;
+    // The client left mid-body (its request stream closed, perhaps before the response's 'close'): nobody to answer.
+    if (this.gone || failure === Failures.clientClosed) this.status = 499;
+    else if (this.res.headersSent) this.res.destroy();
+    else {
+      this.status = failure.status;
+      this.res.shouldKeepAlive = false;
+      // Taken now: aborting a streaming attempt right after this detaches the socket from the request.
+      const socket = this.req.socket as IncomingMessage['socket'] | null;
+      writeFailure(this.res, failure, this.requestId, true, () => socket?.destroy());
+    }
+    this.finish();
   }
 
   /** Pick a backend and send the request there, or wait in the queue, or answer 503. */
@@ -101,6 +171,7 @@ export class Exchange implements AttemptOwner, PickRequest {
       // Bytes already reached the client: the only honest signal left is to cut the connection.
       this.cut = true;
       this.ctx.log.warn({ requestId: this.requestId, backend: a.backend.id, error: failure.code, detail: error.message }, 'upstream failed mid-response');
+      this.ctx.stats.responseCut(a.backend, failure.code);
       this.#cut(failure);
       this.finish();
     } else if (a.responseStarted || !this.#retry(failure, a.backend)) {
@@ -179,6 +250,11 @@ export class Exchange implements AttemptOwner, PickRequest {
     if (this.done) return;
     this.done = true;
     this.totalTimer?.cancel();
+    this.#pace?.stop();
+    if (this.#heldBody > 0) {
+      this.cluster.bodyBuffers.give(this.#heldBody);
+      this.#heldBody = 0;
+    }
     this.#queued?.cancel();
     this.#queued = null;
     this.cluster.budget.requestEnded(this.history.retrying);

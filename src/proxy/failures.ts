@@ -54,7 +54,13 @@ export const Failures = {
   clientClosed: kind('client-closed', 499, 'downstream', false, null, 'client closed the connection'),
   unforwardable: kind('unforwardable-request', 400, 'downstream', false, null, 'request cannot be forwarded to a backend'),
   clientBodyError: kind('client-body-error', 400, 'downstream', false, null, 'error reading the request body'),
+  /** The client sent its body too slowly (requestBody.idle / minRate), as nginx's client_body_timeout answers 408. */
+  clientBodyTimeout: kind('client-body-timeout', 408, 'downstream', false, null, 'the request body was not received in time'),
+  /** requestBody.bufferTotal is reached: the memory for bodies read ahead is spent for now. */
+  bodyBufferFull: kind('body-buffer-full', 503, 'internal', false, null, 'too many request bodies are being read at once; try again'),
   shuttingDown: kind('shutting-down', 503, 'internal', false, null, 'infergate is shutting down'),
+  /** Our side ran out (EMFILE, ENOBUFS, no free local port): not the backend's fault, so nothing counts against it. */
+  localResources: kind('local-resources', 503, 'internal', false, null, 'infergate is out of local resources (file descriptors, ports or buffers)', true),
   internal: kind('internal-error', 500, 'internal', false, null, 'internal error'),
 } as const satisfies Record<string, FailureKind>;
 
@@ -97,7 +103,13 @@ const byUndiciCode: Record<string, FailureKind> = {
   ECONNREFUSED: Failures.connectRefused,
   EHOSTUNREACH: Failures.connectRefused,
   ENETUNREACH: Failures.connectRefused,
-  EADDRNOTAVAIL: Failures.connectRefused,
+  // Raised on our side of connect(): the backend was never asked (health/local-failure.ts lists the same codes).
+  EADDRNOTAVAIL: Failures.localResources,
+  EADDRINUSE: Failures.localResources,
+  EMFILE: Failures.localResources,
+  ENFILE: Failures.localResources,
+  ENOBUFS: Failures.localResources,
+  ENOMEM: Failures.localResources,
   ENOTFOUND: Failures.connectRefused,
   EAI_AGAIN: Failures.connectRefused,
   UND_ERR_CONNECT_TIMEOUT: Failures.connectTimeout,

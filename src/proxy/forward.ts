@@ -4,6 +4,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
 import type { Backend } from '../backends/backend.js';
 import type { Attempt, Cluster } from '../cluster/cluster.js';
+import type { Timer } from '../clock.js';
 import type { ExchangeContext } from './accounting.js';
 import { tookNewConnection } from './connect-timing.js';
 import { Failures, ProxyAbort, classifyUpstreamError, onReusedConnection, type FailureKind } from './failures.js';
@@ -39,6 +40,10 @@ export interface AttemptOwner {
   abandoned(a: Forward): void;
   /** The client socket is full: resume the current attempt on 'drain'. */
   paused(): void;
+  /** The attempt took a connection and starts sending: a streamed body's pace is watched from here. */
+  requestStarted(): void;
+  /** Request body bytes went upstream. */
+  bodySent(bytes: number): void;
 }
 
 export class Forward implements Dispatcher.DispatchHandler, Attempt {
@@ -64,6 +69,18 @@ export class Forward implements Dispatcher.DispatchHandler, Attempt {
   #sse: SseEventCounter | null = null;
   /** When the last event went out (ctx.clock ms); -1 before the first. */
   #lastEventAt = -1;
+  /**
+   * The response body's clock: until the first body byte (the first complete event of an event stream) the wait is
+   * bounded by timeouts.firstByte from the request's last byte; after it, each gap between chunks by timeouts.idle.
+   * One timer, re-armed only when it fires early: a chunk only writes #lastDataAt.
+   */
+  #bodyTimer: Timer | null = null;
+  /** When the request body was fully sent (ctx.clock ms), -1 before: firstByte counts from here, as undici's headersTimeout does. */
+  #sentAt = -1;
+  #awaitingFirst = true;
+  #lastDataAt = 0;
+  /** Paused for the client's backpressure: a slow reader is not a stalled backend. */
+  #pausedByClient = false;
 
   constructor(owner: AttemptOwner, backend: Backend) {
     this.#owner = owner;
@@ -87,6 +104,10 @@ export class Forward implements Dispatcher.DispatchHandler, Attempt {
   }
 
   resume(): void {
+    if (this.#pausedByClient) {
+      this.#pausedByClient = false;
+      this.#lastDataAt = this.#owner.ctx.clock.now();
+    }
     this.#controller?.resume();
   }
 
@@ -95,10 +116,12 @@ export class Forward implements Dispatcher.DispatchHandler, Attempt {
     if (tookNewConnection()) this.connectMs = this.#owner.ctx.clock.now() - this.#startedAt;
     // The client left, or a total timeout already answered, while the request waited for a connection.
     if (this.#owner.gone || this.#owner.done) controller.abort(new ProxyAbort(Failures.clientClosed));
+    else this.#owner.requestStarted();
   }
 
   onBodySent(chunk: Buffer): void {
     this.bytesIn += chunk.length;
+    this.#owner.bodySent(chunk.length);
     // Content-Length was checked up front; a chunked body is measured as it streams.
     const max = this.#owner.cluster.config.maxBodyBytes;
     if (max > 0 && this.bytesIn > max && !this.#owner.gone && !this.#owner.done) {
@@ -106,6 +129,10 @@ export class Forward implements Dispatcher.DispatchHandler, Attempt {
       this.#owner.fail(Failures.bodyTooLarge, true);
       this.abort(Failures.bodyTooLarge);
     }
+  }
+
+  onRequestSent(): void {
+    this.#sentAt = this.#owner.ctx.clock.now();
   }
 
   onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>, upstreamMessage?: string): void {
@@ -125,6 +152,7 @@ export class Forward implements Dispatcher.DispatchHandler, Attempt {
       controller.abort(new ProxyAbort(Failures.clientClosed));
       return;
     }
+    this.#watchBody();
     const head = responseHeaderList(headers, owner.requestId, owner.ctx.draining() && !owner.http2);
     if (headers['content-length'] !== undefined) {
       this.#pendingHead = head;
@@ -143,15 +171,19 @@ export class Forward implements Dispatcher.DispatchHandler, Attempt {
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
     if (this.#pendingHead !== null) this.#writePendingHead();
     if (!this.#firstByteSent) this.#observeFirstByte();
+    this.#lastDataAt = this.#owner.ctx.clock.now();
     if (this.#sse !== null) this.#observeEvents(this.#sse.feed(chunk));
+    else if (this.#awaitingFirst) this.#firstArrived();
     this.#owner.bytesOut += chunk.length;
     if (!this.#owner.res.write(chunk)) {
+      this.#pausedByClient = true;
       controller.pause();
       this.#owner.paused();
     }
   }
 
   onResponseEnd(_controller: Dispatcher.DispatchController, trailers: Record<string, string | string[] | undefined>): void {
+    this.#stopBodyTimer();
     this.#release(null);
     if (this.#pendingHead !== null) this.#writePendingHead();
     // A response without a body: its first byte is its head, sent now.
@@ -169,10 +201,12 @@ export class Forward implements Dispatcher.DispatchHandler, Attempt {
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
+    this.#stopBodyTimer();
     let failure = classifyUpstreamError(error);
     if (failure === Failures.upstreamReset && this.status === 0 && onReusedConnection(error)) failure = Failures.keepAliveRace;
     this.#controller = null;
-    if (failure === Failures.bodyTooLarge) {
+    // The exchange answered already (413, 408 for a slow body) and aborted this attempt: only the slot is left to free.
+    if (failure === Failures.bodyTooLarge || failure === Failures.clientBodyTimeout) {
       this.#release(failure);
       return;
     }
@@ -197,6 +231,45 @@ export class Forward implements Dispatcher.DispatchHandler, Attempt {
     this.#owner.cluster.report('end', this);
   }
 
+  #watchBody(): void {
+    const cfg = this.#owner.cluster.config.timeouts;
+    const left = this.#firstByteDeadline(cfg.firstByteMs) - this.#owner.ctx.clock.now();
+    this.#bodyTimer = this.#owner.ctx.clock.setTimer(Math.max(1, left), this.#checkBody);
+  }
+
+  readonly #checkBody = (): void => {
+    this.#bodyTimer = null;
+    if (this.#controller === null) return;
+    const clock = this.#owner.ctx.clock;
+    const now = clock.now();
+    const cfg = this.#owner.cluster.config.timeouts;
+    if (this.#pausedByClient) this.#lastDataAt = now;
+    const deadline = this.#awaitingFirst ? this.#firstByteDeadline(cfg.firstByteMs) : this.#lastDataAt + cfg.idleMs;
+    if (now < deadline) {
+      this.#bodyTimer = clock.setTimer(Math.max(1, deadline - now), this.#checkBody);
+      return;
+    }
+    this.abort(this.#awaitingFirst ? Failures.firstByteTimeout : Failures.idleTimeout);
+  };
+
+  /** A long upload does not eat into the wait for the answer: it counts from the request's last byte. */
+  #firstByteDeadline(firstByteMs: number): number {
+    return (this.#sentAt >= 0 ? this.#sentAt : this.#startedAt) + firstByteMs;
+  }
+
+  /** From the first byte (event) on, gaps are timed by idle: the first-byte timer, due later, is replaced. */
+  #firstArrived(): void {
+    this.#awaitingFirst = false;
+    if (this.#bodyTimer === null) return;
+    this.#bodyTimer.cancel();
+    this.#bodyTimer = this.#owner.ctx.clock.setTimer(Math.max(1, this.#owner.cluster.config.timeouts.idleMs), this.#checkBody);
+  }
+
+  #stopBodyTimer(): void {
+    this.#bodyTimer?.cancel();
+    this.#bodyTimer = null;
+  }
+
   #observeFirstByte(): void {
     this.#firstByteSent = true;
     const owner = this.#owner;
@@ -209,6 +282,7 @@ export class Forward implements Dispatcher.DispatchHandler, Attempt {
     if (events === 0) return;
     const now = this.#owner.ctx.clock.now();
     const stats = this.backend.stats;
+    if (this.#awaitingFirst) this.#firstArrived();
     for (let i = 0; i < events; i++) {
       if (this.#lastEventAt < 0) stats.sseFirstEventSeconds.observe((now - this.#owner.startedAt) / 1000);
       else stats.sseEventGapSeconds.observe((now - this.#lastEventAt) / 1000);

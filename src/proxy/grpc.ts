@@ -71,6 +71,9 @@ const BY_CODE: Readonly<Record<string, number>> = {
   'body-too-large': GrpcStatus.RESOURCE_EXHAUSTED,
   'header-too-large': GrpcStatus.RESOURCE_EXHAUSTED,
   'client-closed': GrpcStatus.CANCELLED,
+  'client-body-timeout': GrpcStatus.DEADLINE_EXCEEDED,
+  'body-buffer-full': GrpcStatus.RESOURCE_EXHAUSTED,
+  'local-resources': GrpcStatus.UNAVAILABLE,
 };
 
 /** Ends a gRPC response whose head already went out with the failure's status in trailers. */

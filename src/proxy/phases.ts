@@ -3,7 +3,8 @@
 //  1. strict     reject what nginx would reject (ambiguous framing, bad syntax) before anything else   strict.ts
 //  2. id         keep the client's x-request-id or make one; the client's address                        request-id.ts, client-address.ts
 //  3. route      the first matching route names the pool (404 when none)                               routing/routes.ts
-//  4. body       413 above maxBodySize; keep a small retryable body whole, else stream it              body.ts
+//  4. body       413 above maxBodySize; read a small body whole before any backend is picked (at a
+//                minimum pace, within the pool's buffer memory), else stream it at the same pace          body.ts, body-pace.ts
 //  5. deadline   the total timeout starts                                                              exchange.ts
 //  6. pick       the cluster picks a READY backend in the request's group (or another group), or the
 //                request waits in the queue, or 503                                                    cluster/cluster.ts
@@ -18,7 +19,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Cluster } from '../cluster/cluster.js';
 import type { Router } from '../routing/routes.js';
 import type { ExchangeContext } from './accounting.js';
-import { planBody, readWholeBody } from './body.js';
+import { planBody, readAhead } from './body.js';
 import { writeFailure } from './error-body.js';
 import { Exchange } from './exchange.js';
 import { Failures } from './failures.js';
@@ -90,14 +91,11 @@ export function handleRequest(ctx: RequestContext, req: IncomingMessage, res: Se
       x.attempt();
       return;
     case 'stream':
-      x.body = req;
+      x.streamBody();
       x.attempt();
       return;
     case 'buffer':
-      readWholeBody(req, plan.length, (body) => {
-        x.body = body;
-        x.attempt();
-      }, () => x.fail(Failures.clientBodyError, true));
+      readAhead(req, plan, cfg.maxBodyBytes, cfg.requestBody, ctx.clock, cluster.bodyBuffers, x);
       return;
     default: {
       const never: never = plan;

@@ -75,6 +75,8 @@ export class WebSocketProxy {
       return;
     }
     const backend = picked;
+    // A tunnel has its own socket, not one of the connection pool's: it does not count against the pool's slots.
+    backend.tunnels++;
     let closed = false;
     const tunnel: Tunnel = { client: socket, upstream: null, backend, close: null, closed: () => closed, rejected: false, takeOver: null };
     this.#tunnels.add(tunnel);
@@ -84,6 +86,7 @@ export class WebSocketProxy {
       closed = true;
       this.#tunnels.delete(tunnel);
       // The backend slot taken by pick() is free again (a tunnel is no attempt the canary analysis judges).
+      backend.tunnels--;
       pool.report('end', { backend, status: 0, latencyMs: -1, failure: null });
       this.#stats.open(-1);
       if (result !== null) this.#stats.upgrade(pool.name, result);

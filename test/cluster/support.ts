@@ -8,6 +8,7 @@ import { memberFactory } from '../../src/cluster/members.js';
 import type { HealthController } from '../../src/health/controller.js';
 import { Metrics } from '../../src/observe/metrics.js';
 import { OutlierDetector } from '../../src/outlier/detector.js';
+import { BodyBuffers } from '../../src/proxy/body-buffers.js';
 import { RetryBudget } from '../../src/proxy/retry-budget.js';
 import pino from 'pino';
 import { ok } from '../config/helpers.js';
@@ -66,6 +67,7 @@ export function cluster(yamlText: string, opts: { rollout?: GroupRecorder; clock
     events,
     stats: metrics.bindPool(pc.name),
     budget: new RetryBudget(pc.retry),
+    bodyBuffers: new BodyBuffers(pc.requestBody.bufferTotalBytes),
   });
   const byPort = (port: number): Backend => c.backends.find((b) => b.url.port === String(port))!;
   return { c, clock, events, seen, recorded, probed, reverified, byPort, outliers };

@@ -2,7 +2,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { formatErrors, parseConfig } from '../../src/config/load.js';
-import { errors, onePool, yaml } from './helpers.js';
+import { errors, ok, onePool, yaml } from './helpers.js';
 
 describe('config errors', () => {
   it('reports every error of a file at once, sorted by position', () => {
@@ -141,6 +141,14 @@ describe('config errors', () => {
       'test.yaml:3:11: admin.listen: 0.0.0.0:8080 clashes with listen 127.0.0.1:8080; use another port',
       'test.yaml:3:11: admin.listen: 0.0.0.0:8080 is not loopback: set admin.token (e.g. token: ${INFERGATE_ADMIN_TOKEN})',
     ]);
+  });
+
+  it('refuses a short admin token when the admin listener is not loopback (at the token), and accepts it on loopback', () => {
+    expect(errors(yaml('admin:', '  listen: 0.0.0.0:9901', '  token: s3cret', onePool))).toEqual([
+      'test.yaml:3:10: admin.token: the admin listener 0.0.0.0:9901 is not loopback: admin.token must be at least 16 characters (it has 6); generate one with `openssl rand -hex 16`',
+    ]);
+    expect(ok(yaml('admin:', '  listen: 0.0.0.0:9901', '  token: 0123456789abcdef', onePool)).admin.token).toBe('0123456789abcdef');
+    expect(ok(yaml('admin:', '  listen: 127.0.0.1:9901', '  token: s3cret', onePool)).admin.token).toBe('s3cret');
   });
 
   it('reports missing and wrongly typed values', () => {

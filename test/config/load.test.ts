@@ -24,7 +24,8 @@ describe('parseConfig defaults', () => {
     expect(p?.balance).toBe('least-request');
     expect(p?.hostHeader).toBeNull();
     expect(p?.maxBodyBytes).toBe(0);
-    expect(p?.timeouts).toEqual({ connectMs: 5000, firstByteMs: 120000, idleMs: 60000, totalMs: 0 });
+    expect(p?.timeouts).toEqual({ connectMs: 5000, firstByteMs: 300_000, idleMs: 60000, totalMs: 0 });
+    expect(p?.requestBody).toEqual({ bufferBytes: 1024 * 1024, bufferTotalBytes: 128 * 1024 * 1024, idleMs: 10_000, minRateBytes: 1024 });
     expect(p?.upstream).toEqual({ connections: 64, keepAliveMs: 4000, pipelining: 1 });
     expect(p?.retry).toEqual({
       attempts: 2,
@@ -127,7 +128,7 @@ describe('parseConfig defaults', () => {
   });
 
   it('accepts a non-loopback admin listener when a token is set, and turns an empty token into null', () => {
-    expect(ok(`admin: { listen: "0.0.0.0:9901", token: s3cret }\n${onePool}`).admin.token).toBe('s3cret');
+    expect(ok(`admin: { listen: "0.0.0.0:9901", token: c2f6a1d09b7e4e55 }\n${onePool}`).admin.token).toBe('c2f6a1d09b7e4e55');
     expect(ok(`admin: { token: "" }\n${onePool}`).admin.token).toBeNull();
   });
 });

@@ -17,7 +17,7 @@ import { makeCa, makeCert, tempDir, writePem } from '../helpers/certs.js';
 const ROOT = join(import.meta.dirname, '..', '..');
 const KIT = join(ROOT, 'deploy', 'kubernetes');
 const CHART = join(ROOT, 'deploy', 'helm', 'infergate');
-const TOKEN_ENV = { INFERGATE_ADMIN_TOKEN: 'test-token' };
+const TOKEN_ENV = { INFERGATE_ADMIN_TOKEN: 'test-token-0123456789' };
 
 type Obj = Record<string, any>;
 
@@ -64,7 +64,7 @@ function checkStack(objs: Obj[], gateName: string): void {
   // The listeners the config opens are the ports the pod declares, on every interface.
   expect(config.listeners.map((l) => [l.host, l.port])).toEqual([['0.0.0.0', ports.http]]);
   expect(config.admin.listen).toEqual({ host: '0.0.0.0', port: ports.admin });
-  expect(config.admin.token).toBe('test-token');
+  expect(config.admin.token).toBe('test-token-0123456789');
   // Probes on the admin listener: liveness /healthz, readiness /readyz.
   expect(container!.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'admin' });
   expect(container!.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'admin' });
@@ -239,8 +239,8 @@ describe('the Docker image config (config/infergate.yaml) in a container', () =>
     expect(r.ok && r.config.admin.listen).toEqual({ host: '127.0.0.1', port: 9901 });
   });
   it('INFERGATE_ADMIN_LISTEN opens it to probes and Prometheus, only with INFERGATE_ADMIN_TOKEN', () => {
-    const open = parseConfig(text, 'infergate.yaml', { INFERGATE_ADMIN_LISTEN: '0.0.0.0:9901', INFERGATE_ADMIN_TOKEN: 's3cret' });
-    expect(open.ok && open.config.admin).toEqual({ listen: { host: '0.0.0.0', port: 9901 }, token: 's3cret' });
+    const open = parseConfig(text, 'infergate.yaml', { INFERGATE_ADMIN_LISTEN: '0.0.0.0:9901', INFERGATE_ADMIN_TOKEN: 'c2f6a1d09b7e4e55a3' });
+    expect(open.ok && open.config.admin).toEqual({ listen: { host: '0.0.0.0', port: 9901 }, token: 'c2f6a1d09b7e4e55a3' });
     const noToken = parseConfig(text, 'infergate.yaml', { INFERGATE_ADMIN_LISTEN: '0.0.0.0:9901' });
     expect(noToken.ok).toBe(false);
     if (!noToken.ok) expect(noToken.errors.map((e) => e.message).join('\n')).toMatch(/not loopback: set admin.token/);

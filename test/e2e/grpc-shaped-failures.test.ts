@@ -2,6 +2,7 @@
 // that a gRPC client would report as a protocol error; other requests keep the JSON body.
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { startStack, type Stack } from '../helpers/stack.js';
+import { h2once } from '../helpers/h2-client.js';
 import { request } from './support.js';
 
 let stack: Stack;
@@ -24,16 +25,17 @@ afterAll(async () => {
 });
 
 test('no ready backend: UNAVAILABLE (14)', async () => {
-  const r = await request(`${stack.url}/inference.GRPCInferenceService/ModelInfer`, { method: 'POST', headers: grpc, body: Buffer.alloc(5) });
+  const r = await h2once(stack.url, { ':method': 'POST', ':path': '/inference.GRPCInferenceService/ModelInfer', ...grpc }, Buffer.alloc(5));
   expect(r.status).toBe(200);
-  expect(r.headers).toMatchObject({ 'content-type': 'application/grpc', 'grpc-status': '14', 'grpc-message': 'no backend is ready to take this request (no-ready-backend)' });
+  expect(r.headers['content-type']).toBe('application/grpc');
+  expect(r.trailers).toMatchObject({ 'grpc-status': '14', 'grpc-message': 'no backend is ready to take this request (no-ready-backend)' });
   expect(r.body.length).toBe(0);
 });
 
 test('no route: UNIMPLEMENTED (12)', async () => {
-  const r = await request(`${stack.url}/other.Service/Call`, { method: 'POST', headers: grpc, body: Buffer.alloc(5) });
+  const r = await h2once(stack.url, { ':method': 'POST', ':path': '/other.Service/Call', ...grpc }, Buffer.alloc(5));
   expect(r.status).toBe(200);
-  expect(r.headers['grpc-status']).toBe('12');
+  expect(r.trailers['grpc-status']).toBe('12');
 });
 
 test('the same failure for a JSON client stays a JSON 503', async () => {

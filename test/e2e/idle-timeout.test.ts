@@ -1,4 +1,5 @@
-// A backend that stalls mid-body: 504 idle-timeout while nothing reached the client, a cut connection once something did.
+// A backend that stalls: before its first body byte the wait is timeouts.firstByte (504 first-byte-timeout while nothing
+// reached the client); once the body flows, a gap longer than timeouts.idle cuts the connection, recorded as cut.
 import http from 'node:http';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { startBackend, type TestBackend } from '../helpers/backend.js';
@@ -20,23 +21,24 @@ beforeAll(async () => {
       res.write('data: first\n\n');
     }
   });
-  stack = await startStack(onePool([backend.url], '    timeouts: { idle: 200ms }'));
+  stack = await startStack(onePool([backend.url], '    timeouts: { firstByte: 300ms, idle: 200ms }'));
 });
 afterAll(async () => {
   await stack.close();
   await backend.close();
 });
 
-test('before any response byte reached the client: 504 idle-timeout as JSON', async () => {
+test('a sized head, then no body byte: 504 first-byte-timeout as JSON (the head was held back)', async () => {
   const reply = await request(`${stack.url}/sized`, { headers: { 'x-request-id': 'idle-1' } });
   expect(reply.status).toBe(504);
   expect(reply.headers['x-request-id']).toBe('idle-1');
-  expect(json(reply)).toMatchObject({ error: 'idle-timeout', requestId: 'idle-1' });
-  expect(await accessLine(stack, 'idle-1')).toMatchObject({ status: 504, error: 'idle-timeout', attempts: 1 });
+  expect(json(reply)).toMatchObject({ error: 'first-byte-timeout', requestId: 'idle-1' });
+  expect(await accessLine(stack, 'idle-1')).toMatchObject({ status: 504, error: 'first-byte-timeout', attempts: 1 });
 });
 
 test('after the head and first bytes reached the client: the client connection is cut', async () => {
   const before = await metric(stack, 'infergate_errors_total', { pool: 'p', kind: 'idle-timeout' });
+  const cutBefore = await metric(stack, 'infergate_responses_cut_total', { pool: 'p', group: 'default', kind: 'idle-timeout' });
   const outcome = await within(
     new Promise<{ status: number; body: string; ended: boolean }>((resolve, reject) => {
       const req = http.get(`${stack.url}/stream`, { agent: false, headers: { 'x-request-id': 'idle-2' } }, (res) => {
@@ -55,4 +57,5 @@ test('after the head and first bytes reached the client: the client connection i
   expect(outcome).toEqual({ status: 200, body: 'data: first\n\n', ended: false });
   expect(await accessLine(stack, 'idle-2')).toMatchObject({ status: 200, error: 'idle-timeout' });
   expect(await metric(stack, 'infergate_errors_total', { pool: 'p', kind: 'idle-timeout' })).toBe(before + 1);
+  expect(await metric(stack, 'infergate_responses_cut_total', { pool: 'p', group: 'default', kind: 'idle-timeout' })).toBe(cutBefore + 1);
 });

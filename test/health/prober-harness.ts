@@ -1,6 +1,6 @@
 // Builds one Backend and its HealthController from YAML health settings, on a ManualClock, against a HealthBackend.
 import pino from 'pino';
-import { Agent } from 'undici';
+import { Agent, type Dispatcher } from 'undici';
 import { Backend, type StateChange } from '../../src/backends/backend.js';
 import { parseConfig, formatErrors } from '../../src/config/load.js';
 import type { PoolConfig } from '../../src/config/types.js';
@@ -27,7 +27,8 @@ export interface ProberRig {
 }
 
 /** `health` is the YAML flow mapping of the pool's `health:` key; interval and timeout must differ. */
-export function proberRig(target: HealthBackend, health: string, random: () => number = () => 0.5): ProberRig {
+/** `probeDispatcher`: the dispatcher probes go through (default a plain Agent; tests inject connect failures with their own). */
+export function proberRig(target: HealthBackend, health: string, random: () => number = () => 0.5, probeDispatcher?: Dispatcher): ProberRig {
   const text = `listen: 127.0.0.1:0\nadmin: { listen: 127.0.0.1:0 }\npools:\n  p:\n    health: ${health}\n    backends: [${target.url}]\n`;
   const parsed = parseConfig(text, 'rig.yaml', {});
   if (!parsed.ok) throw new Error(formatErrors(parsed.errors));
@@ -39,7 +40,7 @@ export function proberRig(target: HealthBackend, health: string, random: () => n
   const resolved = resolveHealth(pool.health);
   const policy = { healthyThreshold: resolved.readiness.healthyThreshold, unhealthyThreshold: resolved.readiness.unhealthyThreshold, livenessThreshold: 3, admission: false, warmup: false, warmupBackoffMs };
   const backend = new Backend(bc, pool, 'default', { stats: metrics.bindBackend('p', 'default', bc.id), now: () => clock.now(), onChange: (c) => changes.push(c), policy, hasStartupProbe: false });
-  const agent = new Agent();
+  const agent = probeDispatcher ?? new Agent();
   const prober = new HealthController(backend, resolved, null, { clock, random, probeDispatcher: agent, log: pino({ level: 'silent' }), stats: metrics.healthStats() });
   const interval = resolved.readiness.intervalMs;
   const timeout = resolved.readiness.timeoutMs;

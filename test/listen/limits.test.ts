@@ -84,7 +84,7 @@ test('connections beyond maxConnectionsPerClient and maxConnections are closed a
     expect(metrics).toContain('infergate_client_connections 5');
     // One freed: the next client gets in and is served.
     sockets.pop()!.destroy();
-    await new Promise((r) => setTimeout(r, 100));
+    await expect.poll(async () => (await (await fetch(`${stack.adminUrl}/metrics`)).text()).includes('infergate_client_connections 4'), { timeout: 3000 }).toBe(true);
     const r = await fetch(`${stack.url}/ok`);
     expect(r.status).toBe(200);
   } finally {

@@ -194,3 +194,27 @@ test('check reports an unreadable certificate file and a cert/key pair that does
   expect(mismatched.ok).toBe(false);
   if (!mismatched.ok) expect(mismatched.errors[0]?.message).toMatch(/listen\.tls: certificate and key do not load/);
 });
+
+test('a reload from clientAuth none to require enforces mutual TLS on new connections (and back)', async () => {
+  const client = await makeCert(ca, { cn: 'client', client: true });
+  const open = `listen: { address: 127.0.0.1:PORT, tls: { cert: ${files.cert}, key: ${files.key} } }\n${onePool([backend.url])}`;
+  const mtls = `listen: { address: 127.0.0.1:PORT, tls: { cert: ${files.cert}, key: ${files.key}, ca: ${join(dir, 'ca.crt')}, clientAuth: require } }\n${onePool([backend.url])}`;
+  const stack = await startStack(open.replace('PORT', '0'));
+  const reload = (yaml: string): void => {
+    const parsed = parseConfig(yaml.replace('PORT', String(stack.port)), 'test.yaml', {});
+    if (!parsed.ok) throw new Error(parsed.errors.map((e) => e.message).join('\n'));
+    stack.app.reload(parsed.config);
+  };
+  const anonymous = (): Promise<boolean> => refused(h2once(`https://127.0.0.1:${stack.port}`, { ':path': '/' }, undefined, { ca: ca.cert, servername: 'localhost' }));
+  try {
+    expect(await anonymous()).toBe(false);
+    reload(mtls);
+    expect(await anonymous()).toBe(true);
+    const ok = await h2once(`https://127.0.0.1:${stack.port}`, { ':path': '/' }, undefined, { ca: ca.cert, servername: 'localhost', cert: client.cert, key: client.key });
+    expect(ok.status).toBe(200);
+    reload(open);
+    expect(await anonymous()).toBe(false);
+  } finally {
+    await stack.close();
+  }
+});

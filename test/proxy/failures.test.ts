@@ -13,6 +13,8 @@ test.each([
   ['HPE_INVALID_CONSTANT', 'invalid-response', 502],
   ['UND_ERR_RES_CONTENT_LENGTH_MISMATCH', 'invalid-response', 502],
   ['UND_ERR_INVALID_ARG', 'unforwardable-request', 400],
+  ['EMFILE', 'local-resources', 503],
+  ['EADDRNOTAVAIL', 'local-resources', 503],
   ['SOMETHING_ELSE', 'upstream-error', 502],
 ])('%s -> %s (%d)', (code, kind, status) => {
   const failure = classifyUpstreamError(Object.assign(new Error('x'), { code }));
@@ -35,7 +37,8 @@ test('only failures before any response byte that the backend may not have acted
 
 test('only failures that provably never reached the model are retried whatever the method', () => {
   const safe = Object.entries(Failures).filter(([, f]) => f.notProcessed).map(([k]) => k).sort();
-  expect(safe).toEqual(['connectRefused', 'connectTimeout', 'keepAliveRace', 'upstreamUnavailable']);
+  // localResources: our own connect() failed (EMFILE ...), the backend was never asked.
+  expect(safe).toEqual(['connectRefused', 'connectTimeout', 'keepAliveRace', 'localResources', 'upstreamUnavailable']);
 });
 
 test('downstream and internal failures are never held against a backend', () => {

@@ -1,6 +1,7 @@
 // Tables for the gRPC helpers: what is a gRPC request, grpc-timeout parsing, our failures as gRPC statuses, the
 // grpc-message encoding, and the trailers-only answer writeFailure gives a gRPC request.
 import http from 'node:http';
+import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { writeFailure } from '../../src/proxy/error-body.js';
@@ -116,25 +117,35 @@ describe('encodeGrpcMessage', () => {
 });
 
 describe('writeFailure for a gRPC request', () => {
-  async function answer(contentType: string, failure = Failures.noReadyBackend): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
-    const server = http.createServer((_req, res) => writeFailure(res, failure, 'rid-1', false));
+  // gRPC is HTTP/2: the answer is written by node:http2's compatibility response, read by an HTTP/2 client.
+  async function answer(contentType: string, failure = Failures.noReadyBackend): Promise<{ status: number; headers: http2.IncomingHttpHeaders; body: string }> {
+    const server = http2.createServer((_req, res) => writeFailure(res as unknown as http.ServerResponse, failure, 'rid-1', false));
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const session = http2.connect(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
     try {
       return await new Promise((resolve, reject) => {
-        const req = http.request({ port: (server.address() as AddressInfo).port, host: '127.0.0.1', method: 'POST', path: '/inference.GRPCInferenceService/ModelInfer', headers: { 'content-type': contentType } }, (res) => {
-          let body = '';
-          res.on('data', (c: Buffer) => (body += c));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+        const req = session.request({ ':method': 'POST', ':path': '/inference.GRPCInferenceService/ModelInfer', 'content-type': contentType });
+        let status = 0;
+        let headers: http2.IncomingHttpHeaders = {};
+        let body = '';
+        req.on('response', (h) => {
+          status = Number(h[':status']);
+          headers = h;
         });
+        // The status comes in trailers (node:http2's compatibility head never ends the stream): merged here.
+        req.on('trailers', (t) => (headers = { ...headers, ...t }));
+        req.on('data', (c: Buffer) => (body += c));
+        req.on('end', () => resolve({ status, headers, body }));
         req.on('error', reject);
         req.end();
       });
     } finally {
+      session.close();
       server.close();
     }
   }
 
-  it('is trailers-only: 200, application/grpc, grpc-status and encoded grpc-message, no body', async () => {
+  it('is 200, application/grpc, no body, grpc-status and encoded grpc-message (in trailers on HTTP/2)', async () => {
     const r = await answer('application/grpc');
     expect(r.status).toBe(200);
     expect(r.headers).toMatchObject({ 'content-type': 'application/grpc', 'grpc-status': '14', 'grpc-message': 'no backend is ready to take this request (no-ready-backend)', 'x-request-id': 'rid-1' });
@@ -144,6 +155,18 @@ describe('writeFailure for a gRPC request', () => {
 
   it('a timeout is DEADLINE_EXCEEDED', async () => {
     expect((await answer('application/grpc+proto', Failures.firstByteTimeout)).headers['grpc-status']).toBe('4');
+  });
+
+  it('an HTTP/1.1 request claiming gRPC keeps the plain error status (gRPC is HTTP/2 only)', async () => {
+    const server = http.createServer((_req, res) => writeFailure(res, Failures.noReadyBackend, 'rid-1', false));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    try {
+      const r = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/x`, { method: 'POST', headers: { 'content-type': 'application/grpc' }, body: '' });
+      expect(r.status).toBe(503);
+      expect(r.headers.get('grpc-status')).toBeNull();
+    } finally {
+      server.close();
+    }
   });
 
   it('any other request keeps the JSON error', async () => {
