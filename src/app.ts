@@ -22,6 +22,8 @@ import { WebSocketProxy } from './proxy/websocket.js';
 import { RolloutManager } from './rollout/manager.js';
 import { Runtime } from './runtime.js';
 import { VERSION } from './version.js';
+import type { WorkerLink } from './workers/worker.js';
+import type { Registry } from 'prom-client';
 
 export interface AppDeps {
   clock: Clock;
@@ -34,6 +36,16 @@ export interface AppDeps {
   defaultMetrics?: boolean;
   /** DNS look-up for `discover` (tests inject one); default: the system resolver. */
   resolve?: Resolve;
+  /**
+   * `single` (default): one process does everything. With `workers: N`: the `owner` runs probes, outlier detection,
+   * discovery, rollouts and the admin listener and serves no requests; each `worker` serves requests on the shared
+   * listeners and routes by the owner's view (workers/).
+   */
+  role?: 'single' | 'owner' | 'worker';
+  /** A worker's link to its owner. */
+  worker?: WorkerLink;
+  /** The owner's /metrics: the whole process tree (workers/owner.ts). */
+  metricsSource?: Pick<Registry, 'metrics' | 'contentType'>;
 }
 
 export interface Listening {
@@ -45,12 +57,14 @@ export interface Listening {
 }
 
 export class App {
+  readonly role: 'single' | 'owner' | 'worker';
   readonly metrics: Metrics;
   readonly loggers: Loggers;
   readonly #deps: AppDeps;
   #runtime: Runtime;
   readonly #listeners: Listener[];
-  readonly #admin: http.Server;
+  /** Null in a worker: the owner answers the admin API for the whole process tree. */
+  readonly #admin: http.Server | null;
   readonly #ws: WebSocketProxy;
   readonly #probeAgent = new Agent({ connections: 4, pipelining: 1 });
   readonly rollouts: RolloutManager;
@@ -72,7 +86,8 @@ export class App {
       clientConnections: () => Promise.resolve(this.#listeners.reduce((n, l) => n + l.connections, 0)) });
     this.rollouts = new RolloutManager({ clock: this.#deps.clock, random: this.#deps.random, log: this.loggers.log, stats: this.metrics.rolloutStats() }, config.stateFile);
     this.events.subscribe(this.metrics.onClusterEvent);
-    this.events.subscribe(logClusterEvents(this.loggers.log));
+    // A worker's events mirror the owner's view: the owner logs them once for the whole process tree.
+    if (deps.role !== 'worker') this.events.subscribe(logClusterEvents(this.loggers.log));
     this.events.subscribe(this.rollouts.onClusterEvent);
     this.#runtime = this.#build(config, null);
     this.changes = new RuntimeChanges({
@@ -106,9 +121,11 @@ export class App {
       clientError: onClientError,
       connect: onConnect,
     };
-    this.#listeners = config.listeners.map((l) => new Listener(l, config.server, handlers, { stats: this.metrics.listenerStats(), log: this.loggers.log }));
-    this.#admin = createAdminServer({
-      registry: this.metrics.registry,
+    const role = deps.role ?? 'single';
+    this.role = role;
+    this.#listeners = role === 'owner' ? [] : config.listeners.map((l) => new Listener(l, config.server, handlers, { stats: this.metrics.listenerStats(), log: this.loggers.log }));
+    this.#admin = role === 'worker' ? null : createAdminServer({
+      registry: deps.metricsSource ?? this.metrics.registry,
       token: () => this.#runtime.config.admin.token,
       now: () => this.#deps.clock.now(),
       pools: () => this.#runtime.clusters(),
@@ -147,22 +164,31 @@ export class App {
     return this.#runtime.clusters();
   }
 
+  /** The running configuration's cluster of a pool. */
+  cluster(pool: string): Cluster | undefined {
+    return this.#runtime.cluster(pool);
+  }
+
   backend(id: string): Backend | undefined {
     return this.#runtime.find(id)?.backend;
   }
 
   async start(): Promise<Listening> {
     const { admin } = this.#runtime.config;
-    await listenOn(this.#admin, admin.listen.host, admin.listen.port);
+    if (this.#admin !== null) await listenOn(this.#admin, admin.listen.host, admin.listen.port);
     const ports: number[] = [];
     for (const l of this.#listeners) ports.push(await l.listen());
-    await this.rollouts.loadStateFile();
-    this.rollouts.build(this.#runtime.clusters(), this.#runtime.rolloutConfigs());
+    // Rollouts run where the verdicts are made: never in a worker.
+    if (this.role !== 'worker') {
+      await this.rollouts.loadStateFile();
+      this.rollouts.build(this.#runtime.clusters(), this.#runtime.rolloutConfigs());
+    }
     this.#started = true;
     this.#runtime.start();
     const listening = this.#listeners.map((l) => ({ listen: `${l.config.host}:${l.port}`, tls: l.config.tls !== null, http2: l.config.http2, maxConnections: l.limits.max, maxConnectionsPerClient: l.limits.perClient }));
-    this.loggers.log.info({ listen: listening[0]!.listen, listeners: listening, admin: `${admin.listen.host}:${port(this.#admin)}`, pools: [...this.#runtime.config.pools.keys()] }, 'infergate started');
-    return { port: ports[0]!, ports, adminPort: port(this.#admin) };
+    const adminPort = this.#admin === null ? 0 : port(this.#admin);
+    this.loggers.log.info({ role: this.role, pid: process.pid, listen: listening[0]?.listen ?? null, listeners: listening, admin: this.#admin === null ? null : `${admin.listen.host}:${adminPort}`, pools: [...this.#runtime.config.pools.keys()] }, 'infergate started');
+    return { port: ports[0] ?? 0, ports, adminPort };
   }
 
   /** Swap in a new (already validated) configuration; health state of backends kept by id. */
@@ -180,7 +206,7 @@ export class App {
     old.handOver(next);
     next.start();
     this.changes.reloaded();
-    if (this.#started) this.rollouts.build(next.clusters(), next.rolloutConfigs());
+    if (this.#started && this.role !== 'worker') this.rollouts.build(next.clusters(), next.rolloutConfigs());
     this.metrics.configReloads.inc({ result: 'success' });
     this.metrics.configLastReloadSuccess.set(1);
     this.metrics.configLastReloadSeconds.set(Date.now() / 1000);
@@ -255,9 +281,10 @@ export class App {
     await Promise.all([
       ...this.#listeners.map((l) => l.close()),
       new Promise<void>((r) => {
-        if (!this.#admin.listening) return r();
-        this.#admin.close(() => r());
-        this.#admin.closeAllConnections();
+        const a = this.#admin;
+        if (a === null || !a.listening) return r();
+        a.close(() => r());
+        a.closeAllConnections();
       }),
     ]);
     this.#ws.closeAll();
@@ -278,6 +305,7 @@ export class App {
       resolve: this.#deps.resolve ?? systemResolve,
       events: this.events,
       rollouts: this.rollouts,
+      worker: this.#deps.worker ?? null,
     });
   }
 }

@@ -93,10 +93,21 @@ async function check(file: string, output: 'ok' | 'quiet' | 'dump'): Promise<num
 }
 
 async function run(file: string): Promise<number> {
+  // `workers: N`: a forked worker serves the listeners under its owner (workers/run.ts).
+  const workers = await import('./workers/run.js');
+  if (workers.isWorkerProcess()) return workers.runWorker(file);
   const result = await loadConfigFile(file);
   if (!result.ok) {
     process.stderr.write(formatErrors(result.errors) + '\n');
     return 1;
+  }
+  if (workers.workerCount(result.config) > 1) {
+    try {
+      return await workers.runOwner(result.config, file);
+    } catch (err) {
+      process.stderr.write(`infergate: cannot start: ${(err as Error).message}\n`);
+      return 1;
+    }
   }
   // Loaded here, not at the top: `check`, `--version` and `--help` never load the proxy (and undici).
   const { createApp } = await import('./app.js');

@@ -19,6 +19,7 @@ import { RetryBudget } from './proxy/retry-budget.js';
 import type { OutlierEvent } from './outlier/types.js';
 import type { RolloutManager } from './rollout/manager.js';
 import { Router, type CompiledRoute } from './routing/routes.js';
+import type { WorkerLink } from './workers/worker.js';
 
 export interface RuntimeDeps {
   clock: Clock;
@@ -30,6 +31,11 @@ export interface RuntimeDeps {
   /** Where every cluster publishes what happens to its backends (one stream for the app's life). */
   events: EventStream<ClusterEvent>;
   rollouts: Pick<RolloutManager, 'recorder'>;
+  /**
+   * In a worker process (`workers: N`): the link to the owner, which runs probes, outlier detection, discovery and
+   * rollouts and sends the routing view; this process's clusters only route and report. Null otherwise.
+   */
+  worker?: WorkerLink | null;
 }
 
 const NO_ROLLOUT = { record(): void {} };
@@ -124,13 +130,14 @@ export class Runtime {
         healthStats: metrics.healthStats(),
         bindStats: (pool, group, backend) => metrics.bindBackend(pool, group, backend),
         previous: (id) => previous?.find(id)?.backend,
+        driver: deps.worker?.driver.bind(deps.worker),
       }),
       createBalancer: () => createBalancer<Backend>(pc.balance, { random }),
       random,
       queue: pc.queue === null ? null : new WaitQueue(pc.queue.max, pc.queue.timeoutMs, clock, metrics.bindQueue(pc.name)),
-      outliers: this.#detector(pc, previous, deps),
+      outliers: deps.worker ? deps.worker.outlierSink(pc.name) : this.#detector(pc, previous, deps),
       // A pool without a canary group has no rollout to feed (a reload that adds one builds a new cluster).
-      rollout: pc.groups.some((g) => g.rollout !== null) ? deps.rollouts.recorder(pc.name) : NO_ROLLOUT,
+      rollout: !pc.groups.some((g) => g.rollout !== null) ? NO_ROLLOUT : deps.worker ? deps.worker.recorder(pc.name) : deps.rollouts.recorder(pc.name),
       events,
       stats: metrics.bindPool(pc.name),
       budget: new RetryBudget(pc.retry),
@@ -139,7 +146,8 @@ export class Runtime {
         ? before.bodyBuffers
         : new BodyBuffers(pc.requestBody.bufferTotalBytes, metrics.bindBodyBuffers(pc.name)),
     });
-    for (const g of pc.groups) {
+    // A worker learns members from the owner's view.
+    for (const g of deps.worker ? [] : pc.groups) {
       const cfg = g.discover;
       if (cfg === null) continue;
       this.#discoveries.push(new DnsDiscovery(cfg, {

@@ -15,8 +15,8 @@ import { loginPage } from './login-page.js';
 import { STATUS_PAGE } from './status-page.js';
 
 export interface AdminDeps {
-  /** What /metrics exposes. */
-  registry: Registry;
+  /** What /metrics exposes (with workers: the whole process tree, workers/owner.ts). */
+  registry: Pick<Registry, 'metrics' | 'contentType'>;
   /** The bearer token in force (read per request, so a reload can set or rotate it). */
   token(): string | null;
   now: () => number;

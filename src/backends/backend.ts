@@ -8,7 +8,7 @@ import { upstreamSlots } from './capacity.js';
 import { rampFactor } from './slow-start.js';
 import { connectOptions, needsOwnProbeAgent, probeAgent } from './upstream.js';
 import type { OutlierHost } from '../outlier/types.js';
-import { initialHealth, step, visibleState, type BackendState, type Health, type HealthEvent, type HealthSource, type Phase, type Policy, type SourceEvents } from './state.js';
+import { initialHealth, step, visibleState, type BackendState, type ChangeSource, type Health, type HealthEvent, type HealthSource, type Phase, type Policy, type SourceEvents } from './state.js';
 
 export interface ProbeRecord {
   /** Wall-clock ms. */
@@ -59,7 +59,7 @@ export type { BackendState, HealthEvent, HealthSource, Phase };
 
 export interface StateChange {
   backend: Backend;
-  source: HealthSource;
+  source: ChangeSource;
   from: BackendState;
   to: BackendState;
   reason: string;
@@ -113,7 +113,7 @@ export class Backend implements Candidate, OutlierHost {
     this.origin = cfg.origin;
     this.weight = cfg.weight;
     this.maxConcurrent = cfg.maxConcurrent;
-    this.slots = upstreamSlots(pool.upstream);
+    this.slots = upstreamSlots(pool.upstream, pool.protocol);
     this.stats = deps.stats;
     this.#now = deps.now;
     this.#onChange = deps.onChange;
@@ -224,6 +224,32 @@ export class Backend implements Candidate, OutlierHost {
 
   get draining(): boolean {
     return this.#health.draining;
+  }
+
+  /** What a worker needs to mirror this backend (workers/view.ts): its health record, and slow start as time left. */
+  mirrorState(): { health: Health; reason: string; readyForMs: number } {
+    return { health: this.#health, reason: this.stateReason, readyForMs: this.#readySince > 0 ? this.#now() - this.#readySince : -1 };
+  }
+
+  /**
+   * A worker process takes the owner's verdict as it is (workers/view.ts): the owner runs the probes, admission,
+   * warm-up and outlier detection; this process only routes. A visible change is reported as any other.
+   */
+  mirror(health: Health, reason: string, readyForMs: number): void {
+    const now = this.#now();
+    this.#health = health;
+    // Slow start in step with the owner's clock: the ramp is measured from when the owner saw it become READY.
+    if (readyForMs >= 0) {
+      this.#readySince = now - readyForMs;
+      this.#rampUntil = this.#slowStartMs > 0 && readyForMs < this.#slowStartMs ? this.#readySince + this.#slowStartMs : 0;
+    }
+    const to = visibleState(health);
+    if (to === this.#state) return;
+    const from = this.#state;
+    this.#state = to;
+    this.stateSince = now;
+    this.stateReason = reason;
+    this.#onChange({ backend: this, source: 'owner', from, to, reason });
   }
 
   /** Keep health knowledge across a config reload: the new record takes over the old one's flags. */

@@ -3,13 +3,14 @@
 // which has a length limit, a timeout, a 503 and metrics.
 import type { UpstreamConfig } from '../config/types.js';
 
+/** Streams undici opens per HTTP/2 connection (its h2Options.maxConcurrentStreams default; a server may allow fewer). */
+export const H2_STREAMS_PER_CONNECTION = 100;
+
 /**
  * Requests the connection pool can serve at once. HTTP/1.1: one per connection — pipelining adds no slot that a
  * request can count on (every method but HEAD is dispatched `blocking`, and a pipelined request waits behind the one
- * ahead of it on the wire anyway). Hook for HTTP/2 upstreams: there it is connections × the streams allowed per
- * connection (the peer's SETTINGS_MAX_CONCURRENT_STREAMS, or a configured cap) — give UpstreamConfig the protocol
- * and branch here.
+ * ahead of it on the wire anyway). HTTP/2: connections × the streams undici opens on each.
  */
-export function upstreamSlots(upstream: UpstreamConfig): number {
-  return upstream.connections;
+export function upstreamSlots(upstream: UpstreamConfig, protocol: 'http1' | 'h2'): number {
+  return protocol === 'h2' ? upstream.connections * H2_STREAMS_PER_CONNECTION : upstream.connections;
 }

@@ -55,28 +55,33 @@ export class WaitQueue {
   }
 
   /**
-   * Capacity may have appeared: hand it to waiters in arrival order for as long as `available()`
-   * says a backend can take one more request (each onSlot() takes that capacity synchronously).
+   * Capacity may have appeared: hand it to waiters in arrival order for as long as `available()` says a backend can
+   * take one more request (each onSlot() takes that capacity synchronously). A waiter that cannot use it (pinned to
+   * another group, a retry excluding the free backend, weight 0) keeps its place and deadline and the next one is
+   * asked: one waiter must never hold a free slot from those behind it. Each waiter is asked once per wake.
    */
   wake(available: () => boolean): void {
-    for (const [waiter, entry] of this.#entries) {
-      if (!available()) return;
+    const setAside: Array<[Waiter, Entry]> = [];
+    for (const [waiter, entry] of [...this.#entries]) {
+      if (!available()) break;
+      if (this.#entries.get(waiter) !== entry) continue; // left meanwhile (an earlier onSlot() answered it)
       this.#entries.delete(waiter);
       waiter.onSlot();
       const requeued = this.#entries.get(waiter);
       if (requeued !== undefined) {
-        // It could not use the capacity (e.g. the only READY backend has weight 0), so no waiter can: keep its
-        // place and its deadline, and stop here rather than hand the same slot round forever.
         requeued.timer?.cancel();
         this.#entries.delete(waiter);
-        const rest = [...this.#entries];
-        this.#entries.clear();
-        this.#entries.set(waiter, entry);
-        for (const [w, e] of rest) this.#entries.set(w, e);
-        this.#stats?.length(this.#entries.size);
-        return;
+        setAside.push([waiter, entry]);
+        continue;
       }
       this.#done(entry);
+    }
+    if (setAside.length > 0) {
+      const rest = [...this.#entries];
+      this.#entries.clear();
+      for (const [w, e] of setAside) this.#entries.set(w, e);
+      for (const [w, e] of rest) this.#entries.set(w, e);
+      this.#stats?.length(this.#entries.size);
     }
   }
 

@@ -63,6 +63,9 @@ export type HealthEventType = HealthEvent['type'];
 /** Who may move a backend: each health source writes only its own part of the record (Envoy's health flags). */
 export type HealthSource = 'probe' | 'push' | 'admission' | 'warmup' | 'outlier' | 'operator' | 'discovery' | 'signal';
 
+/** Where a visible change came from: a health source, or (in a worker process) the owner's routing view. */
+export type ChangeSource = HealthSource | 'owner';
+
 /** The events each source may apply; anything else does not type-check. */
 export interface SourceEvents {
   probe: Extract<HealthEvent, { type: 'startup-pass' | 'startup-timeout' | 'readiness-pass' | 'readiness-fail' | 'liveness-pass' | 'liveness-fail' }>;

@@ -4,11 +4,9 @@ import type { Backend, StateChange } from '../backends/backend.js';
 import type { WaitQueue, Waiter } from '../backends/queue.js';
 import type { Balancer } from '../balancer/balancer.js';
 import type { BackendConfig, PoolConfig } from '../config/types.js';
-import type { HealthController } from '../health/controller.js';
 import type { PoolStats } from '../observe/metrics.js';
-import type { OutlierDetector } from '../outlier/detector.js';
 import { outcomeForStatus } from '../outlier/outcome.js';
-import type { OutlierView } from '../outlier/types.js';
+import type { Outcome, OutlierView } from '../outlier/types.js';
 import { GroupSelector, type GroupChoice, type RequestKeys } from '../routing/groups.js';
 import type { ClusterEvent, EventStream } from './events.js';
 
@@ -83,10 +81,33 @@ export interface GroupRecorder {
   record(group: string, ok: boolean, latencyMs: number): void;
 }
 
-/** A backend with the controller that drives its probes, admission and warm-up. */
+/**
+ * What drives a backend's health: its HealthController (probes, admission, warm-up) — or, in a worker process, the
+ * owner, reached through workers/worker.ts — and what traffic asks of it.
+ */
+export interface HealthDriver {
+  start(): void;
+  stop(): void;
+  /** Traffic suggests the process behind the address changed: hold it and verify it again. */
+  reverify(reason: string): void;
+  /** Probe now rather than at the next interval. */
+  probeNow(): void;
+  pushReady(): void;
+  pushUnready(): void;
+}
+
+/** Where a pool's passive outcomes go: the outlier detector (outlier/detector.ts) or, in a worker, the owner. */
+export interface OutlierSink {
+  report(host: Backend, outcome: Outcome): void;
+  setHosts(hosts: readonly Backend[]): void;
+  readonly windowMs: number;
+  view(host: Backend): OutlierView;
+}
+
+/** A backend with what drives its probes, admission and warm-up. */
 export interface Member {
   readonly backend: Backend;
-  readonly controller: HealthController;
+  readonly controller: HealthDriver;
 }
 
 /**
@@ -104,7 +125,7 @@ export interface ClusterDeps {
   readonly random: () => number;
   readonly queue: WaitQueue | null;
   /** The pool's outlier detector (kept across reloads with the same settings), or null. */
-  readonly outliers: OutlierDetector<Backend> | null;
+  readonly outliers: OutlierSink | null;
   readonly rollout: GroupRecorder;
   readonly events: EventStream<ClusterEvent>;
   readonly stats: PoolStats;
@@ -126,8 +147,8 @@ export class Cluster {
   readonly stats: PoolStats;
   readonly #balancers: Map<BackendGroup, Balancer<Backend>>;
   readonly #selector: GroupSelector<BackendGroup>;
-  readonly #controllers = new Map<Backend, HealthController>();
-  readonly #outliers: OutlierDetector<Backend> | null;
+  readonly #controllers = new Map<Backend, HealthDriver>();
+  readonly #outliers: OutlierSink | null;
   readonly #rollout: GroupRecorder;
   readonly #events: EventStream<ClusterEvent>;
   readonly #members: MemberFactory;
@@ -218,6 +239,27 @@ export class Cluster {
       }
       this.#rollout.record(b.group, false, -1);
     }
+  }
+
+  // ---- what worker processes saw (workers/owner.ts): fed in as this process's own traffic would be ----
+
+  /** Outcomes of attempts on `b`, in order, as runs. */
+  outcomesFromWorker(b: Backend, runs: ReadonlyArray<readonly [Outcome, number]>): void {
+    const d = this.#outliers;
+    if (d === null) return;
+    for (const [outcome, n] of runs) for (let i = 0; i < n; i++) d.report(b, outcome);
+  }
+
+  /** Attempts of a group for the canary analysis: latencies of good ones and of failed ones (-1: no answer). */
+  attemptsFromWorker(group: string, ok: readonly number[], failed: readonly number[]): void {
+    for (const ms of ok) this.#rollout.record(group, true, ms);
+    for (const ms of failed) this.#rollout.record(group, false, ms);
+  }
+
+  /** A worker's traffic suggests `b` changed (refused, reset, a 503), or asks for a probe now. */
+  signalFromWorker(b: Backend, what: 'reverify' | 'probe-now', reason: string): void {
+    if (what === 'reverify') this.#signal(b, reason);
+    else this.#controllers.get(b)?.probeNow();
   }
 
   // ---- health sources other than the probes (which write through their controllers) ----

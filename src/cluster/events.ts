@@ -1,12 +1,12 @@
 // The one typed stream of what happens to backends — state transitions, ejections, membership — that the
 // wait queue, rollouts, metrics and logs subscribe to. Published synchronously, in order.
 import type { Backend } from '../backends/backend.js';
-import type { BackendState, HealthSource } from '../backends/state.js';
+import type { BackendState, ChangeSource } from '../backends/state.js';
 import type { Detector } from '../outlier/types.js';
 
 export type ClusterEvent =
   /** A backend's visible state changed; `source` is the health source whose flag moved it. */
-  | { readonly type: 'state'; readonly backend: Backend; readonly source: HealthSource; readonly from: BackendState; readonly to: BackendState; readonly reason: string }
+  | { readonly type: 'state'; readonly backend: Backend; readonly source: ChangeSource; readonly from: BackendState; readonly to: BackendState; readonly reason: string }
   | { readonly type: 'ejected'; readonly backend: Backend; readonly detector: Detector; readonly reason: string; readonly durationMs: number; readonly ejections: number }
   | { readonly type: 'ejection-ended'; readonly backend: Backend; readonly reason: string }
   | { readonly type: 'ejection-skipped'; readonly backend: Backend; readonly detector: Detector; readonly reason: string }

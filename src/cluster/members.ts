@@ -8,7 +8,7 @@ import { HealthController, warmupBackoffMs, type HealthStats } from '../health/c
 import { resolveHealth, type ResolvedHealth } from '../health/resolve.js';
 import type { Logger } from '../observe/log.js';
 import type { BackendStats } from '../observe/metrics.js';
-import type { Member, MemberFactory } from './cluster.js';
+import type { HealthDriver, Member, MemberFactory } from './cluster.js';
 
 export interface MemberDeps {
   clock: Clock;
@@ -19,6 +19,8 @@ export interface MemberDeps {
   bindStats(pool: string, group: string, backend: string): BackendStats;
   /** The backend with this id in the configuration being replaced, if any. */
   previous(id: string): Backend | undefined;
+  /** In a worker process: what drives a backend instead of its own probes (the owner, workers/worker.ts). */
+  driver?: (pool: string, backend: Backend) => HealthDriver;
 }
 
 export function memberFactory(pc: PoolConfig, deps: MemberDeps): MemberFactory {
@@ -37,7 +39,7 @@ export function memberFactory(pc: PoolConfig, deps: MemberDeps): MemberFactory {
       });
       const old = adopt ? deps.previous(bc.id) : undefined;
       if (old !== undefined) backend.adoptHealth(old);
-      const controller = new HealthController(backend, health, pc.warmup, { clock, random, probeDispatcher, log, stats: healthStats, tls: pc.tls });
+      const controller = deps.driver !== undefined ? deps.driver(pc.name, backend) : new HealthController(backend, health, pc.warmup, { clock, random, probeDispatcher, log, stats: healthStats, tls: pc.tls });
       return { backend, controller };
     };
   };

@@ -244,6 +244,7 @@ export function normalise(parsed: ParsedConfig, source: string): Config {
     trustedProxies: parsed.trustedProxies,
     routes: routes(parsed),
     pools: new Map(Object.entries(parsed.pools).map(([name, p]) => [name, pool(name, p, source)])),
+    workers: parsed.workers,
     stateFile: parsed.stateFile === undefined ? null : resolve(dirname(source), parsed.stateFile),
   };
 }

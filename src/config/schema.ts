@@ -352,7 +352,7 @@ const requestBody = z
 
 const upstream = z
   .strictObject({
-    connections: count(1).default(64).describe('Connection limit per backend, and so the limit of requests in flight per backend: more wait in the pool\'s queue (queue.timeout, then 503), never unseen inside the connection pool.'),
+    connections: count(1).default(256).describe('Connection limit per backend, and so the limit of requests in flight per backend (HTTP/2: x 100 streams): more wait in the pool\'s queue (queue.timeout, then 503), never unseen inside the connection pool. 256: an LLM server runs that many sequences at once (vLLM, TGI) and each token stream holds its connection.'),
     keepAlive: duration('Idle pooled socket lifetime; keep it below the backend\'s own.').prefault('4s'),
     pipelining: count(1).default(1).describe('Requests in flight per connection.'),
   })
@@ -479,6 +479,10 @@ export const configSchema = z
       .default([])
       .describe('Peers (IP or CIDR) whose X-Forwarded-For is believed: the client is the right-most address not in this list (nginx real_ip_recursive). Default: none.'),
     routes: z.array(route).optional().describe('Routes, first match wins; omitted = everything to the only pool.'),
+    workers: z
+      .union([z.literal('auto'), z.int().min(1).max(256)], { error: (iss) => `invalid workers ${JSON.stringify(iss.input)} (use auto or a number of processes, 1 = one process)` })
+      .default(1)
+      .describe('Worker processes serving the listeners: 1 (one process), N, or auto (one per core). With more than one, an owner process runs probes, outlier detection, rollouts and the admin API and pushes the routing view to the workers.'),
     stateFile: z.string().min(1).optional().describe('File where rollout state is kept across restarts (written atomically).'),
     pools: z.record(name, poolSchema).describe('Pools of backends by name.'),
   })

@@ -340,6 +340,8 @@ export interface Config {
   trustedProxies: string[];
   routes: RouteConfig[];
   pools: Map<string, PoolConfig>;
+  /** Worker processes: 1 = one process; `auto` = one per core (workers/run.ts). */
+  workers: number | 'auto';
   /** Absolute path of the rollout state file, or null. */
   stateFile: string | null;
 }

@@ -19,9 +19,13 @@ export function localFailureCode(code: string | null | undefined): string | null
   return typeof code === 'string' && LOCAL_CODES.has(code) ? code : null;
 }
 
-/** The same, found in an error text (gRPC reports the socket error only in words: "connect EMFILE 127.0.0.1:8001"). */
+/**
+ * The same, found in a gRPC client's error text, which reports the socket error only in words ("... connect EMFILE
+ * 127.0.0.1:8001"). Only our own connect() failing counts: a server's grpc-message that mentions EMFILE (the server
+ * out of descriptors) is the backend's failure.
+ */
 export function localFailureInText(text: string | null): string | null {
   if (text === null) return null;
-  for (const word of text.split(/[^A-Z]+/)) if (LOCAL_CODES.has(word)) return word;
-  return null;
+  const m = /\bconnect (EMFILE|ENFILE|ENOBUFS|ENOMEM|EADDRNOTAVAIL|EADDRINUSE)\b/.exec(text);
+  return m === null ? null : m[1]!;
 }

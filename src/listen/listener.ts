@@ -169,6 +169,9 @@ export class Listener {
     sniffProtocol(socket, this.#serverConfig.headersTimeoutMs, (protocol, head) => {
       this.#sniffing.delete(socket);
       if (protocol === 'h2') {
+        // node:http's server accepts half-open sockets; for HTTP/2 a FIN from the client ends the session, as with
+        // node:http2's own server (else a client that hangs up mid-stream is never noticed upstream).
+        socket.allowHalfOpen = false;
         // node:http2 picks up bytes already read from the socket's buffer.
         socket.pause();
         socket.unshift(head);

@@ -20,8 +20,8 @@ export class QueryRedactor {
     let copied = 0;
     let start = q + 1;
     while (start < url.length) {
-      let end = url.indexOf('&', start);
-      if (end === -1) end = url.length;
+      // `&`, and `;` which some stacks still split on (Python before 3.9.2, older Go): a secret behind either is found.
+      let end = nextSeparator(url, start);
       const eq = url.indexOf('=', start);
       if (eq !== -1 && eq < end && eq + 1 < end && this.#names.has(paramName(url.slice(start, eq)))) {
         out = (out ?? '') + url.slice(copied, eq + 1) + REDACTED;
@@ -34,11 +34,24 @@ export class QueryRedactor {
 }
 
 /** The parameter's name as a server would read it: percent-decoded (`api%5Fkey`, `+` = space), lower case. */
-function paramName(raw: string): string {
-  if (raw.indexOf('%') === -1 && raw.indexOf('+') === -1) return raw.toLowerCase();
-  try {
-    return decodeURIComponent(raw.replaceAll('+', ' ')).toLowerCase();
-  } catch {
-    return raw.toLowerCase();
+function nextSeparator(url: string, from: number): number {
+  for (let i = from; i < url.length; i++) {
+    const c = url.charCodeAt(i);
+    if (c === 0x26 /* & */ || c === 0x3b /* ; */) return i;
   }
+  return url.length;
+}
+
+/** The parameter's name as servers read it: decoded, case-folded, without PHP / Rails array brackets (`api_key[]`). */
+function paramName(raw: string): string {
+  let name = raw.toLowerCase();
+  if (raw.indexOf('%') !== -1 || raw.indexOf('+') !== -1) {
+    try {
+      name = decodeURIComponent(raw.replaceAll('+', ' ')).toLowerCase();
+    } catch {
+      // keep the raw name
+    }
+  }
+  const bracket = name.indexOf('[');
+  return bracket > 0 ? name.slice(0, bracket) : name;
 }

@@ -63,7 +63,7 @@ export function account(x: Exchange): void {
   access.write({
     requestId: x.requestId,
     client: x.client,
-    peer: req.socket.remoteAddress ?? '',
+    peer: x.peer,
     proto: protocolOf(req),
     httpVersion: httpVersionOf(req),
     method: req.method ?? '',

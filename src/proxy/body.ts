@@ -63,15 +63,22 @@ export interface ReadAheadOwner {
  * Reads a body ahead at the pace `cfg` asks (408 client-body-timeout when slower) within the pool's buffer budget
  * (503 body-buffer-full). A chunked body larger than `plan.limit` is handed back for streaming, nothing lost.
  */
-export function readAhead(req: IncomingMessage, plan: { readonly length: number; readonly limit: number }, maxBodyBytes: number, cfg: RequestBodyConfig, clock: Clock, buffers: BufferBudget, owner: ReadAheadOwner): void {
+/** Returns a cancel: the exchange ended meanwhile (a total timeout): stop reading, give the bytes back, tell no one. */
+export function readAhead(req: IncomingMessage, plan: { readonly length: number; readonly limit: number }, maxBodyBytes: number, cfg: RequestBodyConfig, clock: Clock, buffers: BufferBudget, owner: ReadAheadOwner): () => void {
   const chunks: Buffer[] = [];
   let held = 0;
   let settled = false;
-  const settle = (outcome: FailureKind | 'whole' | 'larger'): void => {
+  const settle = (outcome: FailureKind | 'whole' | 'larger' | 'cancelled'): void => {
     if (settled) return;
     settled = true;
     pace.stop();
     req.off('data', onData);
+    if (outcome === 'cancelled') {
+      buffers.give(held);
+      held = 0;
+      chunks.length = 0;
+      return;
+    }
     if (outcome === 'whole') {
       owner.whole(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, held));
       return;
@@ -113,4 +120,5 @@ export function readAhead(req: IncomingMessage, plan: { readonly length: number;
   req.once('error', () => settle(Failures.clientBodyError));
   // The client left mid-body: no 'end' will come; give the bytes back (the exchange accounts the client's leaving).
   req.once('close', () => settle(Failures.clientClosed));
+  return () => settle('cancelled');
 }

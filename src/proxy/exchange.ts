@@ -39,6 +39,8 @@ export class Exchange implements AttemptOwner, PickRequest, ReadAheadOwner {
   totalTimer: Timer | null = null;
   #queued: Queued | null = null;
   #drainListening = false;
+  /** Phase 4 is reading the body ahead (body.ts): cancels it (the bytes go back to the pool's budget). */
+  readingAhead: (() => void) | null = null;
   /** The client speaks HTTP/2 (h2 or h2c): no Connection header, trailers pass through. */
   readonly http2: boolean;
   /** A gRPC call (HTTP/2 with a gRPC content type): failures answer in grpc-status, even after the head. */
@@ -49,7 +51,7 @@ export class Exchange implements AttemptOwner, PickRequest, ReadAheadOwner {
   #pace: BodyPace | null = null;
 
   /** `client`: the real client address (proxy/client-address.ts), for the access log. */
-  constructor(readonly ctx: ExchangeContext, readonly req: IncomingMessage, readonly res: ServerResponse, readonly cluster: Cluster, readonly requestId: string, readonly client: string) {
+  constructor(readonly ctx: ExchangeContext, readonly req: IncomingMessage, readonly res: ServerResponse, readonly cluster: Cluster, readonly requestId: string, readonly client: string, readonly peer: string) {
     this.startedAt = ctx.clock.now();
     this.http2 = isHttp2Request(req);
     this.grpc = this.http2 && isGrpc(req.headers);
@@ -76,6 +78,7 @@ export class Exchange implements AttemptOwner, PickRequest, ReadAheadOwner {
   // ReadAheadOwner (phase 4, body.ts)
   /** A body read whole: replayable; its bytes stay taken from the pool's buffer budget until finish(). */
   whole(body: Buffer): void {
+    this.readingAhead = null;
     this.body = body;
     this.#heldBody = body.length;
     this.attempt();
@@ -83,6 +86,7 @@ export class Exchange implements AttemptOwner, PickRequest, ReadAheadOwner {
 
   /** A chunked body larger than the read-ahead limit: it streams, from its first byte (given back to the stream). */
   larger(): void {
+    this.readingAhead = null;
     this.streamBody();
     this.attempt();
   }
@@ -122,12 +126,17 @@ export class Exchange implements AttemptOwner, PickRequest, ReadAheadOwner {
    * the body was never read. A response already started is cut.
    */
   failBody(failure: FailureKind): void {
+    this.readingAhead = null;
     if (this.done) return;
     this.failure = failure;
     // The client left mid-body (its request stream closed, perhaps before the response's 'close'): nobody to answer.
     if (this.gone || failure === Failures.clientClosed) this.status = 499;
-    else if (this.res.headersSent) this.res.destroy();
-    else {
+    else if (this.res.headersSent) this.#cut(failure);
+    else if (this.http2) {
+      // One stream of a shared connection: answered; node:http2 resets the rest of the upload.
+      this.status = failure.status;
+      writeFailure(this.res, failure, this.requestId, false);
+    } else {
       this.status = failure.status;
       this.res.shouldKeepAlive = false;
       // Taken now: aborting a streaming attempt right after this detaches the socket from the request.
@@ -216,7 +225,8 @@ export class Exchange implements AttemptOwner, PickRequest, ReadAheadOwner {
       this.#cut(failure);
     } else {
       this.status = failure.status;
-      if (!this.gone) writeFailure(this.res, failure, this.requestId, closeConnection || this.ctx.draining());
+      // Answered while the body was still being read (a total timeout): the rest of it is unread, the connection closes.
+      if (!this.gone) writeFailure(this.res, failure, this.requestId, closeConnection || this.readingAhead !== null || this.ctx.draining());
     }
     this.finish();
   }
@@ -250,6 +260,8 @@ export class Exchange implements AttemptOwner, PickRequest, ReadAheadOwner {
     if (this.done) return;
     this.done = true;
     this.totalTimer?.cancel();
+    this.readingAhead?.();
+    this.readingAhead = null;
     this.#pace?.stop();
     if (this.#heldBody > 0) {
       this.cluster.bodyBuffers.give(this.#heldBody);

@@ -72,7 +72,8 @@ export function handleRequest(ctx: RequestContext, req: IncomingMessage, res: Se
     return;
   }
   const cluster = route.pool;
-  const x = new Exchange(ctx, req, res, cluster, requestId, client);
+  // The peer read now: an HTTP/2 stream's socket is gone from its request once the stream closed (a 499).
+  const x = new Exchange(ctx, req, res, cluster, requestId, client, peer);
   x.route = route.config.name;
   const cfg = cluster.config;
   // 4. body
@@ -95,7 +96,7 @@ export function handleRequest(ctx: RequestContext, req: IncomingMessage, res: Se
       x.attempt();
       return;
     case 'buffer':
-      readAhead(req, plan, cfg.maxBodyBytes, cfg.requestBody, ctx.clock, cluster.bodyBuffers, x);
+      x.readingAhead = readAhead(req, plan, cfg.maxBodyBytes, cfg.requestBody, ctx.clock, cluster.bodyBuffers, x);
       return;
     default: {
       const never: never = plan;

@@ -32,6 +32,25 @@ describe('WaitQueue', () => {
     expect(q.length).toBe(0);
   });
 
+  it('a waiter that cannot use the free slot keeps its place and deadline; the ones behind it get the slot', () => {
+    const clock = new ManualClock();
+    const log: string[] = [];
+    const q = new WaitQueue(10, 1000, clock);
+    let free = 1;
+    // Pinned to a group whose backend is still busy: it looks, cannot take the slot, and queues itself again.
+    const pinned: Waiter = { onSlot: () => { log.push('pinned:slot'); q.enqueue(pinned); }, onQueueTimeout: () => log.push('pinned:timeout') };
+    const plain: Waiter = { onSlot: () => { log.push('plain:slot'); free--; }, onQueueTimeout: () => log.push('plain:timeout') };
+    q.enqueue(pinned);
+    clock.advance(400);
+    q.enqueue(plain);
+    q.wake(() => free > 0);
+    expect(log).toEqual(['pinned:slot', 'plain:slot']);
+    expect(q.length).toBe(1);
+    // Still first in line, with its original deadline (1000 ms from its arrival, not from the wake).
+    clock.advance(600);
+    expect(log).toEqual(['pinned:slot', 'plain:slot', 'pinned:timeout']);
+  });
+
   it('refuses beyond max', () => {
     const q = new WaitQueue(2, 1000, new ManualClock());
     const log: string[] = [];

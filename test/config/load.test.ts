@@ -26,7 +26,7 @@ describe('parseConfig defaults', () => {
     expect(p?.maxBodyBytes).toBe(0);
     expect(p?.timeouts).toEqual({ connectMs: 5000, firstByteMs: 300_000, idleMs: 60000, totalMs: 0 });
     expect(p?.requestBody).toEqual({ bufferBytes: 1024 * 1024, bufferTotalBytes: 128 * 1024 * 1024, idleMs: 10_000, minRateBytes: 1024 });
-    expect(p?.upstream).toEqual({ connections: 64, keepAliveMs: 4000, pipelining: 1 });
+    expect(p?.upstream).toEqual({ connections: 256, keepAliveMs: 4000, pipelining: 1 });
     expect(p?.retry).toEqual({
       attempts: 2,
       methods: new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE']),

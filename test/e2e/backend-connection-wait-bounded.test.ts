@@ -75,17 +75,17 @@ test('a freed connection goes to the request waiting longest, before its timeout
   expect(await metric(stack, 'infergate_queue_wait_seconds_sum', { pool: 'p' })).toBeCloseTo(0.4, 5);
 });
 
-test('with the defaults (64 connections per backend), the 65th and 66th requests wait in the queue, not in undici', async () => {
+test('with the defaults (256 connections per backend), the 257th and 258th requests wait in the queue, not in undici', async () => {
   const h = await holdingBackend();
   const { stack } = await boot(h.backend, '');
   const b = backends(stack)[0]!;
-  const replies = Array.from({ length: 66 }, (_, i) => request(`${stack.url}/v1/${i}`));
-  await until('64 held and 2 queued', async () => h.held.length === 64 && (await queued(stack)) === 2, 1000);
-  expect(b.inflight).toBe(64);
-  expect([b.slots, b.maxConcurrent]).toEqual([64, 0]);
+  const replies = Array.from({ length: 258 }, (_, i) => request(`${stack.url}/v1/${i}`));
+  await until('256 held and 2 queued', async () => h.held.length === 256 && (await queued(stack)) === 2, 1000);
+  expect(b.inflight).toBe(256);
+  expect([b.slots, b.maxConcurrent]).toEqual([256, 0]);
   h.release();
   await until('the two queued ones at the backend', () => h.held.length === 2, 1000);
   h.release();
   expect((await Promise.all(replies)).every((r) => r.status === 200)).toBe(true);
-  expect(h.backend.requests).toHaveLength(66);
+  expect(h.backend.requests).toHaveLength(258);
 });

@@ -156,3 +156,18 @@ test('a client that leaves mid-body: its bytes are given back, the request is lo
   await until('the buffer to be given back', async () => (await held(stack)) === 0);
   expect(backend.requests).toEqual([]);
 });
+
+test('a total timeout while the body is still being read: 504, the connection closes, and the bytes go back', async () => {
+  const { stack, backend } = await boot('    timeouts: { total: 500ms }');
+  const upload = slowUpload(stack.port, '/v1/slow', 1000, 500);
+  await until('the first 500 bytes to be buffered', async () => (await held(stack)) === 500);
+  const reply = await within(upload.answered, 5000, 'the answer');
+  expect(reply.status).toBe(504);
+  // The rest of the body arrives after the answer: it is not read into the budget, nothing reaches the backend.
+  upload.send(500);
+  await until('the buffer to be given back', async () => (await held(stack)) === 0);
+  await new Promise((r) => setTimeout(r, 200));
+  expect(await held(stack)).toBe(0);
+  expect(backend.requests).toEqual([]);
+  upload.destroy();
+});

@@ -208,3 +208,35 @@ test('a response the backend cuts after its head ends the HTTP/2 stream with INT
     });
   }
 });
+
+test('an h2c client that hangs up (TCP close, no RST_STREAM) mid-request aborts the upstream request and is logged 499', async () => {
+  let upstreamClosed: () => void = () => undefined;
+  const closed = new Promise<void>((r) => (upstreamClosed = r));
+  let arrived: () => void = () => undefined;
+  const began = new Promise<void>((r) => (arrived = r));
+  backend.handle(Object.assign((_req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => {
+    // A model still in prefill: no answer yet.
+    arrived();
+    res.on('close', () => upstreamClosed());
+  }, { streaming: true }));
+  const session = await h2connect(`http://127.0.0.1:${stack.port}`);
+  try {
+    const stream = session.request({ ':path': '/hangup', ':method': 'GET' });
+    stream.on('error', () => undefined);
+    await began;
+    const t0 = Date.now();
+    session.socket.destroy();
+    await closed;
+    expect(Date.now() - t0).toBeLessThan(2000);
+    const line = await stack.waitForLog((l) => l.kind === 'access' && l.path === '/hangup');
+    expect(line.status).toBe(499);
+    // Read when the request arrived: the stream's socket is gone by the end.
+    expect(line.peer).toBe('127.0.0.1');
+  } finally {
+    session.destroy();
+    backend.handle((req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ url: req.url }));
+    });
+  }
+});

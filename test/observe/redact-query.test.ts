@@ -14,6 +14,10 @@ test.each([
   ['/v1/predict?', '/v1/predict?'],
   ['/v1/predict?q=1', '/v1/predict?q=1'],
   ['/x?api_key=abc', '/x?api_key=REDACTED'],
+  // `;` as a separator (Python before 3.9.2, older Go) and array syntax (PHP, Rails)
+  ['/a?x=1;api_key=S', '/a?x=1;api_key=REDACTED'],
+  ['/a?api_key[]=S&q=1', '/a?api_key[]=REDACTED&q=1'],
+  ['/a?token[0]=S', '/a?token[0]=REDACTED'],
   ['/x?API_KEY=abc&q=1', '/x?API_KEY=REDACTED&q=1'],
   ['/x?q=1&token=abc', '/x?q=1&token=REDACTED'],
   ['/x?token=a&token=b', '/x?token=REDACTED&token=REDACTED'],
