@@ -1,11 +1,14 @@
 /** Entry point of `npm run bench`: runs the selected scenarios (default all) and guarantees every child process is stopped. */
 import { stopAll } from './lib/children.ts';
+import { runGrpc } from './scenarios/grpc.ts';
+import { runH2 } from './scenarios/h2.ts';
 import { runFailingCanary } from './scenarios/failing-canary.ts';
 import { runLargeBody } from './scenarios/large-body.ts';
 import { runRestartInPlace } from './scenarios/restart-in-place.ts';
 import { runRollingRestart } from './scenarios/rolling-restart.ts';
 import { runScaleUp } from './scenarios/scale-up.ts';
 import { runSmall } from './scenarios/small.ts';
+import { runTls } from './scenarios/tls.ts';
 import { runStreaming } from './scenarios/streaming.ts';
 
 const SCENARIOS: Record<string, () => Promise<void>> = {
@@ -16,6 +19,9 @@ const SCENARIOS: Record<string, () => Promise<void>> = {
   'rolling-restart': runRollingRestart,
   'failing-canary': runFailingCanary,
   'restart-in-place': runRestartInPlace,
+  h2: runH2,
+  grpc: runGrpc,
+  tls: runTls,
 };
 
 const wanted = process.argv.slice(2);
