@@ -116,6 +116,8 @@ export class Metrics {
     clientConnections?: () => Promise<number>;
   } = {}) {
     this.#backends = opts.backends ?? (() => []);
+    // Registered up front like every other family (dashboards and alert rules see them before a listener exists).
+    this.#listenerStats = this.#createListenerStats();
     const r = this.registry;
     // Unprefixed (process_cpu_seconds_total, nodejs_heap_size_used_bytes, ...): the names stock dashboards query.
     if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: r });
