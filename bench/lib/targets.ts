@@ -155,7 +155,9 @@ async function startInfergate(name: TargetName, cli: string, backendPort: number
     const nodeArgs = (process.env.BENCH_INFERGATE_NODE_ARGS ?? '').split(' ').filter((arg) => arg !== '');
     const child = spawnChild(name, process.execPath, [...nodeArgs, cli, '--config', config]);
     const stop = async (): Promise<void> => {
-      await child.stop();
+      // SIGINT drains at once (SIGTERM waits shutdown.grace, longer than the bench's stop grace): the process then
+      // exits by itself, which is also when --cpu-prof writes its profile.
+      await child.stop('SIGINT');
       await rm(dir, { recursive: true, force: true });
     };
     try {

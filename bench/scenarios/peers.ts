@@ -122,6 +122,12 @@ export async function runPeers(): Promise<void> {
       return other === undefined || other.requestsPerSec === 0 ? [] : [round(run.requestsPerSec / other.requestsPerSec)];
     });
     const value = perRound.length === 0 ? null : round(median(perRound));
+    // The same per round for CPU per response (peer / infergate: > 1 means infergate spends less): steadier than req/s.
+    const perRoundCpu = infergateRuns.flatMap((run, i) => {
+      const other = peerRuns[i];
+      const own = run.cpuUsPerRequest;
+      return other === undefined || other.cpuUsPerRequest === null || own === null || own === 0 ? [] : [round(other.cpuUsPerRequest / own)];
+    });
     const ownCpu = med('infergate', (r) => r.cpuUsPerRequest);
     const peerCpu = med(peer, (r) => r.cpuUsPerRequest);
     return {
@@ -132,6 +138,8 @@ export async function runPeers(): Promise<void> {
       goal: goal === null ? null : `>= ${goal}x`,
       pass: goal === null || value === null ? null : value >= goal,
       cpuRatio: ownCpu !== null && peerCpu !== null && ownCpu > 0 ? round(peerCpu / ownCpu) : null,
+      perRoundCpu,
+      cpuRatioMedianOfRounds: perRoundCpu.length === 0 ? null : round(median(perRoundCpu)),
     };
   });
 
@@ -157,14 +165,14 @@ export async function runPeers(): Promise<void> {
   out.push('');
   out.push(
     markdownTable(
-      ['ratio (req/s, same rounds)', 'median of rounds', 'per round', 'goal', 'result', 'peer CPU / infergate CPU per response'],
+      ['ratio (req/s, same rounds)', 'median of rounds', 'per round', 'goal', 'result', 'peer CPU / infergate CPU per response (median of rounds; per round)'],
       ratios.map((r) => [
         r.name,
         r.value === null ? 'n/a' : `${fixed(r.value)}x`,
         r.perRound.map((v) => fixed(v)).join(' / '),
         r.goal ?? '-',
         r.pass === null ? '-' : r.pass ? 'pass' : 'MISS',
-        r.cpuRatio === null ? '-' : `${fixed(r.cpuRatio)}x`,
+        r.cpuRatioMedianOfRounds === null ? '-' : `${fixed(r.cpuRatioMedianOfRounds)}x; ${r.perRoundCpu.map((v) => fixed(v)).join(' / ')}`,
       ]),
     ),
   );
