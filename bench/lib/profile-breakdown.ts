@@ -140,7 +140,7 @@ export function breakdown(file: string, requests: number): Breakdown {
   const selfUs = new Map<string, number>();
   for (let i = 0; i < samples.length; i++) {
     const frame = byId.get(samples[i]!)?.callFrame;
-    if (frame === undefined || frame.functionName === '(idle)') continue;
+    if (frame === undefined || frame.functionName === '(idle)' || classify(frame.functionName, frame.url) === PARTS.startup) continue;
     const where = frame.url.replace(/^file:\/\//, '').replace(/^.*\/node_modules\//, '').replace(/^.*\/dist\//, 'dist/');
     const key = `${frame.functionName || '(anonymous)'} ${where || '(native)'}${where ? `:${frame.lineNumber + 1}` : ''}`;
     selfUs.set(key, (selfUs.get(key) ?? 0) + (deltas[i + 1] ?? 0));
