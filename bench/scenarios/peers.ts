@@ -10,7 +10,8 @@ import { envNumber, fixed, markdownTable, median, round, writeReport } from '../
 import {
   BASELINE_CLI,
   INFERGATE_CLI,
-  TARGET_LABELS,
+  TARGET_LABELS as LABELS_ONE_WORKER,
+  WORKERS,
   haproxyConfig,
   nginxConfig,
   selectTargets,
@@ -39,6 +40,14 @@ const GOALS: readonly { peer: TargetName; goal: number | null }[] = [
 ];
 
 type Run = WrkResult & { cpuUsPerRequest: number | null };
+
+/** Labels say how many workers the peers run with (BENCH_WORKERS). */
+const TARGET_LABELS = Object.fromEntries(
+  Object.entries(LABELS_ONE_WORKER).map(([name, label]) => [
+    name,
+    WORKERS === 1 ? label : label.replace('1 worker', `${WORKERS} workers`).replace('1 thread', `${WORKERS} threads`) + (name.startsWith('infergate') ? ` (workers: ${WORKERS})` : ''),
+  ]),
+) as Record<TargetName, string>;
 
 const METHOD =
   'One nginx backend (worker_processes auto, `return 200` with the 73-byte JSON) shared by every target; every proxy in ' +
@@ -176,7 +185,7 @@ export async function runPeers(): Promise<void> {
       ]),
     ),
   );
-  out.push(`\nmachine: ${machine.cpus} cores (${machine.cpuModel}), load average at start ${machine.loadAverageAtStart.join(' ')}`);
+  out.push(`\nworkers per proxy: ${WORKERS} (Node peers always 1); machine: ${machine.cpus} cores (${machine.cpuModel}), load average at start ${machine.loadAverageAtStart.join(' ')}`);
   out.push(`infergate: ${INFERGATE_CLI}${BASELINE_CLI === undefined ? '' : `\nbaseline:  ${BASELINE_CLI}`}`);
   const text = out.join('\n');
   console.log(`\n${text}`);
@@ -192,6 +201,7 @@ export async function runPeers(): Promise<void> {
       warmupSec,
       rounds,
       loadGenerator: 'wrk -t1 --latency --timeout 10s',
+      workers: WORKERS,
       path: '/predictions/bench',
       accessLog: process.env.BENCH_INFERGATE_ACCESS_LOG ?? 'false',
       infergateCli: INFERGATE_CLI,
