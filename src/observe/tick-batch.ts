@@ -3,6 +3,7 @@
 // that grows to maxWrite, 16 KB): under load that costs several µs per access-log line, more than building the
 // line. Joined per turn, it measures once per batch. Both logs sharing a destination go through one batch, so their
 // lines keep their order; what sonic-boom does next (minLength, periodic flush, flush on exit) is unchanged.
+import { writeSync } from 'node:fs';
 import type { DestinationStream } from 'pino';
 
 /** What the batch needs from sonic-boom (pino.destination()). */
@@ -10,6 +11,8 @@ export interface BatchTarget {
   write(text: string): boolean;
   flush(cb: (err?: Error | null) => void): void;
   flushSync(): void;
+  /** sonic-boom's file descriptor (-1 until a file is open). */
+  readonly fd?: number;
 }
 
 /** Beyond this many characters pending, hand them over at once: the batch's memory stays bounded. */
@@ -19,18 +22,13 @@ const MAX_PENDING_CHARS = 16 * 1024;
 const live = new Set<WeakRef<TickBatch>>();
 let exitHooked = false;
 
+/**
+ * pino's exit hook for sonic-boom (registered when the first destination was made, so before this one) has written
+ * sonic-boom's buffer synchronously; the lines still here follow it, written synchronously as well. Handing them to
+ * sonic-boom instead could start an asynchronous write that the exiting process never finishes.
+ */
 function flushAllAtExit(): void {
-  for (const ref of live) {
-    const batch = ref.deref();
-    if (batch === undefined) continue;
-    batch.push();
-    // sonic-boom's own exit hook may have run already: write what we just handed over synchronously too.
-    try {
-      batch.target.flushSync();
-    } catch {
-      /* a destination that cannot be written at exit loses its tail, as it would without the batch */
-    }
-  }
+  for (const ref of live) ref.deref()?.writeSyncAtExit();
 }
 
 export class TickBatch implements DestinationStream {
@@ -85,6 +83,21 @@ export class TickBatch implements DestinationStream {
   close(): void {
     this.push();
     live.delete(this.#ref);
+  }
+
+  writeSyncAtExit(): void {
+    const fd = this.target.fd;
+    if (this.#parts.length === 0) return;
+    try {
+      if (typeof fd === 'number' && fd >= 0) {
+        const text = this.#parts.join('');
+        this.#parts = [];
+        this.#chars = 0;
+        writeSync(fd, text);
+      } else this.flushSync();
+    } catch {
+      /* a destination that cannot be written at exit loses its tail, as it would without the batch */
+    }
   }
 
   readonly #endOfTurn = (): void => {

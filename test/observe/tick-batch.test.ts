@@ -1,5 +1,9 @@
 // Log lines of one event-loop turn reach sonic-boom as one write, in order; flush and bounded memory push them at once.
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { setImmediate as nextTurn } from 'node:timers/promises';
+import pino from 'pino';
 import { expect, test } from 'vitest';
 import { TickBatch, type BatchTarget } from '../../src/observe/tick-batch.js';
 
@@ -65,4 +69,26 @@ test('nothing pending: flush writes nothing', async () => {
   batch.flush(() => undefined);
   await nextTurn();
   expect(target.writes).toEqual([]);
+});
+
+test('at exit, pending lines are written synchronously after what sonic-boom already wrote', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tick-batch-'));
+  try {
+    const file = join(dir, 'out.log');
+    const fd = openSync(file, 'w');
+    const sonic = pino.destination({ dest: fd, sync: false, minLength: 4096 });
+    sonic.write('before\n');
+    // What pino's exit hook does to sonic-boom first.
+    sonic.flushSync();
+    const batch = new TickBatch(sonic);
+    for (let i = 0; i < 100; i++) batch.write(`line ${i} ${'x'.repeat(100)}\n`);
+    batch.writeSyncAtExit();
+    const lines = readFileSync(file, 'utf8').trim().split('\n');
+    expect(lines.length).toBe(101);
+    expect(lines[0]).toBe('before');
+    expect(lines[100]).toMatch(/^line 99 /);
+    closeSync(fd);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
