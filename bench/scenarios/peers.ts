@@ -4,7 +4,7 @@
  * one). wrk drives the load; rounds are interleaved and rotated; medians and per-round ratios are reported.
  */
 import { writeFile } from 'node:fs/promises';
-import { cpuMs } from '../lib/cpu.ts';
+import { cpuSplitMs } from '../lib/cpu.ts';
 import { machineInfo } from '../lib/machine.ts';
 import { envNumber, fixed, markdownTable, median, round, writeReport } from '../lib/report.ts';
 import {
@@ -39,7 +39,7 @@ const GOALS: readonly { peer: TargetName; goal: number | null }[] = [
   { peer: 'infergate-baseline', goal: null },
 ];
 
-type Run = WrkResult & { cpuUsPerRequest: number | null };
+type Run = WrkResult & { cpuUsPerRequest: number | null; userUsPerRequest: number | null; sysUsPerRequest: number | null };
 
 /** Labels say how many workers the peers run with (BENCH_WORKERS). */
 const TARGET_LABELS = Object.fromEntries(
@@ -94,12 +94,15 @@ export async function runPeers(): Promise<void> {
           process.stderr.write(`[bench] peers round ${r}/${rounds}: ${target.name}\n`);
           await runWrk(url, { connections, durationSec: warmupSec });
           const pid = target.pid ?? backend.pid;
-          const before = pid === undefined ? undefined : cpuMs(pid);
+          const before = pid === undefined ? undefined : cpuSplitMs(pid);
           const load = await runWrk(url, { connections, durationSec });
-          const after = pid === undefined ? undefined : cpuMs(pid);
-          const cpuUsPerRequest =
-            before === undefined || after === undefined || load.totalRequests === 0 ? null : round(((after - before) * 1000) / load.totalRequests, 1);
-          perTarget.set(target.name, [...(perTarget.get(target.name) ?? []), { ...load, cpuUsPerRequest }]);
+          const after = pid === undefined ? undefined : cpuSplitMs(pid);
+          const per = (ms: (c: { userMs: number; sysMs: number }) => number): number | null =>
+            before === undefined || after === undefined || load.totalRequests === 0 ? null : round(((ms(after) - ms(before)) * 1000) / load.totalRequests, 1);
+          const userUsPerRequest = per((c) => c.userMs);
+          const sysUsPerRequest = per((c) => c.sysMs);
+          const cpuUsPerRequest = userUsPerRequest === null || sysUsPerRequest === null ? null : round(userUsPerRequest + sysUsPerRequest, 1);
+          perTarget.set(target.name, [...(perTarget.get(target.name) ?? []), { ...load, cpuUsPerRequest, userUsPerRequest, sysUsPerRequest }]);
         }
       }
     } finally {
@@ -120,6 +123,8 @@ export async function runPeers(): Promise<void> {
     medianP50Ms: med(name, (r) => r.p50Ms),
     medianP99Ms: med(name, (r) => r.p99Ms),
     medianCpuUsPerResponse: med(name, (r) => r.cpuUsPerRequest),
+    medianUserUsPerResponse: med(name, (r) => r.userUsPerRequest),
+    medianSysUsPerResponse: med(name, (r) => r.sysUsPerRequest),
     errors: (perTarget.get(name) ?? []).reduce((sum, r) => sum + r.errors, 0),
     rounds: perTarget.get(name) ?? [],
   }));
@@ -156,7 +161,7 @@ export async function runPeers(): Promise<void> {
   out.push(`### peers: ${connections} connections (wrk, 1 thread), ${durationSec}s per run, ${rounds} interleaved rounds, medians\n`);
   out.push(
     markdownTable(
-      ['target', 'req/s (median)', 'p50 ms', 'p99 ms', 'errors', 'CPU µs/response', 'req/s per round'],
+      ['target', 'req/s (median)', 'p50 ms', 'p99 ms', 'errors', 'CPU µs/response', 'user / sys µs', 'req/s per round'],
       [
         ...targets.map((t) => [
           t.label,
@@ -165,9 +170,10 @@ export async function runPeers(): Promise<void> {
           fixed(t.medianP99Ms ?? Number.NaN),
           String(t.errors),
           `${fixed(t.medianCpuUsPerResponse ?? Number.NaN, 0)}${t.target === 'direct' ? ' (backend)' : ''}`,
+          `${fixed(t.medianUserUsPerResponse ?? Number.NaN, 0)} / ${fixed(t.medianSysUsPerResponse ?? Number.NaN, 0)}`,
           t.rounds.map((r) => fixed(r.requestsPerSec, 0)).join(' / '),
         ]),
-        ...skipped.map((s) => [TARGET_LABELS[s.name], 'skipped', '-', '-', '-', '-', s.skipped]),
+        ...skipped.map((s) => [TARGET_LABELS[s.name], 'skipped', '-', '-', '-', '-', '-', s.skipped]),
       ],
     ),
   );
