@@ -7,7 +7,8 @@ export interface Child {
   readonly proc: ChildProcess;
   /** Last few KB of the child's stdout+stderr, for error messages. */
   tail(): string;
-  stop(): Promise<void>;
+  /** `signal` (default SIGTERM), then SIGKILL after a grace period. */
+  stop(signal?: NodeJS.Signals): Promise<void>;
   /** SIGKILL (a crash, `kill -9`): no grace, no "exited early" warning; resolves once the process is gone. */
   kill(): Promise<void>;
 }
@@ -45,10 +46,10 @@ export function spawnChild(name: string, command: string, args: readonly string[
     pid,
     proc,
     tail: () => tail,
-    async stop() {
+    async stop(signal: NodeJS.Signals = 'SIGTERM') {
       if (proc.exitCode !== null || proc.signalCode !== null) return;
       stopping = true;
-      proc.kill('SIGTERM');
+      proc.kill(signal);
       const timer = setTimeout(() => proc.kill('SIGKILL'), STOP_GRACE_MS);
       await exited;
       clearTimeout(timer);

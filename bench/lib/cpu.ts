@@ -25,14 +25,40 @@ function childrenOf(pid: number): number[] {
 }
 
 function ownTicks(pid: number): number {
+  const [user, sys] = ownUserSys(pid);
+  return user + sys;
+}
+
+/** [utime, stime] in clock ticks. */
+function ownUserSys(pid: number): [number, number] {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // Fields after the parenthesised command name; utime and stime are fields 14 and 15 of the whole line.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return Number(fields[11]) + Number(fields[12]);
+    return [Number(fields[11]), Number(fields[12])];
   } catch {
-    return 0;
+    return [0, 0];
   }
+}
+
+/** User and system CPU milliseconds of `pid` and its live descendants, or undefined without /proc. */
+export function cpuSplitMs(pid: number): { userMs: number; sysMs: number } | undefined {
+  try {
+    readFileSync(`/proc/${pid}/stat`);
+  } catch {
+    return undefined;
+  }
+  let user = 0;
+  let sys = 0;
+  const queue = [pid];
+  for (let i = 0; i < queue.length && i < 64; i += 1) {
+    const current = queue[i] ?? pid;
+    const [u, s] = ownUserSys(current);
+    user += u;
+    sys += s;
+    queue.push(...childrenOf(current));
+  }
+  return { userMs: (user * 1000) / clockTicks(), sysMs: (sys * 1000) / clockTicks() };
 }
 
 /** User + system CPU milliseconds of `pid` and its live descendants, or undefined without /proc. */

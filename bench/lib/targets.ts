@@ -8,7 +8,17 @@ import { fileURLToPath } from 'node:url';
 import { exitReason, spawnChild, waitForPortLine, type Child } from './children.ts';
 import { freePort, waitForStatus } from './net.ts';
 
-export type TargetName = 'direct' | 'infergate' | 'infergate-baseline' | 'undici' | 'http-proxy' | 'nginx' | 'nginx-default';
+export type TargetName =
+  | 'direct'
+  | 'infergate'
+  | 'infergate-baseline'
+  | 'undici'
+  | 'http-proxy'
+  | 'http-proxy-keepalive'
+  | 'fastify'
+  | 'nginx'
+  | 'nginx-default'
+  | 'haproxy';
 export const ALL_TARGETS: readonly TargetName[] = ['direct', 'infergate', 'undici', 'http-proxy', 'nginx'];
 export const TARGET_LABELS: Record<TargetName, string> = {
   direct: 'backend direct',
@@ -16,8 +26,11 @@ export const TARGET_LABELS: Record<TargetName, string> = {
   'infergate-baseline': 'infergate (baseline)',
   undici: 'bare undici loop',
   'http-proxy': 'http-proxy (naive)',
+  'http-proxy-keepalive': 'http-proxy (keep-alive agent)',
+  fastify: 'fastify + @fastify/reply-from',
   nginx: 'nginx (1 worker)',
   'nginx-default': 'nginx (stock proxy_pass)',
+  haproxy: 'HAProxy (1 thread)',
 };
 
 export interface Running {
@@ -39,6 +52,11 @@ const REPO_DIR = dirname(BENCH_DIR);
 export const INFERGATE_CLI = process.env.INFERGATE_CLI ?? join(REPO_DIR, 'dist', 'cli.js');
 /** A second infergate build (e.g. the commit before a refactor) to measure side by side with INFERGATE_CLI (`small` only). */
 const baselineEnv = process.env.BENCH_BASELINE_CLI?.trim() ?? '';
+/**
+ * BENCH_WORKERS=N (default 1): nginx `worker_processes N`, HAProxy `nbthread N` and infergate `workers: N` (a build
+ * without that key refuses the config). For the `peers` scenario's "N workers" comparison; 1 changes nothing.
+ */
+export const WORKERS = Math.max(1, Math.round(Number(process.env.BENCH_WORKERS ?? '1')) || 1);
 export const BASELINE_CLI = baselineEnv === '' ? undefined : resolve(baselineEnv);
 
 function nodeServer(name: string, script: string, args: readonly string[]): Child {
@@ -78,6 +96,12 @@ export async function startTarget(name: TargetName, backend: Running & { port: n
       return startNodeProxy(name, 'undici-loop.ts', backend.url);
     case 'http-proxy':
       return startNodeProxy(name, 'http-proxy.ts', backend.url);
+    case 'http-proxy-keepalive':
+      return startNodeProxy(name, 'http-proxy-keepalive.ts', backend.url);
+    case 'fastify':
+      return startNodeProxy(name, 'fastify-reply-from.ts', backend.url);
+    case 'haproxy':
+      return startHaproxy(name, backend.port);
     case 'infergate':
       return startInfergate(name, INFERGATE_CLI, backend.port);
     case 'infergate-baseline':
@@ -124,6 +148,7 @@ async function startInfergate(name: TargetName, cli: string, backendPort: number
         `admin: { listen: 127.0.0.1:${adminPort} }`,
         // BENCH_INFERGATE_ACCESS_LOG=true (or a YAML map such as `{ to: /tmp/a.log, format: combined }`) measures the access log's cost.
         `log: { level: warn, accessLog: ${process.env.BENCH_INFERGATE_ACCESS_LOG ?? 'false'} }`,
+        ...(WORKERS > 1 ? [`workers: ${WORKERS}`] : []),
         'pools:',
         '  bench:',
         '    balance: round-robin',
@@ -136,7 +161,9 @@ async function startInfergate(name: TargetName, cli: string, backendPort: number
     const nodeArgs = (process.env.BENCH_INFERGATE_NODE_ARGS ?? '').split(' ').filter((arg) => arg !== '');
     const child = spawnChild(name, process.execPath, [...nodeArgs, cli, '--config', config]);
     const stop = async (): Promise<void> => {
-      await child.stop();
+      // SIGINT drains at once (SIGTERM waits shutdown.grace, longer than the bench's stop grace): the process then
+      // exits by itself, which is also when --cpu-prof writes its profile.
+      await child.stop('SIGINT');
       await rm(dir, { recursive: true, force: true });
     };
     try {
@@ -180,7 +207,7 @@ export function nginxConfig(dir: string, port: number, backendPort: number, tune
       proxy_http_version 1.1;
       proxy_set_header Connection "";`
     : `proxy_pass http://bench_backend;`;
-  return nginxConfigFile(dir, 'bench/lib/targets.ts', `  client_max_body_size 0;
+  const file = nginxConfigFile(dir, 'bench/lib/targets.ts', `  client_max_body_size 0;
   upstream bench_backend {
     server 127.0.0.1:${backendPort};
     ${tuned ? 'keepalive 64;' : ''}
@@ -191,6 +218,7 @@ export function nginxConfig(dir: string, port: number, backendPort: number, tune
       ${location}
     }
   }`);
+  return WORKERS > 1 ? file.replace('worker_processes 1;', `worker_processes ${WORKERS};`) : file;
 }
 
 /**
@@ -236,6 +264,90 @@ async function startNginx(name: TargetName, backendPort: number, tuned: boolean)
       throw new Error(`${name} not ready: ${error instanceof Error ? error.message : String(error)}\n${child.tail()}`);
     }
     return { name, url: `http://127.0.0.1:${port}`, pid: child.pid, stop };
+  });
+}
+
+export function haproxyBinary(): string | undefined {
+  for (const candidate of ['/usr/sbin/haproxy', '/usr/local/sbin/haproxy', '/usr/bin/haproxy']) if (existsSync(candidate)) return candidate;
+  return undefined;
+}
+
+/**
+ * HAProxy in front of one backend as a production config has it: one thread (infergate's one worker), HTTP mode,
+ * keep-alive both sides (its default) and `http-reuse always` (idle server connections shared between client
+ * connections), no logging, the usual timeouts.
+ */
+export function haproxyConfig(port: number, backendPort: number): string {
+  return `# generated by bench/lib/targets.ts
+global
+  nbthread ${WORKERS}
+  maxconn 4096
+defaults
+  mode http
+  timeout connect 5s
+  timeout client 30s
+  timeout server 30s
+  http-reuse always
+frontend bench_in
+  bind 127.0.0.1:${port}
+  default_backend bench_backend
+backend bench_backend
+  server b1 127.0.0.1:${backendPort}
+`;
+}
+
+async function startHaproxy(name: TargetName, backendPort: number): Promise<Running | Skipped> {
+  const binary = haproxyBinary();
+  if (binary === undefined) return { name, skipped: 'haproxy not installed (apt-get install -y haproxy)' };
+  return withTempDir('haproxy-bench-', async (dir) => {
+    const port = await freePort();
+    const config = join(dir, 'haproxy.cfg');
+    await writeFile(config, haproxyConfig(port, backendPort));
+    const child = spawnChild(name, binary, ['-db', '-f', config]);
+    const stop = async (): Promise<void> => {
+      await child.stop();
+      await rm(dir, { recursive: true, force: true });
+    };
+    try {
+      await waitForStatus(`http://127.0.0.1:${port}/health`, 200, 10_000, exitReason(child));
+    } catch (error) {
+      await stop();
+      throw new Error(`${name} not ready: ${error instanceof Error ? error.message : String(error)}\n${child.tail()}`);
+    }
+    return { name, url: `http://127.0.0.1:${port}`, pid: child.pid, stop };
+  });
+}
+
+/**
+ * The peers scenario's backend: nginx answering the same 73-byte JSON from memory (`return 200`), with as many
+ * workers as cores, so the backend stays far from the proxies' rates and costs little CPU per response.
+ */
+export async function startNginxBackend(body: string): Promise<Running & { port: number }> {
+  const binary = nginxBinary();
+  if (binary === undefined) throw new Error('nginx not installed (apt-get install -y nginx)');
+  return withTempDir('nginx-backend-', async (dir) => {
+    const port = await freePort();
+    await mkdir(join(dir, 'logs'));
+    const config = join(dir, 'nginx.conf');
+    const http = `  server {
+    listen 127.0.0.1:${port} backlog=4096;
+    keepalive_requests 1000000;
+    location = /health { default_type application/json; return 200 '{"status":"Healthy"}'; }
+    location / { default_type application/json; return 200 '${body}'; }
+  }`;
+    await writeFile(config, nginxConfigFile(dir, 'bench/lib/targets.ts (backend)', http).replace('worker_processes 1;', 'worker_processes auto;'));
+    const child = spawnChild('nginx-backend', binary, ['-p', dir, '-c', config, '-e', join(dir, 'error.log'), '-g', 'daemon off;']);
+    const stop = async (): Promise<void> => {
+      await child.stop();
+      await rm(dir, { recursive: true, force: true });
+    };
+    try {
+      await waitForStatus(`http://127.0.0.1:${port}/health`, 200, 10_000, exitReason(child));
+    } catch (error) {
+      await stop();
+      throw error;
+    }
+    return { name: 'direct', url: `http://127.0.0.1:${port}`, port, pid: child.pid, stop };
   });
 }
 

@@ -6,6 +6,7 @@ import pino, { type DestinationStream, type Logger } from 'pino';
 import type { LogConfig } from '../config/types.js';
 import { AccessLog } from './access-log.js';
 import { QueryRedactor } from './redact-query.js';
+import { TickBatch } from './tick-batch.js';
 
 export type { Logger };
 
@@ -23,6 +24,8 @@ type OwnedDestination = ReturnType<typeof pino.destination>;
 interface FileDestination {
   readonly path: string;
   readonly destination: OwnedDestination;
+  /** What the access log writes to: lines of one event-loop turn joined, then handed to `destination`. */
+  readonly batch: TickBatch;
 }
 
 export class Loggers {
@@ -39,7 +42,7 @@ export class Loggers {
 
   constructor(cfg: LogConfig, streams: LogStreams = {}) {
     this.#streams = streams;
-    this.#stdout = streams.stdout ?? buffered(1);
+    this.#stdout = streams.stdout ?? new TickBatch(buffered(1));
     this.log = pino(
       {
         level: cfg.level,
@@ -67,6 +70,7 @@ export class Loggers {
     const file = this.#file;
     if (file === null) return Promise.resolve();
     return new Promise((resolve) => {
+      file.batch.push();
       file.destination.flush((err) => {
         // Replaced by a reload meanwhile, or closed: nothing to reopen.
         if (err == null && this.#file === file) {
@@ -82,7 +86,9 @@ export class Loggers {
   flush(): void {
     this.log.flush();
     // A destination that failed to open has nothing to flush; shutdown goes on.
+    if (this.#stderr instanceof TickBatch) this.#stderr.push();
     try {
+      this.#file?.batch.push();
       this.#file?.destination.flush(noop);
     } catch {
       /* nothing buffered can be written */
@@ -99,24 +105,31 @@ export class Loggers {
     if (cfg.accessLog !== false) {
       const to = cfg.accessLog.to;
       if (to === 'stdout') destination = this.#stdout;
-      else if (to === 'stderr') destination = this.#stderr ??= this.#streams.stderr ?? buffered(2);
+      else if (to === 'stderr') destination = this.#stderr ??= this.#streams.stderr ?? new TickBatch(buffered(2));
       else {
         try {
-          file = previousFile !== null && previousFile.path === to ? previousFile : { path: to, destination: this.#openFile(to) };
+          if (previousFile !== null && previousFile.path === to) file = previousFile;
+          else {
+            const opened = this.#openFile(to);
+            file = { path: to, destination: opened, batch: new TickBatch(opened) };
+          }
         } catch (err) {
           const message = `cannot open the access log file ${to}: ${(err as Error).message}`;
           if (atStart) throw new Error(message);
           this.log.error({ file: to }, `${message}; keeping the previous access log`);
           return;
         }
-        destination = file.destination;
+        destination = file.batch;
       }
     }
     this.#accessSpec = spec;
     this.#file = file;
     this.access = cfg.accessLog === false ? null : new AccessLog(cfg.accessLog.format, destination!, new QueryRedactor(cfg.redactQuery));
     // A file no longer written to: what was buffered is written, then it is closed.
-    if (previousFile !== null && previousFile !== file) previousFile.destination.end();
+    if (previousFile !== null && previousFile !== file) {
+      previousFile.batch.close();
+      previousFile.destination.end();
+    }
   }
 
   /** Opened (and its directory made) synchronously first, so that a bad path or permission fails now, with its reason. */

@@ -81,6 +81,21 @@ export class Forward implements Dispatcher.DispatchHandler, Attempt {
   #lastDataAt = 0;
   /** Paused for the client's backpressure: a slow reader is not a stalled backend. */
   #pausedByClient = false;
+  /** The body clock is due to start at the end of this tick (see #watchSoon); cleared when the response ends first. */
+  #watchPending = false;
+
+  /**
+   * Attempts whose body clock starts once the current I/O callback is over. A small response usually arrives whole in
+   * one read (head, body and end in one llhttp pass): its timer would be armed and cancelled in the same tick, two
+   * setTimeout/clearTimeout pairs per request for nothing. Deadlines count from the request's own timestamps, and no
+   * time passes before a microtask runs, so the timeouts fire exactly when they did.
+   */
+  static #toWatch: Forward[] = [];
+  static readonly #watchQueued = (): void => {
+    const list = Forward.#toWatch;
+    Forward.#toWatch = [];
+    for (const a of list) a.#armBodyTimer();
+  };
 
   constructor(owner: AttemptOwner, backend: Backend) {
     this.#owner = owner;
@@ -152,7 +167,7 @@ export class Forward implements Dispatcher.DispatchHandler, Attempt {
       controller.abort(new ProxyAbort(Failures.clientClosed));
       return;
     }
-    this.#watchBody();
+    this.#watchSoon();
     const head = responseHeaderList(headers, owner.requestId, owner.ctx.draining() && !owner.http2);
     if (headers['content-length'] !== undefined) {
       this.#pendingHead = head;
@@ -231,10 +246,18 @@ export class Forward implements Dispatcher.DispatchHandler, Attempt {
     this.#owner.cluster.report('end', this);
   }
 
-  #watchBody(): void {
+  #watchSoon(): void {
+    this.#watchPending = true;
+    if (Forward.#toWatch.push(this) === 1) queueMicrotask(Forward.#watchQueued);
+  }
+
+  /** Still going at the end of the tick it started in: the first-byte (or, once data came, the idle) clock runs. */
+  #armBodyTimer(): void {
+    if (!this.#watchPending) return;
+    this.#watchPending = false;
     const cfg = this.#owner.cluster.config.timeouts;
-    const left = this.#firstByteDeadline(cfg.firstByteMs) - this.#owner.ctx.clock.now();
-    this.#bodyTimer = this.#owner.ctx.clock.setTimer(Math.max(1, left), this.#checkBody);
+    const deadline = this.#awaitingFirst ? this.#firstByteDeadline(cfg.firstByteMs) : this.#lastDataAt + cfg.idleMs;
+    this.#bodyTimer = this.#owner.ctx.clock.setTimer(Math.max(1, deadline - this.#owner.ctx.clock.now()), this.#checkBody);
   }
 
   readonly #checkBody = (): void => {
@@ -266,6 +289,7 @@ export class Forward implements Dispatcher.DispatchHandler, Attempt {
   }
 
   #stopBodyTimer(): void {
+    this.#watchPending = false;
     this.#bodyTimer?.cancel();
     this.#bodyTimer = null;
   }
