@@ -1,6 +1,7 @@
 /** Entry point of `npm run bench`: runs the selected scenarios (default all) and guarantees every child process is stopped. */
 import { stopAll } from './lib/children.ts';
 import { runFailingCanary } from './scenarios/failing-canary.ts';
+import { runGrowth } from './scenarios/growth.ts';
 import { runLargeBody } from './scenarios/large-body.ts';
 import { runRestartInPlace } from './scenarios/restart-in-place.ts';
 import { runRollingRestart } from './scenarios/rolling-restart.ts';
@@ -16,6 +17,7 @@ const SCENARIOS: Record<string, () => Promise<void>> = {
   'rolling-restart': runRollingRestart,
   'failing-canary': runFailingCanary,
   'restart-in-place': runRestartInPlace,
+  growth: runGrowth,
 };
 
 const wanted = process.argv.slice(2);
