@@ -18,7 +18,7 @@ import { envNumber, fixed, markdownTable, round, writeReport } from '../lib/repo
 import { readRssMB } from '../lib/rss.ts';
 import { sseHolder } from '../lib/sse-holder.ts';
 import { readFileSync } from 'node:fs';
-import { INFERGATE_CLI } from '../lib/targets.ts';
+import { BASELINE_CLI, INFERGATE_CLI } from '../lib/targets.ts';
 
 const BENCH_DIR = dirname(dirname(fileURLToPath(import.meta.url)));
 
@@ -52,6 +52,8 @@ interface Load {
 interface StepResult {
   dimension: Dimension | 'backends-saturated';
   n: number;
+  /** `baseline`: the BENCH_BASELINE_CLI build, run side by side with this one. */
+  build: 'infergate' | 'baseline';
   description: string;
   backendsTotal: number;
   probesPerSec: number;
@@ -71,6 +73,8 @@ interface StreamStep {
   idleRssMB: number;
   rssWithStreamsMB: number;
   rssPerStreamKB: number;
+  /** (RSS open - RSS open of the previous step) / (streams - previous streams): the slope, free of one-off growth. */
+  marginalKBPerStream: number | null;
   /** Events the client received per second while held, and the proxy's CPU per event. */
   eventsPerSec: number;
   cpuMsPerSec: number;
@@ -127,6 +131,7 @@ async function startInfergate(
   pools: readonly PoolSpec[],
   routes: ReadonlyArray<{ name: string; match: Record<string, unknown>; pool: string }> | null,
   listener: { maxConnections: number; maxConnectionsPerClient: number } | null = null,
+  cli: string = INFERGATE_CLI,
 ): Promise<Infergate> {
   const dir = await mkdtemp(join(tmpdir(), 'infergate-growth-'));
   const port = await freePort();
@@ -144,7 +149,7 @@ async function startInfergate(
   const file = join(dir, 'infergate.yaml');
   await writeFile(file, `${JSON.stringify(config, null, 1)}\n`);
   const nodeArgs = (process.env.BENCH_INFERGATE_NODE_ARGS ?? '').split(' ').filter((arg) => arg !== '');
-  const child = spawnChild(name, process.execPath, [...nodeArgs, INFERGATE_CLI, '--config', file]);
+  const child = spawnChild(name, process.execPath, [...nodeArgs, cli, '--config', file]);
   const stop = async (): Promise<void> => {
     await child.stop();
     await rm(dir, { recursive: true, force: true });
@@ -221,6 +226,7 @@ interface StepPlan {
   paths: string[];
   connections?: number;
   listener?: { maxConnections: number; maxConnectionsPerClient: number };
+  build?: 'infergate' | 'baseline';
 }
 
 function plans(dimension: Dimension, steps: readonly number[], ports: readonly number[]): StepPlan[] {
@@ -253,7 +259,8 @@ async function runDimension(dimension: Dimension | 'backends-saturated', stepPla
   try {
     for (const plan of stepPlans) {
       process.stderr.write(`[bench] growth ${dimension} ${plan.n}: starting infergate\n`);
-      const ig = await startInfergate(`infergate-${dimension}-${plan.n}`, plan.pools, plan.routes, plan.listener ?? null);
+      const build = plan.build ?? 'infergate';
+      const ig = await startInfergate(`${build}-${dimension}-${plan.n}`, plan.pools, plan.routes, plan.listener ?? null, build === 'baseline' ? (BASELINE_CLI ?? INFERGATE_CLI) : INFERGATE_CLI);
       started.push({ plan, ig, idle: 0, rss: 0, loads: [] });
     }
     // Probe cost: all steps are up, none gets traffic; each process's own CPU over the same seconds.
@@ -268,7 +275,7 @@ async function runDimension(dimension: Dimension | 'backends-saturated', stepPla
       const order = r % 2 === 1 ? started : [...started].reverse();
       for (const s of order) {
         const connections = s.plan.connections ?? opts.connections;
-        process.stderr.write(`[bench] growth ${dimension} ${s.plan.n} round ${r}/${opts.rounds}\n`);
+        process.stderr.write(`[bench] growth ${dimension} ${s.plan.n} ${s.plan.build ?? 'infergate'} round ${r}/${opts.rounds}\n`);
         await measure(s.ig.pid, s.ig.port, s.plan.paths, connections, opts.warmupSec, s.idle);
         s.loads.push(await measure(s.ig.pid, s.ig.port, s.plan.paths, connections, opts.durationSec, s.idle));
       }
@@ -281,6 +288,7 @@ async function runDimension(dimension: Dimension | 'backends-saturated', stepPla
     return {
       dimension,
       n: plan.n,
+      build: plan.build ?? 'infergate',
       description: plan.description,
       backendsTotal,
       probesPerSec: backendsTotal,
@@ -320,7 +328,14 @@ async function runStreams(steps: readonly number[], ports: readonly number[], op
     );
     const holder = sseHolder(ig.port, `/sse?interval=${opts.intervalMs}`);
     try {
-      await sleep(1000);
+      // Warm up what any stream and any request first allocates (code, buffers, metric children), so that the RSS
+      // difference below is the streams' own: 100 streams opened and closed, one second of small requests.
+      const warm = sseHolder(ig.port, `/sse?interval=${opts.intervalMs}`);
+      await warm.openStreams(Math.min(100, streams));
+      await sleep(1500);
+      await warm.close();
+      await measure(ig.pid, ig.port, ['/predictions/bench'], opts.connections, 1, 0);
+      await sleep(1500);
       const idleRssMB = readRssMB(ig.pid) ?? Number.NaN;
       const idle = await idleCpu(ig.pid, 2);
       process.stderr.write(`[bench] growth streams ${streams}: opening\n`);
@@ -354,6 +369,7 @@ async function runStreams(steps: readonly number[], ports: readonly number[], op
         idleRssMB: round(idleRssMB, 1),
         rssWithStreamsMB: round(rssWithStreamsMB, 1),
         rssPerStreamKB: round(((rssWithStreamsMB - idleRssMB) * 1024) / Math.max(1, opened), 2),
+        marginalKBPerStream: out.length === 0 ? null : round(((rssWithStreamsMB - out[out.length - 1]!.rssWithStreamsMB) * 1024) / Math.max(1, opened - out[out.length - 1]!.opened), 2),
         eventsPerSec: round(eventsPerSec, 1),
         cpuMsPerSec: round(cpuMsPerSec, 1),
         cpuUsPerEvent: round(cpuUsPerEvent, 1),
@@ -392,7 +408,7 @@ export async function runGrowth(): Promise<void> {
   const connections = envNumber('BENCH_CONNECTIONS', 50);
   const holdSec = envNumber('BENCH_GROWTH_HOLD', 10);
   const intervalMs = envNumber('BENCH_GROWTH_EVENT_MS', 1000);
-  const wanted = (process.env.BENCH_GROWTH_DIMENSIONS ?? 'backends,pools,routes,streams').split(',').map((s) => s.trim());
+  const wanted = (process.env.BENCH_GROWTH_DIMENSIONS ?? 'backends,pools,routes,saturated,streams').split(',').map((s) => s.trim());
   const dims = {
     backends: steps('BENCH_GROWTH_BACKENDS', '3,30,300'),
     pools: steps('BENCH_GROWTH_POOLS', '1,10,50'),
@@ -407,13 +423,16 @@ export async function runGrowth(): Promise<void> {
   const notes: string[] = [];
   try {
     const opts = { rounds, durationSec, warmupSec, idleSec, connections };
+    // With BENCH_BASELINE_CLI, every step also runs on that build, right beside this one, in the same rounds.
+    const withBaseline = (list: StepPlan[]): StepPlan[] =>
+      BASELINE_CLI === undefined ? list : list.flatMap((p) => [p, { ...p, build: 'baseline' as const }]);
     for (const dimension of ['backends', 'pools', 'routes'] as const) {
       if (!wanted.includes(dimension)) continue;
-      results.push(...(await runDimension(dimension, plans(dimension, dims[dimension], backend.ports), opts)));
+      results.push(...(await runDimension(dimension, withBaseline(plans(dimension, dims[dimension], backend.ports)), opts)));
     }
     if (wanted.includes('saturated')) {
       // Every backend at its limit and requests waiting: each response's end wakes the queue (cluster.ts #wake).
-      const sat = dims.backends.map((n) => ({
+      const sat = dims.backends.map((n): StepPlan => ({
         n,
         description: `1 pool of ${n} backends, maxConcurrent 1, ${Math.max(...dims.backends) + 100} connections (queue never empty)`,
         pools: [{ name: 'main', ports: backend.ports.slice(0, n), extra: { maxConcurrent: 1, queue: { max: 5000, timeout: '30s' } } }],
@@ -421,7 +440,7 @@ export async function runGrowth(): Promise<void> {
         paths: ['/predictions/bench'],
         connections: Math.max(...dims.backends) + 100,
       }));
-      results.push(...(await runDimension('backends-saturated', sat, opts)));
+      results.push(...(await runDimension('backends-saturated', withBaseline(sat), opts)));
     }
     if (wanted.includes('streams')) {
       const s = await runStreams(dims.streams, backend.ports.slice(0, 10), { holdSec, durationSec, warmupSec, connections, intervalMs });
@@ -436,13 +455,13 @@ export async function runGrowth(): Promise<void> {
   for (const dimension of ['backends', 'pools', 'routes', 'backends-saturated'] as const) {
     const rows = results.filter((r) => r.dimension === dimension);
     if (rows.length === 0) continue;
-    const first = rows[0]!;
+    const firstOf = (build: string): StepResult => rows.find((r) => r.build === build)!;
     console.log(`\n### growth: ${dimension} (${connections} connections unless said, ${durationSec}s runs, ${rounds} round(s))\n`);
     console.log(
       markdownTable(
         ['n', 'setup', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'CPU µs/resp', 'net CPU µs/resp', 'x net vs first', 'idle CPU ms/s (probes)', 'probes/s', 'idle RSS MB', 'req/s per round'],
         rows.map((r) => [
-          String(r.n),
+          r.build === 'baseline' ? `${r.n} (baseline)` : String(r.n),
           r.description,
           fixed(r.bestReqPerSec.requestsPerSec, 0),
           fixed(r.bestReqPerSec.p50Ms),
@@ -450,7 +469,7 @@ export async function runGrowth(): Promise<void> {
           String(r.rounds.reduce((n, l) => n + l.errors, 0)),
           fixed(r.lowestCpuUs, 1),
           fixed(r.lowestNetCpuUs, 1),
-          `${fixed(r.lowestNetCpuUs / first.lowestNetCpuUs)}x`,
+          `${fixed(r.lowestNetCpuUs / firstOf(r.build).lowestNetCpuUs)}x`,
           fixed(r.idleCpuMsPerSec, 1),
           String(r.probesPerSec),
           fixed(r.idleRssMB, 0),
@@ -463,16 +482,18 @@ export async function runGrowth(): Promise<void> {
     console.log(`\n### growth: SSE streams held open (one event per stream every ${intervalMs} ms, ${holdSec}s hold)\n`);
     console.log(
       markdownTable(
-        ['streams', 'open / failed', 'RSS before MB', 'RSS open MB', 'KB per stream', 'events/s', 'CPU ms/s', 'CPU µs/event', 'event delay p50 / p99 ms', `small req/s alongside`, 'p50 / p99 ms', 'CPU µs/resp (net of streams)'],
+        ['streams', 'open / failed', 'RSS before MB', 'RSS open MB', 'KB per stream', 'KB per stream, vs previous step', 'events/s', 'CPU ms/s', 'CPU µs/event', 'event delay p50 / p99 ms', `small req/s alongside`, 'p50 / p99 ms', 'CPU µs/resp (net of streams)'],
         streams.map((s) => [
           String(s.streams),
           `${s.opened} / ${s.failed}`,
           fixed(s.idleRssMB, 0),
           fixed(s.rssWithStreamsMB, 0),
           fixed(s.rssPerStreamKB, 1),
+          s.marginalKBPerStream === null ? '-' : fixed(s.marginalKBPerStream, 1),
           fixed(s.eventsPerSec, 0),
           fixed(s.cpuMsPerSec, 0),
-          fixed(s.cpuUsPerEvent, 1),
+          // Below ~100 events/s the idle process's own noise (probes, GC) is larger than the events' cost.
+          s.eventsPerSec < 100 ? '-' : fixed(s.cpuUsPerEvent, 1),
           `${fixed(s.eventDelayP50Ms)} / ${fixed(s.eventDelayP99Ms)}`,
           s.load === null ? '-' : fixed(s.load.requestsPerSec, 0),
           s.load === null ? '-' : `${fixed(s.load.p50Ms)} / ${fixed(s.load.p99Ms)}`,
@@ -482,14 +503,14 @@ export async function runGrowth(): Promise<void> {
     );
   }
   for (const note of notes) console.log(`\n> ${note}`);
-  const partial = wanted.length < 4 || process.env.BENCH_GROWTH_BACKENDS !== undefined || process.env.BENCH_GROWTH_STREAMS !== undefined;
+  const partial = !['backends', 'pools', 'routes', 'saturated', 'streams'].every((d) => wanted.includes(d)) || BASELINE_CLI !== undefined || process.env.BENCH_GROWTH_BACKENDS !== undefined || process.env.BENCH_GROWTH_STREAMS !== undefined;
   const path = await writeReport(
     {
       scenario: 'growth',
       startedAt,
       finishedAt,
       machine,
-      parameters: { openFileLimit: openFileLimit(), rounds, durationSec, warmupSec, idleSec, connections, holdSec, intervalMs, dims, dimensions: wanted, infergateCli: INFERGATE_CLI },
+      parameters: { openFileLimit: openFileLimit(), rounds, durationSec, warmupSec, idleSec, connections, holdSec, intervalMs, dims, dimensions: wanted, infergateCli: INFERGATE_CLI, baselineCli: BASELINE_CLI ?? null },
       method: METHOD,
       results: { steps: results, streams },
       notes,
