@@ -3,6 +3,7 @@ import { stopAll } from './lib/children.ts';
 import { runGrpc } from './scenarios/grpc.ts';
 import { runH2 } from './scenarios/h2.ts';
 import { runFailingCanary } from './scenarios/failing-canary.ts';
+import { runGrowth } from './scenarios/growth.ts';
 import { runLargeBody } from './scenarios/large-body.ts';
 import { runPeers } from './scenarios/peers.ts';
 import { runRestartInPlace } from './scenarios/restart-in-place.ts';
@@ -23,6 +24,7 @@ const SCENARIOS: Record<string, () => Promise<void>> = {
   h2: runH2,
   grpc: runGrpc,
   tls: runTls,
+  growth: runGrowth,
 };
 // Not in the default `npm run bench` list: it needs wrk, nginx and HAProxy, and runs ~5 min on its own.
 const EXTRA: Record<string, () => Promise<void>> = { peers: runPeers };

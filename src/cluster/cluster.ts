@@ -204,7 +204,7 @@ export class Cluster {
     const queue = this.queue;
     // Wait only if a backend this request has not tried may take it later (one held for re-verification is back
     // within milliseconds); a retry that has tried them all gets its answer now.
-    if (!r.mayQueue || queue === null || (r.tried !== null && this.backends.every((b) => r.tried!.includes(b)))) return 'no-ready-backend';
+    if (!r.mayQueue || queue === null || (r.tried !== null && triedAll(this.backends, r.tried))) return 'no-ready-backend';
     return queue.enqueue(r) ? new Queued(() => queue.remove(r)) : 'queue-full';
   }
 
@@ -222,7 +222,7 @@ export class Cluster {
     }
     b.inflight--;
     // A freed slot is capacity for a request waiting behind maxConcurrent (or the connection limit).
-    this.#wake();
+    this.#wake(b);
     const failure = a.failure;
     if (failure === null) {
       if (a.status >= 500) b.errors++;
@@ -377,13 +377,20 @@ export class Cluster {
   }
 
   readonly #hasCapacity = (): boolean => {
-    for (const b of this.backends) if (b.acceptsRequest() && b.effectiveWeight() > 0) return true;
+    for (const b of this.backends) if (hasRoom(b)) return true;
     return false;
   };
 
-  #wake(): void {
+  /**
+   * `freed`: the backend whose request just ended. Its slot is the only capacity that end made, so while it has room
+   * the queue is handed slots on its word alone — O(1) per response however many backends the pool has (the scan of
+   * every backend ran on each response end of a saturated pool). Capacity appearing anywhere else (a backend READY
+   * again) wakes the queue through #onChange, with the scan.
+   */
+  #wake(freed?: Backend): void {
     const q = this.queue;
-    if (q !== null && q.length > 0) q.wake(this.#hasCapacity);
+    if (q === null || q.length === 0) return;
+    q.wake(freed !== undefined && hasRoom(freed) ? () => hasRoom(freed) : this.#hasCapacity);
   }
 }
 
@@ -397,6 +404,21 @@ function closedByPeer(err: Error | null | undefined): boolean {
 const accepts = (b: Backend): boolean => b.acceptsRequest();
 
 function hasEligible(g: BackendGroup, exclude: readonly Backend[] | null): boolean {
-  for (const b of g.backends) if (b.acceptsRequest() && b.effectiveWeight() > 0 && (exclude === null || !exclude.includes(b))) return true;
+  for (const b of g.backends) if (hasRoom(b) && (exclude === null || !exclude.includes(b))) return true;
   return false;
+}
+
+/** Takes one more request now, and has weight. */
+function hasRoom(b: Backend): boolean {
+  return b.acceptsRequest() && b.effectiveWeight() > 0;
+}
+
+/**
+ * Every backend of the pool was tried already. `tried` holds at most retry.attempts backends: with fewer than the pool
+ * has, some backend was not tried, known without looking (it was backends × tried `includes` calls per refused retry).
+ */
+function triedAll(backends: readonly Backend[], tried: readonly Backend[]): boolean {
+  if (tried.length < backends.length) return false;
+  for (const b of backends) if (!tried.includes(b)) return false;
+  return true;
 }

@@ -5,6 +5,7 @@ import { Backend } from '../../src/backends/backend.js';
 import { Queued } from '../../src/cluster/cluster.js';
 import { Failures } from '../../src/proxy/failures.js';
 import { yaml } from '../config/helpers.js';
+import type { PickRequest } from '../../src/cluster/cluster.js';
 import { cluster, ready, request } from './support.js';
 
 const two = yaml('pools:', '  p:', '    balance: round-robin', '    backends: [http://127.0.0.1:9101, http://127.0.0.1:9102]');
@@ -82,6 +83,66 @@ it('a cancelled waiter is not woken; the queue times out on the injected clock',
   expect(waiting.timeouts).toBe(1);
   ready(byPort(9101));
   expect(gone.slots + waiting.slots).toBe(0);
+});
+
+const fifty = yaml(
+  'pools:', '  p:', '    maxConcurrent: 1', '    queue: { max: 10, timeout: 5s }',
+  `    backends: [${Array.from({ length: 50 }, (_, i) => `http://127.0.0.1:${9101 + i}`).join(', ')}]`,
+);
+
+it('in a saturated pool, a response end hands its own slot to the next waiter without asking the other backends', () => {
+  const { c } = cluster(fifty);
+  for (const b of c.backends) ready(b);
+  for (let i = 0; i < 50; i++) expect(c.pick(request())).toBeInstanceOf(Backend);
+  // Waiters take their slot as the proxy's exchange does: by picking again (the balancer's scan is its own choice).
+  let picking = false;
+  const served: unknown[] = [];
+  const waiter = (): PickRequest & { slots: number } => {
+    const r = request({
+      onSlot() {
+        r.slots++;
+        picking = true;
+        served.push(c.pick(r));
+        picking = false;
+      },
+    });
+    return r;
+  };
+  const [w1, w2] = [waiter(), waiter()];
+  expect(c.pick(w1)).toBeInstanceOf(Queued);
+  expect(c.pick(w2)).toBeInstanceOf(Queued);
+  // Count what is asked of backends other than the one whose request ended, outside the waiters' own picks.
+  let freed = c.backends[17]!;
+  let askedOutsidePick = 0;
+  for (const b of c.backends) {
+    const accepts = b.acceptsRequest.bind(b);
+    b.acceptsRequest = () => {
+      if (!picking && b !== freed) askedOutsidePick++;
+      return accepts();
+    };
+  }
+  c.report('end', { backend: freed, status: 200, latencyMs: 1, failure: null });
+  expect(served).toEqual([freed]);
+  expect([w1.slots, w2.slots]).toEqual([1, 0]);
+  expect(askedOutsidePick).toBe(0);
+  // The next end anywhere serves the second waiter.
+  const first = freed;
+  freed = c.backends[40]!;
+  c.report('end', { backend: freed, status: 200, latencyMs: 1, failure: null });
+  expect(served).toEqual([first, freed]);
+  expect(askedOutsidePick).toBe(0);
+});
+
+it('a retry that has not tried every backend may wait in the queue; one that has is refused at once', () => {
+  const { c, byPort } = cluster(yaml('pools:', '  p:', '    maxConcurrent: 1', '    backends: [http://127.0.0.1:9101, http://127.0.0.1:9102]'));
+  const [a, b] = [byPort(9101), byPort(9102)];
+  ready(a);
+  ready(b);
+  c.pick(request());
+  c.pick(request());
+  expect(c.pick(request({ tried: [a] }))).toBeInstanceOf(Queued);
+  expect(c.pick(request({ tried: [a, b] }))).toBe('no-ready-backend');
+  expect(c.pick(request({ tried: [a, a] }))).toBeInstanceOf(Queued);
 });
 
 it('feeds the canary analysis once per attempt: failures of retried attempts too, nothing for the client leaving', () => {

@@ -106,3 +106,44 @@ ${POOLS}`);
   expect(router.match(req('/b?/c'))?.pool ?? null).toBeNull();
   expect(router.match(req('/?a'))?.pool ?? null).toBeNull();
 });
+
+describe('many routes: each request walks only the routes its first path segment can match', () => {
+  // Prefixes with and without a complete first segment, exact paths, "/", and routes on host, method or header only.
+  const matches = [
+    '{ pathPrefix: /v1/ }', '{ pathPrefix: /v1 }', '{ pathPrefix: /v10/models/ }', '{ path: /v1/models }', '{ path: /health }',
+    '{ path: / }', '{ pathPrefix: / , methods: [post] }', '{ host: api.example.com }', '{ headers: { x-model: llama } }',
+    '{ pathPrefix: /predictions/mlp, methods: [post] }', '{ pathPrefix: /predictions/ }', '{ path: /v2/models/m/infer }',
+    '{ pathPrefix: //x/ }', '{ pathPrefix: /v2/, host: api.example.com }', '{ methods: [delete] }',
+  ];
+  const pools = ['mlp', 'llm', 'exact', 'fallback'];
+  const routes = matches.map((m, i) => `  - { name: r${i}, match: ${m}, pool: ${pools[i % 4]} }`).join('\n');
+  const router = routerOf(`routes:\n${routes}\n${POOLS}`);
+  const parsed = parseConfig(`routes:\n${routes}\n${POOLS}`, 'routes.yaml', {});
+  if (!parsed.ok) throw new Error('bad test config');
+  // The reference: first match by walking every route, each on its own (a one-route router has no index).
+  const alone = parsed.config.routes.map((r) => new Router([{ config: r, pool: r.name }], null));
+  const reference = (request: IncomingMessage): string | null => {
+    const i = alone.findIndex((r) => r.match(request) !== null);
+    return i === -1 ? null : (parsed.config.routes[i]?.name ?? null);
+  };
+  const urls = [
+    '/', '/?q=/v1/', '/v1', '/v1/', '/v1/models', '/v1/models?x=1', '/v1/models/x', '/v10/models/a', '/v10', '/v100/x', '/health',
+    '/health/', '/health?full=1', '/predictions/mlp', '/predictions/mlp/x', '/predictions/llm', '/v2/models/m/infer', '/v2/x', '//x/y',
+    '/x', 'http://lb.example/v1/models', '*', '/V1/models',
+  ];
+  const variants = [
+    {}, { method: 'POST' }, { method: 'DELETE' }, { host: 'api.example.com' }, { headers: { 'x-model': 'llama' } },
+  ];
+  test('every request gets the route the walk over all routes gives', () => {
+    let checked = 0;
+    for (const url of urls) {
+      for (const v of variants) {
+        const request = req(url, v);
+        const routeName = router.match(request)?.config.name ?? null;
+        expect([url, v, routeName]).toEqual([url, v, reference(request)]);
+        checked++;
+      }
+    }
+    expect(checked).toBe(urls.length * variants.length);
+  });
+});
