@@ -5,6 +5,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import { AggregatorRegistry, type MetricObjectWithValues, type MetricValue } from 'prom-client';
 import type { App } from '../app.js';
+import type { Backend } from '../backends/backend.js';
 import type { Cluster } from '../cluster/cluster.js';
 import type { Logger } from '../observe/log.js';
 import { isToOwner, type BackendCounts, type Signal, type ToWorker } from './messages.js';
@@ -124,17 +125,21 @@ export class WorkerFleet {
   }
 
   #onSignals(state: WorkerState, signals: readonly Signal[], counts: Record<string, BackendCounts>): void {
+    // One pass over the backends per batch: the lookups below are O(1), not a scan per signal.
     const byPool = new Map<string, Cluster>();
-    for (const c of this.#app.pools()) byPool.set(c.name, c);
+    const byId = new Map<string, { cluster: Cluster; backend: Backend }>();
+    for (const c of this.#app.pools()) {
+      byPool.set(c.name, c);
+      for (const b of c.backends) byId.set(b.id, { cluster: c, backend: b });
+    }
     for (const s of signals) {
-      const c = byPool.get(s.pool);
-      if (c === undefined) continue;
       if (s.t === 'rollout') {
-        c.attemptsFromWorker(s.group, s.ok, s.failed);
+        byPool.get(s.pool)?.attemptsFromWorker(s.group, s.ok, s.failed);
         continue;
       }
-      const b = c.backends.find((x) => x.id === s.id);
-      if (b === undefined) continue;
+      const found = byId.get(s.id);
+      if (found === undefined) continue;
+      const { cluster: c, backend: b } = found;
       if (s.t === 'outcomes') c.outcomesFromWorker(b, s.runs);
       else if (s.t === 'reverify') c.signalFromWorker(b, 'reverify', s.reason);
       else c.signalFromWorker(b, 'probe-now', '');
@@ -142,7 +147,7 @@ export class WorkerFleet {
     let changed = false;
     for (const [id, n] of Object.entries(counts)) {
       state.inflight.set(id, n.inflight);
-      const b = this.#app.backend(id);
+      const b = byId.get(id)?.backend;
       if (b === undefined) continue;
       b.requests += n.requests;
       b.errors += n.errors;

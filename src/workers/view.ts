@@ -63,8 +63,9 @@ export function applyView(view: RoutingView, cluster: (pool: string) => Cluster 
         const gc = c.config.groups.find((x) => x.name === gv.name)!;
         c.setMembers(gv.name, origins, (o) => discoveredConfig(o, c.config, gc), 'no longer in the owner\'s view');
       }
+      const byId = new Map(g.backends.map((x) => [x.id, x]));
       for (const bv of gv.backends) {
-        const b = g.backends.find((x) => x.id === bv.id);
+        const b = byId.get(bv.id);
         if (b === undefined) continue;
         b.weight = bv.weight;
         b.mirror(bv.health, bv.reason, bv.readyForMs);
