@@ -39,15 +39,20 @@ function workerApp(text: string, link: WorkerLink, clock: ManualClock): App {
   return app;
 }
 
-test('a worker routes by the view: states, group weights and members as the owner has them', async () => {
+/** An owner (a whole app) over two backends, and a worker app linked to a recorder of what it sends. */
+async function ownerAndWorker(): Promise<{ a: TestBackend; link: WorkerLink; sent: ToOwner[] }> {
   const a = await startBackend();
   const b = await startBackend();
   backends.push(a, b);
-  const clock = new ManualClock();
-  owner = await startStack(yaml([a.url, b.url]), { deps: { clock } });
+  owner = await startStack(yaml([a.url, b.url]), { deps: { clock: new ManualClock() } });
   const sent: ToOwner[] = [];
   const link = new WorkerLink((m) => sent.push(m));
   worker = workerApp(yaml([a.url, b.url]), link, new ManualClock());
+  return { a, link, sent };
+}
+
+test('a worker routes by the view: states, group weights and members as the owner has them', async () => {
+  const { a } = await ownerAndWorker();
   const w = worker.cluster('p')!;
   // Before any view a worker routes nowhere: its backends are LOADING and it runs no probes of its own.
   expect(w.hasReady()).toBe(false);
@@ -69,14 +74,7 @@ test('a worker routes by the view: states, group weights and members as the owne
 });
 
 test("a worker's failures reach the owner's outlier detection; the ejection comes back in the view", async () => {
-  const a = await startBackend();
-  const b = await startBackend();
-  backends.push(a, b);
-  const clock = new ManualClock();
-  owner = await startStack(yaml([a.url, b.url]), { deps: { clock } });
-  const sent: ToOwner[] = [];
-  const link = new WorkerLink((m) => sent.push(m));
-  worker = workerApp(yaml([a.url, b.url]), link, new ManualClock());
+  const { link, sent } = await ownerAndWorker();
   await owner.waitForLog((l) => l.msg === 'backend state changed' && l.to === 'READY' && String(l.backend).includes('canary'));
   applyView(captureView(owner.app.pools()), (p) => worker.cluster(p));
   const wb = worker.cluster('p')!.group('stable')!.backends[0]!;
