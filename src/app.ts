@@ -6,6 +6,7 @@ import type { DestinationStream } from 'pino';
 import { Agent } from 'undici';
 import { RuntimeChanges } from './admin/changes.js';
 import { createAdminServer } from './admin/server.js';
+import { EtcdCoordination } from './coordination/etcd.js';
 import type { Backend } from './backends/backend.js';
 import type { Cluster } from './cluster/cluster.js';
 import { EventStream, type ClusterEvent } from './cluster/events.js';
@@ -42,6 +43,8 @@ export interface AppDeps {
    * listeners and routes by the owner's view (workers/).
    */
   role?: 'single' | 'owner' | 'worker';
+  /** This replica's name in the shared view (coordination); default host-pid-random. */
+  replica?: string;
   /** A worker's link to its owner. */
   worker?: WorkerLink;
   /** The owner's /metrics: the whole process tree (workers/owner.ts). */
@@ -68,6 +71,8 @@ export class App {
   readonly #ws: WebSocketProxy;
   readonly #probeAgent = new Agent({ connections: 4, pipelining: 1 });
   readonly rollouts: RolloutManager;
+  /** Rollouts and ejections shared with other replicas through etcd, or null (this replica decides alone). */
+  readonly #coordination: EtcdCoordination | null;
   /** Operator changes through the admin API (weights, members, log level), dropped by the next reload. */
   readonly changes: RuntimeChanges;
   /** What happens to backends, from every cluster of every configuration: logs, metrics and rollouts subscribe. */
@@ -84,11 +89,26 @@ export class App {
     this.loggers = new Loggers(config.log, { stdout: deps.logDestination, stderr: deps.logStderr });
     this.metrics = new Metrics(VERSION, { defaultMetrics: deps.defaultMetrics ?? true, backends: () => this.#runtime.backends(),
       clientConnections: () => Promise.resolve(this.#listeners.reduce((n, l) => n + l.connections, 0)) });
-    this.rollouts = new RolloutManager({ clock: this.#deps.clock, random: this.#deps.random, log: this.loggers.log, stats: this.metrics.rolloutStats() }, config.stateFile);
+    // Replicas share rollouts and ejections where the verdicts are made: in the owner or the only process, never a worker.
+    this.#coordination = (deps.role ?? 'single') !== 'worker' && config.coordination !== null
+      ? new EtcdCoordination(config.coordination, { log: this.loggers.log, stats: this.metrics.coordinationStats(), ...(deps.replica === undefined ? {} : { replica: deps.replica }) })
+      : null;
+    this.rollouts = new RolloutManager({ clock: this.#deps.clock, random: this.#deps.random, log: this.loggers.log, stats: this.metrics.rolloutStats() }, config.stateFile, this.#coordination);
     this.events.subscribe(this.metrics.onClusterEvent);
     // A worker's events mirror the owner's view: the owner logs them once for the whole process tree.
     if (deps.role !== 'worker') this.events.subscribe(logClusterEvents(this.loggers.log));
     this.events.subscribe(this.rollouts.onClusterEvent);
+    const coordination = this.#coordination;
+    if (coordination !== null) {
+      // An ejection decided here applies on every replica; one decided elsewhere applies here.
+      this.events.subscribe((e) => {
+        if (e.type === 'ejected' && e.by === undefined) coordination.ejected({ backend: e.backend.id, reason: e.reason, detector: e.detector, durationMs: e.durationMs });
+      });
+      coordination.onEjection((e) => {
+        const found = this.#runtime.find(e.backend);
+        found?.cluster.adoptEjection(found.backend, e.detector, e.reason, e.durationMs, e.by);
+      });
+    }
     this.#runtime = this.#build(config, null);
     this.changes = new RuntimeChanges({
       running: () => this.#runtime,
@@ -131,6 +151,7 @@ export class App {
       pools: () => this.#runtime.clusters(),
       draining: () => this.#draining,
       rollouts: this.rollouts,
+      coordination: () => this.#coordination?.status() ?? null,
       config: () => this.#runtime.config,
       changes: this.changes,
       recent: (b) => {
@@ -181,6 +202,7 @@ export class App {
     // Rollouts run where the verdicts are made: never in a worker.
     if (this.role !== 'worker') {
       await this.rollouts.loadStateFile();
+      await this.rollouts.loadShared();
       this.rollouts.build(this.#runtime.clusters(), this.#runtime.rolloutConfigs());
     }
     this.#started = true;
@@ -212,6 +234,7 @@ export class App {
     this.metrics.configLastReloadSeconds.set(Date.now() / 1000);
     this.loggers.log.info({ pools: [...config.pools.keys()], backends: [...next.backends()].length }, 'configuration reloaded');
     if (listenChanged(old.config, config)) this.loggers.log.warn('listeners (addresses, tls on/off, http2, connection limits) changed in the new configuration: restart infergate to apply them');
+    if (JSON.stringify(old.config.coordination) !== JSON.stringify(config.coordination)) this.loggers.log.warn('coordination (etcd endpoints, prefix, lease) changed in the new configuration: restart infergate to apply it');
     if (old.config.server.maxHeaderBytes !== config.server.maxHeaderBytes) this.loggers.log.warn('server.maxHeaderSize changed in the new configuration: restart infergate to apply it');
     if (old.config.server.h2MaxConcurrentStreams !== config.server.h2MaxConcurrentStreams) this.loggers.log.warn('server.http2.maxConcurrentStreams changed in the new configuration: restart infergate to apply it');
   }
@@ -277,6 +300,8 @@ export class App {
     this.#draining = true;
     this.#runtime.stop();
     this.rollouts.stop();
+    // Leadership is handed over now rather than when the lease runs out.
+    await this.#coordination?.stop().catch(() => undefined);
     for (const l of this.#listeners) l.closeAll();
     await Promise.all([
       ...this.#listeners.map((l) => l.close()),

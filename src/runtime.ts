@@ -174,7 +174,7 @@ export class Runtime {
 function clusterEvent(e: OutlierEvent<Backend>): ClusterEvent {
   switch (e.type) {
     case 'ejected':
-      return { type: 'ejected', backend: e.host, detector: e.detector, reason: e.reason, durationMs: e.durationMs, ejections: e.ejections };
+      return { type: 'ejected', backend: e.host, detector: e.detector, reason: e.reason, durationMs: e.durationMs, ejections: e.ejections, ...(e.by === undefined ? {} : { by: e.by }) };
     case 'ejection-ended':
       return { type: 'ejection-ended', backend: e.host, reason: e.reason };
     case 'ejection-skipped':

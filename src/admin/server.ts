@@ -1,4 +1,5 @@
 // The admin listener: /healthz, /readyz, /metrics, /status, /admin/* reads and writes (loopback by default, token when set).
+import type { CoordinationStatus } from '../coordination/types.js';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Backend } from '../backends/backend.js';
 import type { Cluster } from '../cluster/cluster.js';
@@ -26,6 +27,8 @@ export interface AdminDeps {
   /** Write actions on one backend; each returns the backend, or null when the id is unknown. */
   actions: BackendActions;
   rollouts: Pick<RolloutManager, 'views' | 'act'>;
+  /** Coordination with other replicas (etcd), or null when this replica decides alone. */
+  coordination?: () => CoordinationStatus | null;
   /** A backend's recent traffic from its pool's outlier detector, or null when detection is off. */
   recent(b: Backend): RecentTraffic | null;
   /** The configuration in force (GET /admin/config shows it, redacted). */
@@ -115,9 +118,12 @@ async function handle(deps: AdminDeps, req: IncomingMessage, res: ServerResponse
     case '/readyz': {
       const notReady: string[] = [];
       for (const p of deps.pools()) if (!p.hasReady()) notReady.push(p.name);
-      if (deps.draining()) json(res, 503, { status: 'draining' });
-      else if (notReady.length > 0) json(res, 503, { status: 'not-ready', poolsWithoutReadyBackend: notReady });
-      else json(res, 200, { status: 'ready' });
+      // Coordination is detail, never a reason for 503: out of reach of etcd a replica still serves with the last shared view.
+      const c = deps.coordination?.() ?? null;
+      const detail = c === null ? {} : { coordination: c };
+      if (deps.draining()) json(res, 503, { status: 'draining', ...detail });
+      else if (notReady.length > 0) json(res, 503, { status: 'not-ready', poolsWithoutReadyBackend: notReady, ...detail });
+      else json(res, 200, { status: 'ready', ...detail });
       return;
     }
     case '/metrics': {
@@ -144,7 +150,7 @@ async function handle(deps: AdminDeps, req: IncomingMessage, res: ServerResponse
       html(res, 200, STATUS_PAGE);
       return;
     case '/admin/rollouts':
-      json(res, 200, { rollouts: deps.rollouts.views() });
+      json(res, 200, { rollouts: deps.rollouts.views(), coordination: deps.coordination?.() ?? null });
       return;
     default:
       fail(res, 404, 'not-found', 'no such admin endpoint');
@@ -284,6 +290,10 @@ async function handleRolloutAction(deps: AdminDeps, req: IncomingMessage, res: S
   const result = deps.rollouts.act(pool, group, action, weight);
   if (result === null) {
     fail(res, 404, 'unknown-rollout', `no rollout on pool ${JSON.stringify(pool)}, group ${JSON.stringify(group)}`);
+    return;
+  }
+  if (result.refused !== undefined) {
+    fail(res, 503, 'coordination-unavailable', result.refused, { rollout: result.view });
     return;
   }
   if (!result.changed) {

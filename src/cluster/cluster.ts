@@ -6,7 +6,7 @@ import type { Balancer } from '../balancer/balancer.js';
 import type { BackendConfig, PoolConfig } from '../config/types.js';
 import type { PoolStats } from '../observe/metrics.js';
 import { outcomeForStatus } from '../outlier/outcome.js';
-import type { Outcome, OutlierView } from '../outlier/types.js';
+import type { Detector, Outcome, OutlierView } from '../outlier/types.js';
 import { GroupSelector, type GroupChoice, type RequestKeys } from '../routing/groups.js';
 import type { ClusterEvent, EventStream } from './events.js';
 
@@ -100,6 +100,8 @@ export interface HealthDriver {
 export interface OutlierSink {
   report(host: Backend, outcome: Outcome): void;
   setHosts(hosts: readonly Backend[]): void;
+  /** Another replica ejected this backend (coordination/): eject it here too, for that long. */
+  adopt?(host: Backend, detector: Detector, reason: string, durationMs: number, by: string): boolean;
   readonly windowMs: number;
   view(host: Backend): OutlierView;
 }
@@ -310,6 +312,11 @@ export class Cluster {
   hasReady(): boolean {
     for (const b of this.backends) if (b.routable()) return true;
     return false;
+  }
+
+  /** An ejection another replica decided (coordination/); false without outlier detection here or for an unknown backend. */
+  adoptEjection(b: Backend, detector: Detector, reason: string, durationMs: number, by: string): boolean {
+    return this.#outliers?.adopt?.(b, detector, reason, durationMs, by) ?? false;
   }
 
   /** The outlier detector's view of a backend (recent traffic, ejection), or null when detection is off. */

@@ -7,7 +7,7 @@ import type { Detector } from '../outlier/types.js';
 export type ClusterEvent =
   /** A backend's visible state changed; `source` is the health source whose flag moved it. */
   | { readonly type: 'state'; readonly backend: Backend; readonly source: ChangeSource; readonly from: BackendState; readonly to: BackendState; readonly reason: string }
-  | { readonly type: 'ejected'; readonly backend: Backend; readonly detector: Detector; readonly reason: string; readonly durationMs: number; readonly ejections: number }
+  | { readonly type: 'ejected'; readonly backend: Backend; readonly detector: Detector; readonly reason: string; readonly durationMs: number; readonly ejections: number; /** Another replica decided it (coordination/). */ readonly by?: string }
   | { readonly type: 'ejection-ended'; readonly backend: Backend; readonly reason: string }
   | { readonly type: 'ejection-skipped'; readonly backend: Backend; readonly detector: Detector; readonly reason: string }
   /** Discovery changed a group's members. */

@@ -246,5 +246,8 @@ export function normalise(parsed: ParsedConfig, source: string): Config {
     pools: new Map(Object.entries(parsed.pools).map(([name, p]) => [name, pool(name, p, source)])),
     workers: parsed.workers,
     stateFile: parsed.stateFile === undefined ? null : resolve(dirname(source), parsed.stateFile),
+    coordination: parsed.coordination === undefined
+      ? null
+      : { etcd: { endpoints: parsed.coordination.etcd.endpoints, prefix: parsed.coordination.etcd.prefix.endsWith('/') ? parsed.coordination.etcd.prefix : `${parsed.coordination.etcd.prefix}/`, leaseMs: parsed.coordination.etcd.lease } },
   };
 }

@@ -484,6 +484,19 @@ export const configSchema = z
       .default(1)
       .describe('Worker processes serving the listeners: 1 (one process), N, or auto (one per core). With more than one, an owner process runs probes, outlier detection, rollouts and the admin API and pushes the routing view to the workers.'),
     stateFile: z.string().min(1).optional().describe('File where rollout state is kept across restarts (written atomically).'),
+    coordination: z
+      .strictObject({
+        etcd: z.strictObject({
+          endpoints: z
+            .array(z.url({ protocol: /^https?$/, error: (iss) => `invalid etcd endpoint ${JSON.stringify(iss.input)} (use http://host:2379)` }))
+            .min(1)
+            .describe('etcd v3 client URLs, e.g. [http://etcd-0:2379, http://etcd-1:2379].'),
+          prefix: z.string().min(1).default('/infergate/').describe('Key prefix of this fleet in etcd: replicas with the same prefix share rollouts and ejections.'),
+          lease: duration('Lease TTL of leadership and of a replica\'s reports: a leader that dies is replaced within it.', 2000).prefault('10s'),
+        }),
+      })
+      .optional()
+      .describe('Replicas share rollout verdicts, weights and ejections through etcd: one leader per rollout decides over every replica\'s traffic. Omitted: this replica decides alone.'),
     pools: z.record(name, poolSchema).describe('Pools of backends by name.'),
   })
   .meta({

@@ -344,4 +344,15 @@ export interface Config {
   workers: number | 'auto';
   /** Absolute path of the rollout state file, or null. */
   stateFile: string | null;
+  /** Shared rollouts and ejections through etcd (coordination/), or null: this replica decides alone. */
+  coordination: CoordinationConfig | null;
+}
+
+export interface CoordinationConfig {
+  etcd: {
+    endpoints: string[];
+    /** Key prefix, ending with '/'. */
+    prefix: string;
+    leaseMs: number;
+  };
 }

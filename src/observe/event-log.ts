@@ -14,7 +14,7 @@ export function logClusterEvents(log: Logger): (e: ClusterEvent) => void {
       }
       case 'ejected': {
         const b = e.backend;
-        log.warn({ backend: b.id, pool: b.pool, group: b.group, detector: e.detector, durationMs: e.durationMs, ejections: e.ejections, reason: e.reason }, 'backend ejected');
+        log.warn({ backend: b.id, pool: b.pool, group: b.group, detector: e.detector, durationMs: e.durationMs, ejections: e.ejections, reason: e.reason, ...(e.by === undefined ? {} : { decidedBy: e.by }) }, e.by === undefined ? 'backend ejected' : 'backend ejected by another replica');
         return;
       }
       case 'ejection-ended':

@@ -1,5 +1,6 @@
 // Prometheus metrics on an own registry (never the global one). Modules see only the narrow stats interface
 // they declare (ProxyStats, HealthStats, RolloutStats, ...); per-request children are bound once per backend.
+import type { CoordinationStats } from '../coordination/etcd.js';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { BackendState } from '../backends/state.js';
 import type { ClusterEvent } from '../cluster/events.js';
@@ -254,6 +255,23 @@ export class Metrics {
       transition: (pool, group, from, to) => this.rolloutTransitions.inc({ pool, group, from, to }),
       check: (pool, group, verdict) => this.rolloutChecks.inc({ pool, group, verdict }),
     };
+  }
+
+  #coordinationStats: CoordinationStats | null = null;
+
+  /** Coordination through etcd (coordination/etcd.ts); made only when configured, so a lone replica shows none of it. */
+  coordinationStats(): CoordinationStats {
+    if (this.#coordinationStats !== null) return this.#coordinationStats;
+    const r = this.registry;
+    const connected = new Gauge({ name: 'infergate_coordination_connected', help: '1 while etcd is reachable and this replica shares rollouts and ejections; 0 while it keeps the last shared view.', registers: [r] });
+    const leader = new Gauge({ name: 'infergate_rollout_leader', help: '1 when this replica decides the rollout of this canary group (etcd leader), 0 when it follows.', labelNames: ['pool', 'group'], registers: [r] });
+    const errors = new Counter({ name: 'infergate_coordination_errors_total', help: 'Failed etcd operations by operation (heartbeat, report, write rollout state, campaign, watch, load, share ejection).', labelNames: ['operation'], registers: [r] });
+    this.#coordinationStats = {
+      connected: (up) => connected.set(up ? 1 : 0),
+      leader: (pool, group, leading) => leader.set({ pool, group }, leading ? 1 : 0),
+      error: (operation) => errors.inc({ operation }),
+    };
+    return this.#coordinationStats;
   }
 
   #listenerStats: ListenerStats | null = null;

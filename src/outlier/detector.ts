@@ -228,6 +228,30 @@ export class OutlierDetector<H extends OutlierHost = OutlierHost> {
     return true;
   }
 
+  /**
+   * Another replica ejected this host (coordination/): eject it here too, for the time that replica chose. Its detector
+   * checked the pool's cap and "never the last serving backend" against the same shared view; judging again here
+   * could refuse what the fleet decided. Returns false for an unknown host, one ejected already, or after stop().
+   */
+  adopt(host: OutlierHost, detector: Detector, reason: string, durationMs: number, by: string): boolean {
+    const r = this.#records.get(host) ?? this.#byId.get(host.id);
+    if (r === undefined || this.#stopped || host.isEjected() || !(durationMs > 0)) return false;
+    const now = this.#clock.now();
+    this.#cancelTimer(r);
+    r.ejections++;
+    r.ejectedUntil = now + durationMs;
+    r.lastDurationMs = durationMs;
+    r.lastReason = `${reason} (decided by replica ${by})`;
+    r.consecutive5xx = 0;
+    r.consecutiveGateway = 0;
+    r.skipReported = false;
+    r.window.clear();
+    r.timer = this.#clock.setTimer(durationMs, () => this.#uneject(r));
+    r.host.eject(`ejected for ${Math.round(durationMs / 1000)} s by replica ${by}: ${reason}`);
+    this.#deps.onEvent({ type: 'ejected', host: r.host, reason, detector, durationMs, ejections: r.ejections, multiplier: r.multiplier, by });
+    return true;
+  }
+
   /** Null when `r` may be ejected, else why not. */
   #refusal(r: HostRecord<H>): string | null {
     let ejected = 0;

@@ -40,6 +40,8 @@ export interface EjectionEvent<H extends OutlierHost = OutlierHost> {
   ejections: number;
   /** The back-off multiplier n of this ejection: durationMs = min(base x n, max). Decays while healthy. */
   multiplier: number;
+  /** Another replica decided it (coordination/): this one applies it without judging. Absent when decided here. */
+  by?: string;
 }
 
 export interface OutlierView {

@@ -14,7 +14,7 @@ import type {
   RolloutState,
   RolloutView,
 } from './types.js';
-import { RequestWindow } from './window.js';
+import { mergeReports, RESERVOIR_SIZE, RequestWindow, type WindowReport } from './window.js';
 
 /** Transitions kept in history (oldest dropped first). */
 export const HISTORY_LIMIT = 50;
@@ -34,6 +34,18 @@ export interface RolloutControllerOptions {
   onCheck?(c: RolloutCheck): void;
   /** A snapshot from before a reload or restart; ignored unless pool and group match. */
   restored?: RolloutSnapshot;
+  /**
+   * False on a replica that follows another replica's decisions (coordination/): it counts its traffic and shows the
+   * shared state (adopt()), but never starts, checks, promotes or rolls back by itself; operator actions still apply
+   * (the lead publishes them). Default true: this controller decides.
+   */
+  leading?: boolean;
+  /** The window the restored state was being judged over (coordination/); windows carry it so reports match. */
+  epoch?: number;
+  /** The state changed without a transition (a check held the weight, or was inconclusive): publish / persist it. */
+  onRestate?(): void;
+  /** Other replicas' reports of the current window (coordination/), merged with this one's at each check. */
+  reports?(epoch: number): { canary: readonly WindowReport[]; stable: readonly WindowReport[] };
 }
 
 /** The canary weight a state implies. */
@@ -62,6 +74,12 @@ export class RolloutController {
   readonly #clock: Clock;
   readonly #onChange: (c: RolloutChange) => void;
   readonly #onCheck: ((c: RolloutCheck) => void) | undefined;
+  readonly #onRestate: (() => void) | undefined;
+  readonly #reports: RolloutControllerOptions['reports'];
+  readonly #random: () => number;
+  #leading: boolean;
+  /** Which window is being judged: +1 at every reset, shared with the other replicas through adopt(). */
+  #epoch: number;
   readonly #canaryWindow: RequestWindow;
   readonly #stableWindow: RequestWindow;
   #state: RolloutState;
@@ -86,6 +104,11 @@ export class RolloutController {
     this.#clock = opts.clock;
     this.#onChange = opts.onChange;
     this.#onCheck = opts.onCheck;
+    this.#onRestate = opts.onRestate;
+    this.#reports = opts.reports;
+    this.#random = opts.random;
+    this.#leading = opts.leading ?? true;
+    this.#epoch = opts.epoch ?? 0;
     this.#canaryWindow = new RequestWindow(opts.random);
     this.#stableWindow = new RequestWindow(opts.random);
     this.#windowStart = this.#clock.now();
@@ -98,7 +121,11 @@ export class RolloutController {
       this.#state = { name: 'pending', awaitingStart: opts.config.start === 'manual' };
     }
     // A restored progressing rollout keeps its schedule: windows start empty, the next check is one interval away.
-    if (this.#state.name === 'progressing') this.#arm();
+    // The epoch stays the restored one: the other replicas' reports of that window still count.
+    if (this.#state.name === 'progressing') {
+      this.#clearWindows();
+      if (this.#leading) this.#timer = this.#clock.setTimer(this.#config.intervalMs, this.#tick);
+    }
   }
 
   /** HOT PATH: one finished request of a group of this pool; O(1), no allocation. ok=false for 5xx/gateway errors. */
@@ -125,7 +152,7 @@ export class RolloutController {
   canaryReady(ready: boolean): void {
     this.#canaryReady = ready;
     const s = this.#state;
-    if (ready && s.name === 'pending' && !s.awaitingStart) this.#begin('canary has a READY backend');
+    if (ready && this.#leading && s.name === 'pending' && !s.awaitingStart) this.#begin('canary has a READY backend');
   }
 
   /**
@@ -136,7 +163,7 @@ export class RolloutController {
   canaryEjected(reason: string): boolean {
     this.#canaryReady = false;
     const s = this.#state;
-    if (s.name !== 'progressing') return false;
+    if (s.name !== 'progressing' || !this.#leading) return false;
     const why = `every canary backend ejected by outlier detection (${reason})`;
     this.#go({ name: 'rolled-back', step: s.step, reason: why }, why);
     return true;
@@ -150,6 +177,53 @@ export class RolloutController {
 
   get state(): RolloutState {
     return this.#state;
+  }
+
+  get epoch(): number {
+    return this.#epoch;
+  }
+
+  get leading(): boolean {
+    return this.#leading;
+  }
+
+  // ---- shared decisions (coordination/) ----
+
+  /**
+   * This replica became (true) or stopped being (false) the one that decides. Taking over, a rollout continues where
+   * it was: the window and the other replicas' reports for it are kept, the next check is one interval away; a pending
+   * rollout whose canary is READY starts.
+   */
+  setLeading(leading: boolean): void {
+    if (leading === this.#leading) return;
+    this.#leading = leading;
+    this.#disarm();
+    if (!leading || this.#stopped) return;
+    const s = this.#state;
+    if (s.name === 'progressing') this.#timer = this.#clock.setTimer(this.#config.intervalMs, this.#tick);
+    else if (s.name === 'pending' && !s.awaitingStart && this.#canaryReady) this.#begin('canary has a READY backend');
+  }
+
+  /**
+   * Take the state another replica decided (the leader's, or an operator's on another replica). A new epoch starts a
+   * fresh window here too; the same epoch keeps counting. No onChange: the caller applies weights and logs.
+   */
+  adopt(snapshot: RolloutSnapshot, epoch: number): void {
+    this.#state = restoreState(snapshot, this.#config);
+    this.#lastCheck = snapshot.lastCheck;
+    this.#history = snapshot.history.slice(-HISTORY_LIMIT);
+    if (epoch !== this.#epoch) {
+      this.#epoch = epoch;
+      this.#clearWindows();
+    }
+    this.#disarm();
+    if (this.#leading && !this.#stopped && this.#state.name === 'progressing') this.#timer = this.#clock.setTimer(this.#config.intervalMs, this.#tick);
+  }
+
+  /** This replica's traffic in the current window, for the leader (at most `max` latencies per side). */
+  report(max: number): { epoch: number; canary: WindowReport; stable: WindowReport } | null {
+    if (this.#state.name !== 'progressing') return null;
+    return { epoch: this.#epoch, canary: this.#canaryWindow.report(max), stable: this.#stableWindow.report(max) };
   }
 
   // ---- operator actions: each returns whether it changed anything ----
@@ -344,7 +418,7 @@ export class RolloutController {
   #arm(): void {
     this.#resetWindows();
     this.#timer?.cancel();
-    this.#timer = this.#stopped ? null : this.#clock.setTimer(this.#config.intervalMs, this.#tick);
+    this.#timer = this.#stopped || !this.#leading ? null : this.#clock.setTimer(this.#config.intervalMs, this.#tick);
   }
 
   #disarm(): void {
@@ -353,6 +427,11 @@ export class RolloutController {
   }
 
   #resetWindows(): void {
+    this.#epoch++;
+    this.#clearWindows();
+  }
+
+  #clearWindows(): void {
     this.#canaryWindow.reset();
     this.#stableWindow.reset();
     this.#windowStart = this.#clock.now();
@@ -398,9 +477,10 @@ export class RolloutController {
     const s = this.#state;
     if (s.name !== 'progressing' || this.#stopped) return;
     this.#observe(this.#backends, true);
+    const remote = this.#reports?.(this.#epoch);
     const check = analyse(
-      this.#canaryWindow.sample(),
-      this.#stableWindow.sample(),
+      remote === undefined ? this.#canaryWindow.sample() : mergeReports([this.#canaryWindow.report(RESERVOIR_SIZE), ...remote.canary], this.#random),
+      remote === undefined ? this.#stableWindow.sample() : mergeReports([this.#stableWindow.report(RESERVOIR_SIZE), ...remote.stable], this.#random),
       this.#config,
       this.#clock.now() - this.#windowStart,
       this.#wallIso(),
@@ -412,6 +492,7 @@ export class RolloutController {
       case 'inconclusive':
         // Keep the window growing so a low-traffic canary reaches minRequests (and a bad one is still caught).
         this.#timer = this.#stopped ? null : this.#clock.setTimer(this.#config.intervalMs, this.#tick);
+        this.#onRestate?.();
         return;
       case 'pass':
         this.#advance(s);
@@ -427,6 +508,7 @@ export class RolloutController {
           // Hold the weight and judge a fresh window; a failed check is not a transition, it shows in lastCheck.
           this.#state = { ...s, failedChecks };
           this.#arm();
+          this.#onRestate?.();
         }
         return;
       }

@@ -5,6 +5,7 @@ import type { BackendGroup, Cluster, GroupRecorder } from '../cluster/cluster.js
 import type { ClusterEvent } from '../cluster/events.js';
 import type { Clock } from '../clock.js';
 import type { RolloutSpec } from '../config/types.js';
+import type { Coordination, RolloutSeat, SharedRollout } from '../coordination/types.js';
 import type { Logger } from '../observe/log.js';
 import { RolloutController } from './controller.js';
 import { loadState, saveState } from './state-file.js';
@@ -33,7 +34,12 @@ interface Entry {
   readonly stableShares: readonly number[];
   readonly config: RolloutSpec;
   readonly controller: RolloutController;
+  /** Its place in the shared view (coordination/), or null: this replica decides alone. */
+  readonly seat: RolloutSeat | null;
 }
+
+/** Latencies per side a replica reports to the leader each heartbeat. */
+const REPORT_SAMPLES = 1000;
 
 export type RolloutAction = 'pause' | 'resume' | 'promote' | 'abort' | 'weight' | 'start';
 
@@ -46,10 +52,20 @@ export class RolloutManager {
   /** Snapshots read from the state file at start, handed to the controllers of the first build. */
   #fromFile = new Map<string, RolloutSnapshot>();
   #saving: Promise<void> = Promise.resolve();
+  readonly #coordination: Coordination | null;
+  /** Shared states read at start (coordination/), handed to the controllers of the first build; they win over the file. */
+  #shared = new Map<string, SharedRollout>();
 
-  constructor(deps: RolloutDeps, stateFile: string | null) {
+  constructor(deps: RolloutDeps, stateFile: string | null, coordination: Coordination | null = null) {
     this.#deps = deps;
     this.#stateFile = stateFile;
+    this.#coordination = coordination;
+  }
+
+  /** Read the shared rollout states (with coordination) before the first build. */
+  async loadShared(): Promise<void> {
+    if (this.#coordination === null) return;
+    for (const shared of (await this.#coordination.load()).values()) this.#shared.set(key(shared.snapshot.pool, shared.snapshot.group), shared);
   }
 
   /** Read the state file (if any) before the first build; a missing file is a fresh start, a corrupt one is logged. */
@@ -79,8 +95,12 @@ export class RolloutManager {
         if (canary === undefined) continue;
         const stable = pool.groups.filter((g) => g !== canary);
         const k = key(pool.name, groupName);
-        const restored = previous.get(k)?.controller.snapshot() ?? this.#fromFile.get(k);
-        previous.get(k)?.controller.stop();
+        const before = previous.get(k)?.controller;
+        const shared = this.#shared.get(k);
+        const restored = before?.snapshot() ?? shared?.snapshot ?? this.#fromFile.get(k);
+        before?.stop();
+        const coordination = this.#coordination;
+        let seat: RolloutSeat | null = null;
         const controller = new RolloutController({
           pool: pool.name,
           canary: groupName,
@@ -90,15 +110,28 @@ export class RolloutManager {
           random: this.#deps.random,
           onChange: (c) => this.#onChange(c),
           onCheck: (c) => this.#deps.stats.check(pool.name, groupName, c.verdict),
+          onRestate: () => this.#restated(k),
           ...(restored === undefined ? {} : { restored }),
+          ...(coordination === null
+            ? {}
+            : { leading: false, epoch: before?.epoch ?? shared?.epoch ?? 0, reports: (epoch: number) => seat?.reports(epoch) ?? { canary: [], stable: [] } }),
         });
-        const entry: Entry = { pool, canary, stable, stableShares: stable.map((g) => g.weight), config, controller };
+        if (coordination !== null) {
+          seat = coordination.seat(pool.name, groupName, {
+            leading: (leading) => this.#leading(k, controller, leading),
+            adopt: (s) => this.#adopt(k, s),
+            report: () => controller.report(REPORT_SAMPLES),
+          });
+        }
+        const entry: Entry = { pool, canary, stable, stableShares: stable.map((g) => g.weight), config, controller, seat };
         next.set(k, entry);
         byPool.set(pool.name, controller);
       }
     }
     for (const [k, e] of previous) if (!next.has(k)) e.controller.stop();
+    this.#coordination?.keep(new Set([...next.values()].map((e) => `${e.pool.name}/${e.canary.name}`)));
     this.#fromFile.clear();
+    this.#shared.clear();
     // Entries first, readiness second: a rollout that starts here (a reload onto a READY canary) must have its
     // weights applied to the new groups by #onChange, which looks the entry up in this.#entries.
     this.#entries = next;
@@ -106,6 +139,8 @@ export class RolloutManager {
     for (const e of next.values()) {
       this.#apply(e);
       e.controller.canaryBackends(e.canary.backends.map(canaryBackend));
+      // A leader shares the state it decides from (it may have started the rollout before its entry existed).
+      if (e.seat?.leading === true) this.#share(e);
     }
     this.#persist();
   }
@@ -157,10 +192,13 @@ export class RolloutManager {
   }
 
   /** An operator action; returns the view, null for an unknown rollout, or throws RangeError for a bad weight. */
-  act(pool: string, group: string, action: RolloutAction, weight?: number): { changed: boolean; view: RolloutView } | null {
+  act(pool: string, group: string, action: RolloutAction, weight?: number): { changed: boolean; view: RolloutView; refused?: string } | null {
     const e = this.#entries.get(key(pool, group));
     if (e === undefined) return null;
     const c = e.controller;
+    // With the shared store out of reach, an action here alone would diverge from the other replicas.
+    const refused = e.seat?.refusal() ?? null;
+    if (refused !== null) return { changed: false, view: c.view(), refused };
     let changed: boolean;
     switch (action) {
       case 'pause':
@@ -206,6 +244,42 @@ export class RolloutManager {
     else this.#deps.log.info(entry, c.from === c.to ? 'rollout weight changed' : 'rollout state changed');
     this.#deps.stats.transition(c.pool, c.group, c.from, c.to);
     this.#persist();
+    if (e !== undefined) this.#share(e);
+  }
+
+  /** A check changed the state without a transition (held weight, inconclusive): keep and share it. */
+  #restated(k: string): void {
+    this.#persist();
+    const e = this.#entries.get(k);
+    if (e !== undefined) this.#share(e);
+  }
+
+  #share(e: Entry): void {
+    e.seat?.publish({ snapshot: e.controller.snapshot(), epoch: e.controller.epoch });
+  }
+
+  /** Another replica decided (the leader, or an operator there): apply the same state and weights here. */
+  #adopt(k: string, shared: SharedRollout): void {
+    const e = this.#entries.get(k);
+    if (e === undefined) return;
+    const before = e.controller.view();
+    e.controller.adopt(shared.snapshot, shared.epoch);
+    const after = e.controller.view();
+    this.#apply(e);
+    this.#persist();
+    if (before.state === after.state && before.weight === after.weight) return;
+    const entry = { pool: after.pool, group: after.group, from: before.state, to: after.state, weight: after.weight, step: after.step, reason: after.history.at(-1)?.reason ?? null };
+    this.#deps.log.info(entry, 'rollout state taken from the shared view');
+    this.#deps.stats.transition(after.pool, after.group, before.state, after.state);
+  }
+
+  #leading(k: string, controller: RolloutController, leading: boolean): void {
+    if (controller.leading === leading) return;
+    controller.setLeading(leading);
+    const e = this.#entries.get(k);
+    const [pool, group] = k.split('\u0000') as [string, string];
+    this.#deps.log.info({ pool, group, leading }, leading ? 'this replica now decides the rollout' : 'this replica no longer decides the rollout');
+    if (e !== undefined && leading) this.#share(e);
   }
 
   /** Canary weight to the canary group; the stable share split among the other groups as configured. */

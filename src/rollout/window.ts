@@ -9,6 +9,14 @@ export interface WindowSample {
   latencies: Float64Array;
 }
 
+/** One replica's window as reported to the leader: `successes` is how many successful requests `latencies` samples. */
+export interface WindowReport {
+  requests: number;
+  errors: number;
+  successes: number;
+  latencies: number[];
+}
+
 /** Latencies kept per window; p99 of 2,000 uniform samples is within about ±0.5 percentile points, and ranking 2,000 + 2,000 is cheap. */
 export const RESERVOIR_SIZE = 2000;
 
@@ -62,8 +70,60 @@ export class RequestWindow {
     return { requests: this.#requests, errors: this.#errors, latencies: this.#sample.slice(0, n).sort() };
   }
 
+  /**
+   * What a replica reports to the rollout's leader (coordination/): counts, and at most `max` of the kept latencies
+   * (a uniform subsample of the reservoir, so still uniform over the window), rounded to microseconds.
+   */
+  report(max: number): WindowReport {
+    const n = Math.min(this.#successes, this.#sample.length);
+    const kept = Array.from(this.#sample.subarray(0, n));
+    // Partial Fisher–Yates: the first `max` of a random permutation.
+    for (let i = 0; i < Math.min(max, n); i++) {
+      const j = i + Math.floor(this.#random() * (n - i));
+      const t = kept[i]!;
+      kept[i] = kept[j]!;
+      kept[j] = t;
+    }
+    kept.length = Math.min(max, n);
+    return { requests: this.#requests, errors: this.#errors, successes: this.#successes, latencies: kept.map((x) => Math.round(x * 1000) / 1000) };
+  }
+
   /** Latency quantile q of the sample (nearest rank); null with no successful request. */
   quantile(q: number): number | null {
     return quantileOf(this.sample().latencies, q);
   }
+}
+
+/**
+ * The leader's window and every other replica's reports as one sample: counts add up; latencies are drawn from each
+ * side in proportion to the successful requests it saw (its sample stands for that many), at most `size` in all, so
+ * the union stays a uniform sample of the fleet's traffic rather than over-weighting a quiet replica.
+ */
+export function mergeReports(reports: readonly WindowReport[], random: () => number, size = RESERVOIR_SIZE): WindowSample {
+  let requests = 0;
+  let errors = 0;
+  let successes = 0;
+  let available = 0;
+  for (const r of reports) {
+    requests += r.requests;
+    errors += r.errors;
+    successes += r.successes;
+    available += r.latencies.length;
+  }
+  const total = Math.min(size, available);
+  const out: number[] = [];
+  for (const r of reports) {
+    if (r.latencies.length === 0 || successes === 0) continue;
+    const want = Math.min(r.latencies.length, Math.round((total * r.successes) / successes));
+    // Sampling without replacement from this report: a partial Fisher–Yates on a copy.
+    const pool = r.latencies.slice();
+    for (let i = 0; i < want; i++) {
+      const j = i + Math.floor(random() * (pool.length - i));
+      const t = pool[i]!;
+      pool[i] = pool[j]!;
+      pool[j] = t;
+      out.push(pool[i]!);
+    }
+  }
+  return { requests, errors, latencies: Float64Array.from(out).sort() };
 }

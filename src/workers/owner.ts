@@ -17,7 +17,7 @@ const VIEW_POLL_MS = 50;
 const METRICS_TIMEOUT_MS = 2000;
 
 /** Metrics whose truth is the owner's (health, rollouts, config): workers' mirrored copies are left out of the sum. */
-const OWNER_METRICS = /^infergate_(backend_(state|up|effective_weight|inflight|state_transitions_total)|build_info|config_|discovery_|health_checks_total|model_admissions_total|outlier_|probe_local_errors_total|rollout_|warmups_total)/;
+const OWNER_METRICS = /^infergate_(backend_(state|up|effective_weight|inflight|state_transitions_total)|build_info|config_|coordination_|discovery_|health_checks_total|model_admissions_total|outlier_|probe_local_errors_total|rollout_|warmups_total)/;
 /** Gauges every worker reports alike (the certificate its listener serves): one worker's value, not the sum. */
 const SAME_IN_EVERY_WORKER = /^infergate_tls_certificate_expiry_timestamp_seconds$/;
 

@@ -52,5 +52,5 @@ test('the data behind it needs the token', async () => {
   const body = (await ok.json()) as { backends: Array<{ state: string }> };
   expect(body.backends[0]!.state).toBe('READY');
   const rollouts = await fetch(`${stack.adminUrl}/admin/rollouts`, { headers: { authorization: 'Bearer s3cret' } });
-  expect(await rollouts.json()).toEqual({ rollouts: [] });
+  expect(await rollouts.json()).toEqual({ rollouts: [], coordination: null });
 });
