@@ -1,5 +1,5 @@
 // Test harness for the rollout controller: a manual clock, recorded changes, and simulated traffic split by the current weights.
-import { RolloutController } from '../../src/rollout/controller.js';
+import { RolloutController, type RolloutControllerOptions } from '../../src/rollout/controller.js';
 import type { RolloutSpec } from '../../src/config/types.js';
 import type { RolloutChange, RolloutCheck, RolloutSnapshot } from '../../src/rollout/types.js';
 import { rolloutConfig } from '../helpers/config.js';
@@ -23,7 +23,7 @@ export interface Harness {
   intervals(k: number, n: number, canary: Outcome, stable?: Outcome): void;
 }
 
-export function harness(partial: Partial<RolloutSpec> = {}, opts: { restored?: RolloutSnapshot; seed?: number; clock?: ManualClock } = {}): Harness {
+export function harness(partial: Partial<RolloutSpec> = {}, opts: { restored?: RolloutSnapshot; seed?: number; clock?: ManualClock; shared?: Pick<RolloutControllerOptions, 'leading' | 'epoch' | 'reports' | 'onRestate'> } = {}): Harness {
   const clock = opts.clock ?? new ManualClock();
   const random = seededRandom(opts.seed ?? 42);
   const traffic = seededRandom((opts.seed ?? 42) + 1);
@@ -40,6 +40,7 @@ export function harness(partial: Partial<RolloutSpec> = {}, opts: { restored?: R
     onChange: (c) => changes.push(c),
     onCheck: (c) => checks.push(c),
     ...(opts.restored ? { restored: opts.restored } : {}),
+    ...opts.shared,
   });
   let canaryCount = 0;
   let stableCount = 0;
