@@ -48,6 +48,7 @@ export function parsePromql(expr: string): ParsedQuery {
 /** Every series name infergate exports (histogram and summary series expanded), with its label names. */
 export async function exportedSeries(): Promise<Map<string, ReadonlySet<string>>> {
   const metrics = new Metrics('test'); // with Node's default process metrics, as the app runs
+  metrics.coordinationStats(); // made only with `coordination` configured
   const out = new Map<string, ReadonlySet<string>>();
   const scrapeLabels = ['job', 'instance'];
   for (const m of await metrics.registry.getMetricsAsJSON()) {
