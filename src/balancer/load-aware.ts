@@ -22,6 +22,7 @@
 // jumps on one slow sample: a replica 3x slower is drawn 1/9 as often at equal load, so it keeps getting samples. In a
 // closed loop the draw settles where load per unit of weight is equal, so shares follow capacity, as least-request's do
 // (test/balancer/conformance.ts). The exponents were chosen on the simulations in test/balancer/load-aware.test.ts.
+import type { ServerLoad } from '../signals/types.js';
 import type { Balancer, BalancerDeps, Candidate } from './balancer.js';
 
 export interface LoadAwareWeights {
@@ -119,6 +120,9 @@ export class LoadAwareBalancer<T extends Candidate = Candidate> implements Balan
   }
 }
 
+/** Scratch space of factorsOf (picks are synchronous: one at a time). */
+const SERVER_LOADS: Array<ServerLoad | undefined> = [];
+
 /** (best / value)^sharpness, 0-1; equal values (Infinity included) give 1, a value of Infinity against finite ones 0. */
 function relative(best: number, value: number, sharpness: number): number {
   if (value === best) return 1;
@@ -133,29 +137,37 @@ function relative(best: number, value: number, sharpness: number): number {
 export function factorsOf(candidates: readonly Candidate[], w: LoadAwareWeights, latency: number[] = [], load: number[] = []): { latency: number[]; load: number[] } {
   latency.length = 0;
   load.length = 0;
+  // First pass: raw latency scores (kept in `latency`), the server loads (kept by index), the known mean and the queue
+  // maximum; each backend is asked once per pick.
+  const loads = SERVER_LOADS;
+  loads.length = 0;
   let known = 0;
   let sumLatency = 0;
   let maxQueue = 0;
   for (const c of candidates) {
     const l = c.latencyScore();
+    latency.push(l);
     if (l > 0 && Number.isFinite(l)) {
       known++;
       sumLatency += l;
     }
-    const q = c.serverLoad?.()?.queued;
+    const server = c.serverLoad?.();
+    loads.push(server);
+    const q = server?.queued;
     if (q !== undefined && q > maxQueue) maxQueue = q;
   }
   const unknownLatency = known > 0 ? sumLatency / known : 1;
-  for (const c of candidates) {
-    const raw = c.latencyScore();
+  for (let i = 0; i < candidates.length; i++) {
+    const raw = latency[i]!;
     const l = (raw > 0 ? raw : Number.isNaN(raw) ? Number.POSITIVE_INFINITY : unknownLatency) ** w.latency;
-    const server = c.serverLoad?.();
+    const server = loads[i];
     const queue = server?.queued !== undefined && maxQueue > 0 ? server.queued / maxQueue : 0;
     const kv = server?.kvUsage ?? 0;
-    const f = (c.inflight + 1) ** w.inflight * (1 + w.queue * queue + w.kvCache * kv);
-    latency.push(Number.isNaN(l) ? Number.POSITIVE_INFINITY : l);
+    const f = (candidates[i]!.inflight + 1) ** w.inflight * (1 + w.queue * queue + w.kvCache * kv);
+    latency[i] = Number.isNaN(l) ? Number.POSITIVE_INFINITY : l;
     load.push(Number.isNaN(f) ? Number.POSITIVE_INFINITY : f);
   }
+  loads.length = 0;
   return { latency, load };
 }
 
