@@ -126,7 +126,15 @@ const SERVER_LOADS: Array<ServerLoad | undefined> = [];
 /** (best / value)^sharpness, 0-1; equal values (Infinity included) give 1, a value of Infinity against finite ones 0. */
 function relative(best: number, value: number, sharpness: number): number {
   if (value === best) return 1;
-  return Number.isFinite(value) ? (best / value) ** sharpness : 0;
+  if (!Number.isFinite(value)) return 0;
+  const r = best / value;
+  const r2 = r * r; // the two sharpnesses by multiplication: Math.pow is the slowest part of a pick
+  return sharpness === 2 ? r2 : sharpness === 8 ? r2 * r2 * (r2 * r2) : r ** sharpness;
+}
+
+/** x^e, without Math.pow for the usual exponents 1 and 0. */
+function power(x: number, e: number): number {
+  return e === 1 ? x : e === 0 ? 1 : x ** e;
 }
 
 /**
@@ -159,11 +167,11 @@ export function factorsOf(candidates: readonly Candidate[], w: LoadAwareWeights,
   const unknownLatency = known > 0 ? sumLatency / known : 1;
   for (let i = 0; i < candidates.length; i++) {
     const raw = latency[i]!;
-    const l = (raw > 0 ? raw : Number.isNaN(raw) ? Number.POSITIVE_INFINITY : unknownLatency) ** w.latency;
+    const l = power(raw > 0 ? raw : Number.isNaN(raw) ? Number.POSITIVE_INFINITY : unknownLatency, w.latency);
     const server = loads[i];
     const queue = server?.queued !== undefined && maxQueue > 0 ? server.queued / maxQueue : 0;
     const kv = server?.kvUsage ?? 0;
-    const f = (candidates[i]!.inflight + 1) ** w.inflight * (1 + w.queue * queue + w.kvCache * kv);
+    const f = power(candidates[i]!.inflight + 1, w.inflight) * (1 + w.queue * queue + w.kvCache * kv);
     latency[i] = Number.isNaN(l) ? Number.POSITIVE_INFINITY : l;
     load.push(Number.isNaN(f) ? Number.POSITIVE_INFINITY : f);
   }
