@@ -146,7 +146,7 @@ describe('load-aware over simulated backends with real peak-EWMA scores (issue 8
     }
   });
 
-  // Measured: mean slow share 0.076 sequential, 0.111 at 4 in flight (least-request 0.175 and 0.175).
+  // Measured: mean slow share 0.076 sequential, 0.120 at 4 in flight (least-request 0.175 and 0.175).
   it.each([1, 4])('a replica 3x slower gets clearly less than under least-request at %i in flight, and is not starved', (concurrency) => {
     const la: number[] = [];
     const lr: number[] = [];
