@@ -128,11 +128,12 @@ export class Runtime {
       members: memberFactory(pc, {
         clock, random, log: deps.log, probeDispatcher: deps.probeDispatcher,
         healthStats: metrics.healthStats(),
+        loadStats: metrics.loadStats(),
         bindStats: (pool, group, backend) => metrics.bindBackend(pool, group, backend),
         previous: (id) => previous?.find(id)?.backend,
         driver: deps.worker?.driver.bind(deps.worker),
       }),
-      createBalancer: () => createBalancer<Backend>(pc.balance, { random }),
+      createBalancer: () => createBalancer<Backend>(pc.balance, { random }, pc.load.picker),
       random,
       queue: pc.queue === null ? null : new WaitQueue(pc.queue.max, pc.queue.timeoutMs, clock, metrics.bindQueue(pc.name)),
       outliers: deps.worker ? deps.worker.outlierSink(pc.name) : this.#detector(pc, previous, deps),

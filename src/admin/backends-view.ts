@@ -39,6 +39,11 @@ export interface BackendView {
   runtime: boolean;
   /** The configured weight when `weight` was changed at run time (until the next reload), else null. */
   configuredWeight: number | null;
+  /**
+   * What the server last said about its load (pools that scrape load signals), with the scrape's age and whether the
+   * picker ignores it as stale (older than load.staleAfter); null when the pool scrapes nothing or no scrape succeeded.
+   */
+  load: { queued: number | null; running: number | null; kvUsage: number | null; ageMs: number; stale: boolean } | null;
 }
 
 export function backendView(b: Backend, nowMs: number, recent: RecentTraffic | null = null, mark: RuntimeMark | null = null): BackendView {
@@ -65,7 +70,15 @@ export function backendView(b: Backend, nowMs: number, recent: RecentTraffic | n
     warmup: b.warmup,
     runtime: mark?.runtime ?? false,
     configuredWeight: mark?.configuredWeight ?? null,
+    load: loadView(b),
   };
+}
+
+function loadView(b: Backend): BackendView['load'] {
+  const load = b.lastServerLoad();
+  const ageMs = b.serverLoadAgeMs();
+  if (load === undefined || ageMs === undefined) return null;
+  return { queued: load.queued ?? null, running: load.running ?? null, kvUsage: load.kvUsage ?? null, ageMs: Math.round(ageMs), stale: b.serverLoad() === undefined };
 }
 
 function ratio(errors: number, requests: number): number {

@@ -36,7 +36,7 @@ export const STATUS_PAGE = `<!doctype html>
 <h2>Rollouts</h2>
 <table id="rollouts"><thead><tr><th>pool</th><th>group</th><th>state</th><th>weight</th><th>step</th><th>last check</th></tr></thead><tbody></tbody></table>
 <h2>Backends</h2>
-<table id="backends"><thead><tr><th>backend</th><th>state</th><th>weight</th><th>in flight</th><th>requests</th><th>error rate</th><th>latency</th><th>ejections</th><th>last probe</th></tr></thead><tbody></tbody></table>
+<table id="backends"><thead><tr><th>backend</th><th>state</th><th>weight</th><th>in flight</th><th>requests</th><th>error rate</th><th>latency</th><th>server load</th><th>ejections</th><th>last probe</th></tr></thead><tbody></tbody></table>
 <script>
   const text = (v) => String(v ?? '').replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]);
   const state = (s) => '<span class="state ' + text(s) + '">' + text(s) + '</span>';
@@ -58,6 +58,15 @@ export const STATUS_PAGE = `<!doctype html>
     if (!res.ok) throw new Error(path + ': ' + res.status);
     return res.json();
   }
+  // What the model server said (balance load-aware): queue, running, KV use; stale ones are ignored by the picker.
+  function serverLoad(l) {
+    if (!l) return '–';
+    const parts = [];
+    if (l.queued !== null) parts.push('queued ' + text(l.queued));
+    if (l.running !== null) parts.push('running ' + text(l.running));
+    if (l.kvUsage !== null) parts.push('KV ' + text(Math.round(l.kvUsage * 100)) + ' %');
+    return parts.join(' · ') + '<div class="reason">' + (l.stale ? 'stale, ignored: ' : '') + text((l.ageMs / 1000).toFixed(1)) + ' s ago</div>';
+  }
   async function refresh() {
     try {
       const [b, r] = await Promise.all([get('/admin/backends'), get('/admin/rollouts')]);
@@ -67,6 +76,7 @@ export const STATUS_PAGE = `<!doctype html>
         '<td class="num">' + text(x.effectiveWeight) + (x.effectiveWeight !== x.weight ? ' / ' + text(x.weight) : '') + '</td>' +
         '<td class="num">' + text(x.inflight) + '</td><td class="num">' + text(x.requests) + '</td>' +
         '<td class="num">' + (x.errorRate * 100).toFixed(1) + ' %</td><td class="num">' + text(x.latencyMs) + ' ms</td>' +
+        '<td>' + serverLoad(x.load) + '</td>' +
         '<td class="num">' + text(x.ejections) + '</td>' +
         '<td>' + (x.lastProbe ? (x.lastProbe.ok ? 'ok' : 'failed') + ' <span class="reason">' + text(x.lastProbe.error ?? '') + '</span>' : '–') + '</td></tr>').join('');
       document.querySelector('#rollouts tbody').innerHTML = r.rollouts.length === 0 ? '<tr><td colspan="6">no rollouts configured</td></tr>' : r.rollouts.map((x) =>

@@ -1,6 +1,7 @@
 // One backend: its upstream connection pool, the flag each health source owns, and its live counters.
 import { Pool as UndiciPool, type Agent } from 'undici';
 import type { Candidate } from '../balancer/balancer.js';
+import type { LoadAwareWeights } from '../balancer/load-aware.js';
 import { PeakEwma } from '../balancer/ewma.js';
 import type { BackendConfig, PoolConfig } from '../config/types.js';
 import type { BackendStats } from '../observe/metrics.js';
@@ -9,6 +10,7 @@ import { rampFactor } from './slow-start.js';
 import { H2Dispatcher, type UpstreamDispatcher } from './h2-dispatcher.js';
 import { connectOptions, needsOwnProbeAgent, probeAgent, tlsOptions } from './upstream.js';
 import type { OutlierHost } from '../outlier/types.js';
+import type { ServerLoad } from '../signals/types.js';
 import { initialHealth, step, visibleState, type BackendState, type ChangeSource, type Health, type HealthEvent, type HealthSource, type Phase, type Policy, type SourceEvents } from './state.js';
 
 export interface ProbeRecord {
@@ -106,6 +108,13 @@ export class Backend implements Candidate, OutlierHost {
   #readySince = 0;
   readonly #onChange: (change: StateChange) => void;
   readonly #now: () => number;
+  /** The last load the server reported (signals/scraper.ts, or the owner's view in a worker); undefined until then. */
+  #serverLoad: ServerLoad | undefined;
+  readonly #staleAfterMs: number;
+  /** The pool's load-aware weights when it balances load-aware (the score gauges), else null. */
+  readonly loadWeights: LoadAwareWeights | null;
+  /** Its pool scrapes load signals (signals/scraper.ts). */
+  readonly scrapesLoad: boolean;
 
   constructor(cfg: BackendConfig, pool: PoolConfig, group: string, deps: BackendDeps) {
     this.id = cfg.id;
@@ -121,6 +130,9 @@ export class Backend implements Candidate, OutlierHost {
     this.#onChange = deps.onChange;
     this.#policy = deps.policy;
     this.#slowStartMs = pool.slowStartMs;
+    this.#staleAfterMs = pool.load.staleAfterMs;
+    this.loadWeights = pool.balance === 'load-aware' ? pool.load.picker.weights : null;
+    this.scrapesLoad = pool.load.scrape !== null;
     this.#health = initialHealth(deps.hasStartupProbe);
     this.#state = visibleState(this.#health);
     this.stateSince = deps.now();
@@ -202,6 +214,38 @@ export class Backend implements Candidate, OutlierHost {
     this.#ewma.observeFailure(this.#now());
   }
 
+  /** The server's own load when its last scrape is younger than the pool's load.staleAfter; else undefined. */
+  serverLoad(): ServerLoad | undefined {
+    const l = this.#serverLoad;
+    return l !== undefined && this.#now() - l.at <= this.#staleAfterMs ? l : undefined;
+  }
+
+  /** The last scrape whatever its age (admin API, metrics, the routing view); undefined when none succeeded yet. */
+  lastServerLoad(): ServerLoad | undefined {
+    return this.#serverLoad;
+  }
+
+  /** ms since the last good scrape, on this backend's clock; undefined when none succeeded yet. */
+  serverLoadAgeMs(): number | undefined {
+    return this.#serverLoad === undefined ? undefined : Math.max(0, this.#now() - this.#serverLoad.at);
+  }
+
+  /** In a worker: the owner's last scrape of this backend, `ageMs` old (workers/view.ts). */
+  mirrorServerLoad(load: Omit<ServerLoad, 'at'> & { ageMs: number }): void {
+    const { ageMs, ...values } = load;
+    this.#serverLoad = { ...values, at: this.#now() - ageMs };
+  }
+
+  /** The staleness limit of its pool's load signals (load.staleAfter). */
+  get loadStaleAfterMs(): number {
+    return this.#staleAfterMs;
+  }
+
+  /** A scrape succeeded (`at` on this process's clock). */
+  setServerLoad(load: ServerLoad): void {
+    this.#serverLoad = load;
+  }
+
   /**
    * A health source writes its own flag: the event goes through the state machine, and a visible change is
    * reported once, with its source and reason. The types let each source apply only its own events.
@@ -267,6 +311,7 @@ export class Backend implements Candidate, OutlierHost {
     this.warmup = old.warmup;
     this.requests = old.requests;
     this.errors = old.errors;
+    this.#serverLoad = old.#serverLoad;
   }
 
   /** Close the connection pool once its in-flight requests finish (reload). */

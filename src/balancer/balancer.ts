@@ -1,4 +1,5 @@
 // The one interface every balancing algorithm implements; health filtering stays with the caller.
+import type { ServerLoad } from '../signals/types.js';
 
 /** What an algorithm may know about a backend: nothing of HTTP, health or config. */
 export interface Candidate {
@@ -9,6 +10,11 @@ export interface Candidate {
   readonly inflight: number;
   /** Peak-EWMA latency score in ms (0 when unknown). */
   latencyScore(): number;
+  /**
+   * What the server last said about its own load (queue, running, KV use), or undefined when nothing was scraped or the
+   * last scrape is older than the pool's staleness limit. Optional: algorithms that read it treat absent as unknown.
+   */
+  serverLoad?(): ServerLoad | undefined;
 }
 
 export interface Balancer<T extends Candidate = Candidate> {

@@ -8,6 +8,7 @@ import { HealthController, warmupBackoffMs, type HealthStats } from '../health/c
 import { resolveHealth, type ResolvedHealth } from '../health/resolve.js';
 import type { Logger } from '../observe/log.js';
 import type { BackendStats } from '../observe/metrics.js';
+import { LoadScraper, type LoadStats } from '../signals/scraper.js';
 import type { HealthDriver, Member, MemberFactory } from './cluster.js';
 
 export interface MemberDeps {
@@ -16,6 +17,8 @@ export interface MemberDeps {
   log: Logger;
   probeDispatcher: Dispatcher;
   healthStats: HealthStats;
+  /** Counts load scrapes (pools with load signals). */
+  loadStats?: LoadStats;
   bindStats(pool: string, group: string, backend: string): BackendStats;
   /** The backend with this id in the configuration being replaced, if any. */
   previous(id: string): Backend | undefined;
@@ -39,9 +42,34 @@ export function memberFactory(pc: PoolConfig, deps: MemberDeps): MemberFactory {
       });
       const old = adopt ? deps.previous(bc.id) : undefined;
       if (old !== undefined) backend.adoptHealth(old);
-      const controller = deps.driver !== undefined ? deps.driver(pc.name, backend) : new HealthController(backend, health, pc.warmup, { clock, random, probeDispatcher, log, stats: healthStats, tls: pc.tls });
-      return { backend, controller };
+      if (deps.driver !== undefined) return { backend, controller: deps.driver(pc.name, backend) };
+      const controller = new HealthController(backend, health, pc.warmup, { clock, random, probeDispatcher, log, stats: healthStats, tls: pc.tls });
+      const scrape = pc.load.scrape;
+      if (scrape === null) return { backend, controller };
+      // Where the probes run, the load scraper runs too, started and stopped with them.
+      const scraper = new LoadScraper(backend, scrape, { clock, random, log, stats: deps.loadStats ?? NO_LOAD_STATS, tls: pc.tls });
+      return { backend, controller: withScraper(controller, scraper) };
     };
+  };
+}
+
+const NO_LOAD_STATS: LoadStats = { scrape() {} };
+
+/** The health controller, with the backend's load scraper started and stopped alongside. */
+function withScraper(controller: HealthDriver, scraper: LoadScraper): HealthDriver {
+  return {
+    start: () => {
+      controller.start();
+      scraper.start();
+    },
+    stop: () => {
+      controller.stop();
+      scraper.stop();
+    },
+    reverify: (reason) => controller.reverify(reason),
+    probeNow: () => controller.probeNow(),
+    pushReady: () => controller.pushReady(),
+    pushUnready: () => controller.pushUnready(),
   };
 }
 

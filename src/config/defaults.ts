@@ -1,8 +1,8 @@
 // Normalised defaults that code outside config/ needs, derived from schema.ts, the one place a default is written.
 
-import { outlier, probeSpec, rollout } from './normalise.js';
-import { livenessProbeSchema, outlierSchema, rolloutSchema, startupProbeSchema } from './schema.js';
-import type { FailureRateSpec, OutlierSpec, ProbeSpec, RolloutSpec } from './types.js';
+import { load, outlier, probeSpec, rollout } from './normalise.js';
+import { livenessProbeSchema, outlierSchema, poolSchema, rolloutSchema, startupProbeSchema } from './schema.js';
+import type { FailureRateSpec, LoadConfig, OutlierSpec, ProbeSpec, RolloutSpec } from './types.js';
 
 /** `outlier: {}`, i.e. a pool that writes nothing: failure rate off. */
 export const OUTLIER_DEFAULTS: Readonly<OutlierSpec> = Object.freeze(outlier(outlierSchema.parse({}))!);
@@ -18,3 +18,6 @@ export const IMPLICIT_PROBES: Readonly<Record<'startup' | 'liveness', ProbeSpec>
   startup: probeSpec(startupProbeSchema.parse({})),
   liveness: probeSpec(livenessProbeSchema.parse({})),
 });
+
+/** A load-aware pool that writes no `load:` block: its picker weights and limits. */
+export const LOAD_AWARE_DEFAULTS: Readonly<LoadConfig['picker']> = Object.freeze(load(poolSchema.parse({ balance: 'load-aware' })).picker);

@@ -2,8 +2,9 @@
 
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import type { ParsedConfig, ParsedPool } from './schema.js';
-import type { AccessLogConfig, BackendConfig, BodyExpectation, Config, DiscoverConfig, GroupConfig, HealthSpec, ListenerConfig, OutlierSpec, PinConfig, PoolConfig, ProbeSpec, RolloutSpec, RouteConfig, StickyConfig, UpstreamTlsConfig, WarmupConfig } from './types.js';
+import { ADAPTERS, type AdapterSpec, type SignalSource } from '../signals/adapters.js';
+import { loadSchema, type ParsedConfig, type ParsedPool } from './schema.js';
+import type { AccessLogConfig, BackendConfig, BodyExpectation, Config, DiscoverConfig, GroupConfig, HealthSpec, ListenerConfig, OutlierSpec, LoadConfig, PinConfig, PoolConfig, ProbeSpec, RolloutSpec, RouteConfig, StickyConfig, UpstreamTlsConfig, WarmupConfig } from './types.js';
 import { effectivePort } from './units.js';
 
 type ParsedBackends = NonNullable<ParsedPool['backends']>;
@@ -174,6 +175,35 @@ function pool(name: string, p: ParsedPool, source: string): PoolConfig {
     sticky: sticky(p.sticky),
     pin: pin(p.pinHeader),
     maxBodyBytes: p.maxBodySize,
+    load: load(p),
+  };
+}
+
+/**
+ * The pool's load block. Scraping runs for a load-aware pool, or any pool that writes `load:` (prefix affinity and
+ * overload read the same signals), unless the adapter is none; the adapter defaults from the health preset.
+ */
+export function load(p: Pick<ParsedPool, 'load' | 'balance' | 'health'>): LoadConfig {
+  const l = p.load ?? loadSchema.parse({});
+  const preset = p.health.preset;
+  const name = l.adapter ?? (preset === 'vllm' || preset === 'tgi' || preset === 'triton' ? preset : 'none');
+  const wanted = p.load !== undefined || p.balance === 'load-aware';
+  const picker = { weights: { ...l.weights }, scoreAllUpTo: l.scoreAllUpTo };
+  if (!wanted || name === 'none') return { scrape: null, staleAfterMs: l.staleAfter, picker };
+  const base: AdapterSpec = name === 'generic' ? { name, queued: null, running: null, kvUsage: null, labels: {}, metricsPort: null } : ADAPTERS[name];
+  const m = l.metrics;
+  const count = (names: string[] | undefined, own: SignalSource | null): SignalSource | null => (names === undefined ? own : { metrics: names, aggregate: 'sum', scale: 1 });
+  const adapter: AdapterSpec = m === undefined ? base : {
+    ...base,
+    queued: count(m.queued, base.queued),
+    running: count(m.running, base.running),
+    kvUsage: m.kvCache !== undefined ? { metrics: m.kvCache, aggregate: 'mean', scale: m.kvCacheScale } : base.kvUsage === null ? null : { ...base.kvUsage, scale: m.kvCacheScale },
+    labels: m.labels,
+  };
+  return {
+    scrape: { adapter, path: l.path, port: l.port ?? adapter.metricsPort, intervalMs: l.interval, timeoutMs: l.timeout, maxBodyBytes: l.maxBodySize },
+    staleAfterMs: l.staleAfter,
+    picker,
   };
 }
 

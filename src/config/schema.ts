@@ -370,12 +370,60 @@ const retry = z
   })
   .describe('Retries of failed requests on another backend.');
 
+const metricNames = z
+  .union([z.string().regex(/^[A-Za-z_:][A-Za-z0-9_:]*$/, { error: (iss) => `invalid metric name ${JSON.stringify(iss.input)}` }), z.array(z.string().regex(/^[A-Za-z_:][A-Za-z0-9_:]*$/)).min(1)])
+  .transform((v) => (typeof v === 'string' ? [v] : v))
+  .describe('A metric name, or a list of them: the first one the server exports is read (a new name, then the old one).');
+
+export const loadSchema = z
+  .strictObject({
+    adapter: z
+      .enum(['vllm', 'tgi', 'triton', 'sglang', 'generic', 'none'])
+      .optional()
+      .describe('Which server\'s metric names to read: vllm, tgi, triton, sglang, generic (names from `metrics`), none (no scraping: in-flight and latency alone). Default from health.preset: vllm, tgi and triton map to their adapter, other presets to none.'),
+    path: urlPath.default('/metrics').describe('Path of the Prometheus metrics endpoint on each backend.'),
+    port: z.int().min(1).max(65535).optional().describe('Port of the metrics endpoint when it is not the backend\'s own (Triton serves metrics on 8002, the default of adapter triton).'),
+    interval: duration('Time between two scrapes of one backend. 200ms: 5 small requests a second per backend, and a signal fresher than an LLM request is long; the Inference Extension scrapes every 50ms.', 10).prefault('200ms'),
+    timeout: duration('Longest wait for one scrape (a failed scrape is counted; the last good signal stays until staleAfter).', 1).prefault('500ms'),
+    staleAfter: duration('A signal older than this is ignored and in-flight and latency alone decide (the Inference Extension\'s 2s).', 1).prefault('2s'),
+    maxBodySize: size('Largest metrics body read (a vLLM /metrics with many histograms is a few hundred KB).').prefault('4mb'),
+    metrics: z
+      .strictObject({
+        queued: metricNames.optional().describe('Requests waiting in the server\'s queue (summed over series).'),
+        running: metricNames.optional().describe('Requests the server runs now (summed over series).'),
+        kvCache: metricNames.optional().describe('KV-cache (or token pool) use, averaged over series.'),
+        kvCacheScale: z.number().gt(0).default(1).describe('Divide the KV-cache value by this: 100 for a server that exports percent.'),
+        labels: stringMap.default({}).describe('Only series with these label values count (e.g. { model: llama } on a multi-model server).'),
+      })
+      .optional()
+      .describe('Metric names: all of them for adapter generic; for another adapter, the ones set here replace its own.'),
+    weights: z
+      .strictObject({
+        queue: z.number().min(0).default(2).describe('Weight of the server\'s queue, normalised 0-1 over the pool (Inference Extension: 2).'),
+        kvCache: z.number().min(0).default(2).describe('Weight of KV-cache use, 0-1 (Inference Extension: 2).'),
+        inflight: z.number().min(0).default(1).describe('Exponent of (requests in flight + 1): 1 = cost in proportion, 0 = ignore.'),
+        latency: z.number().min(0).default(1).describe('Exponent of the latency estimate (peak EWMA): 1 = cost in proportion, 0 = ignore.'),
+      })
+      .prefault({})
+      .describe('How balance: load-aware combines the signals: cost = latency x (in-flight + 1) x (1 + queue x queueScore + kvCache x kvUse).'),
+    scoreAllUpTo: count(2).default(32).describe('Pools with at most this many eligible backends have every one scored on each pick; larger ones compare two at random (P2C).'),
+  })
+  .superRefine((l, ctx) => {
+    if (l.adapter === 'generic' && (l.metrics === undefined || (l.metrics.queued ?? l.metrics.running ?? l.metrics.kvCache) === undefined)) {
+      ctx.addIssue({ code: 'custom', message: 'adapter generic reads the names in metrics: set at least one of metrics.queued, metrics.running, metrics.kvCache', path: ['adapter'] });
+    }
+    if (l.staleAfter <= l.interval) {
+      ctx.addIssue({ code: 'custom', message: `staleAfter (${l.staleAfter}ms) must be longer than interval (${l.interval}ms), or every signal would be stale before the next scrape`, path: ['staleAfter'] });
+    }
+  })
+  .describe('Load signals scraped from each READY backend\'s Prometheus metrics (queue, running requests, KV-cache use) for balance: load-aware.');
+
 export const poolSchema = z
   .strictObject({
     balance: z
-      .enum(['round-robin', 'random', 'least-request'], {
+      .enum(['round-robin', 'random', 'least-request', 'load-aware'], {
         // nginx's words, so that a migrated config says what they are called here.
-        error: (iss) => (iss.input === 'least_conn' ? "must be one of round-robin, random, least-request (nginx's least_conn is least-request)" : iss.input === 'ip_hash' || iss.input === 'hash' ? `must be one of round-robin, random, least-request (nginx's ${String(iss.input)}: use groups with sticky: { header | cookie | query })` : undefined),
+        error: (iss) => (iss.input === 'least_conn' ? "must be one of round-robin, random, least-request, load-aware (nginx's least_conn is least-request)" : iss.input === 'ip_hash' || iss.input === 'hash' ? `must be one of round-robin, random, least-request, load-aware (nginx's ${String(iss.input)}: use groups with sticky: { header | cookie | query })` : undefined),
       })
       .default('least-request')
       .describe('Load-balancing algorithm.'),
@@ -396,6 +444,7 @@ export const poolSchema = z
     queue: queue.prefault({}),
     maxConcurrent: count(0).default(0).describe('Requests in flight per backend before new ones wait in the queue (HAProxy maxconn); 0 = no limit of its own. Whatever it says, proxied requests in flight never pass upstream.connections: the rest wait in the queue.'),
     outlier: outlierSchema.prefault({}),
+    load: loadSchema.optional(),
     sticky: sticky.optional(),
     pinHeader: pinHeader.optional(),
     backends: backendList.optional().describe('Backends of a pool with a single group (named "default"). Use this, discover or groups.'),

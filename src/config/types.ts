@@ -1,6 +1,9 @@
 // The normalised configuration every other module reads: durations in ms, sizes in bytes, URLs parsed.
 
-export type BalanceAlgorithm = 'round-robin' | 'random' | 'least-request';
+import type { LoadAwareOptions } from '../balancer/load-aware.js';
+import type { AdapterSpec } from '../signals/adapters.js';
+
+export type BalanceAlgorithm = 'round-robin' | 'random' | 'least-request' | 'load-aware';
 export type HealthPreset = 'http' | 'torchserve' | 'kserve-v2' | 'triton' | 'vllm' | 'tgi' | 'grpc';
 /** Protocol to the backends: HTTP/1.1, or HTTP/2 (h2c prior knowledge to http://, ALPN over TLS to https://). */
 export type UpstreamProtocol = 'http1' | 'h2';
@@ -257,6 +260,27 @@ export interface PoolConfig {
   pin: PinConfig | null;
   /** Largest request body accepted (413 above); 0 = unlimited. */
   maxBodyBytes: number;
+  load: LoadConfig;
+}
+
+/** Scraping of each READY backend's metrics for its ServerLoad (signals/scraper.ts). */
+export interface ScrapeConfig {
+  adapter: AdapterSpec;
+  path: string;
+  /** Port of the metrics endpoint; null = the backend's own. */
+  port: number | null;
+  intervalMs: number;
+  timeoutMs: number;
+  maxBodyBytes: number;
+}
+
+/** `load:` of a pool: what balance load-aware weighs, and where its server signals come from. */
+export interface LoadConfig {
+  /** null = no scraping (adapter none, or a pool neither load-aware nor with a load block). */
+  scrape: ScrapeConfig | null;
+  /** A ServerLoad older than this is ignored (Backend.serverLoad() answers undefined). */
+  staleAfterMs: number;
+  picker: LoadAwareOptions;
 }
 
 export interface RouteMatch {

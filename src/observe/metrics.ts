@@ -9,6 +9,11 @@ import type { ListenerStats } from '../listen/listener.js';
 import type { ProxyStats } from '../proxy/accounting.js';
 import type { WebSocketStats } from '../proxy/websocket.js';
 import type { RolloutStats } from '../rollout/manager.js';
+import { scoreCandidates, type LoadAwareWeights } from '../balancer/load-aware.js';
+import type { Candidate } from '../balancer/balancer.js';
+import type { ScrapeFailure } from '../signals/scrape.js';
+import type { LoadStats } from '../signals/scraper.js';
+import type { ServerLoad } from '../signals/types.js';
 import { BatchedCounters, BatchedHistograms } from './batching.js';
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
@@ -24,6 +29,13 @@ export interface BackendGaugeSource {
   state(): BackendState;
   /** The weight the balancer uses now (slow start scales it). */
   effectiveWeight(): number;
+  /** Load signals (signals/), on backends that have them: the last scrape whatever its age, and its pool's settings. */
+  lastServerLoad?(): ServerLoad | undefined;
+  serverLoadAgeMs?(): number | undefined;
+  readonly loadStaleAfterMs?: number;
+  /** Set when the pool balances load-aware: the score gauge is computed with these weights. */
+  readonly loadWeights?: LoadAwareWeights | null;
+  readonly scrapesLoad?: boolean;
 }
 
 /** Server-sent event streams open now, one cell per pool and group (a plain number: no prom-client call per stream). */
@@ -97,6 +109,7 @@ export class Metrics {
   readonly ejections: Counter<'pool' | 'group' | 'backend' | 'detector'>;
   readonly ejectionsSkipped: Counter<'pool' | 'detector'>;
   readonly discoveryErrors: Counter<'pool' | 'group'>;
+  readonly loadScrapes: Counter<'pool' | 'group' | 'backend' | 'result'>;
   /** Where the backend gauges read from at scrape time (the configuration in force). */
   readonly #backends: () => Iterable<BackendGaugeSource>;
   /** Per-request children add up locally and are folded into prom-client at scrape (collect) time. */
@@ -185,7 +198,64 @@ export class Metrics {
     this.discoveryErrors = new Counter({ name: 'infergate_discovery_errors_total', help: 'Failed DNS look-ups of discovered groups (the last known backends are kept).', labelNames: ['pool', 'group'], registers: [r] });
     this.ejectionsSkipped = new Counter({ name: 'infergate_outlier_ejections_skipped_total', help: 'Ejections refused by maxEjectionPercent or to keep the last READY backend.', labelNames: ['pool', 'detector'], registers: [r] });
 
+    this.loadScrapes = new Counter({ name: 'infergate_load_scrapes_total', help: 'Scrapes of backends\' load signals (their Prometheus metrics), by result: ok, or why it failed (timeout, connect, status, parse, too-large, no-signal). A failure never changes the backend\'s state.', labelNames: ['pool', 'group', 'backend', 'result'], registers: [r] });
+
     const backends = (): Iterable<BackendGaugeSource> => this.#backends();
+    const withLoad = function* (): Iterable<{ b: BackendGaugeSource; load: ServerLoad; ageMs: number }> {
+      for (const b of backends()) {
+        const load = b.scrapesLoad === true ? b.lastServerLoad?.() : undefined;
+        const ageMs = b.serverLoadAgeMs?.();
+        if (load !== undefined && ageMs !== undefined) yield { b, load, ageMs };
+      }
+    };
+    new Gauge({
+      name: 'infergate_backend_load_age_seconds', help: 'Age of the backend\'s last good load scrape; past load.staleAfter its signals are ignored.', labelNames: ['pool', 'group', 'backend'], registers: [r],
+      collect() {
+        this.reset();
+        for (const { b, ageMs } of withLoad()) this.set({ pool: b.pool, group: b.group, backend: b.id }, ageMs / 1000);
+      },
+    });
+    new Gauge({
+      name: 'infergate_backend_load_stale', help: '1 when the backend\'s load signals are older than load.staleAfter (or none was scraped yet) and the picker ignores them.', labelNames: ['pool', 'group', 'backend'], registers: [r],
+      collect() {
+        this.reset();
+        for (const b of backends()) {
+          if (b.scrapesLoad !== true) continue;
+          const ageMs = b.serverLoadAgeMs?.();
+          this.set({ pool: b.pool, group: b.group, backend: b.id }, ageMs === undefined || ageMs > (b.loadStaleAfterMs ?? 0) ? 1 : 0);
+        }
+      },
+    });
+    new Gauge({
+      name: 'infergate_backend_load', help: 'What the backend\'s server last said about its load: signal queued (requests waiting), running, kv_usage (0-1).', labelNames: ['pool', 'group', 'backend', 'signal'], registers: [r],
+      collect() {
+        this.reset();
+        for (const { b, load } of withLoad()) {
+          const labels = { pool: b.pool, group: b.group, backend: b.id };
+          if (load.queued !== undefined) this.set({ ...labels, signal: 'queued' }, load.queued);
+          if (load.running !== undefined) this.set({ ...labels, signal: 'running' }, load.running);
+          if (load.kvUsage !== undefined) this.set({ ...labels, signal: 'kv_usage' }, load.kvUsage);
+        }
+      },
+    });
+    new Gauge({
+      name: 'infergate_backend_load_score', help: 'balance load-aware: the expected cost of a new request on each READY backend now (latency x load factor; lower is favoured).', labelNames: ['pool', 'group', 'backend'], registers: [r],
+      collect() {
+        this.reset();
+        const byPool = new Map<string, { weights: LoadAwareWeights; list: BackendGaugeSource[] }>();
+        for (const b of backends()) {
+          if (b.loadWeights === undefined || b.loadWeights === null || b.state() !== 'READY') continue;
+          let entry = byPool.get(b.pool);
+          if (entry === undefined) byPool.set(b.pool, (entry = { weights: b.loadWeights, list: [] }));
+          entry.list.push(b);
+        }
+        for (const { weights, list } of byPool.values()) {
+          // A backend with load weights is a Backend, and so a Candidate.
+          const scores = scoreCandidates(list as unknown as Candidate[], weights);
+          list.forEach((b, i) => this.set({ pool: b.pool, group: b.group, backend: b.id }, scores[i]!));
+        }
+      },
+    });
     new Gauge({
       name: 'infergate_backend_inflight', help: 'Requests in flight per backend.', labelNames: ['pool', 'group', 'backend'], registers: [r],
       collect() {
@@ -246,6 +316,10 @@ export class Metrics {
       warmup: (b, result) => this.warmups.inc({ pool: b.pool, group: b.group, backend: b.id, result }),
       localProbeError: (b, code) => this.probeLocalErrors.inc({ pool: b.pool, group: b.group, backend: b.id, code }),
     };
+  }
+
+  loadStats(): LoadStats {
+    return { scrape: (b, result: 'ok' | ScrapeFailure) => this.loadScrapes.inc({ pool: b.pool, group: b.group, backend: b.id, result }) };
   }
 
   rolloutStats(): RolloutStats {

@@ -13,6 +13,8 @@ export interface BackendView {
   readonly reason: string;
   /** ms since it became READY (slow start), -1 if never. */
   readonly readyForMs: number;
+  /** The server's last scraped load (signals/scraper.ts runs in the owner), its age instead of a clock time; absent if none. */
+  readonly load?: { readonly queued?: number; readonly running?: number; readonly kvUsage?: number; readonly ageMs: number };
 }
 
 export interface GroupView {
@@ -41,7 +43,13 @@ export function captureView(clusters: Iterable<Cluster>): RoutingView {
         backends: g.backends.map((b) => {
           const m = b.mirrorState();
           // holdUntil is the owner's monotonic clock (warm-up back-off): meaningless in another process.
-          return { id: b.id, origin: b.origin, weight: b.weight, health: { ...m.health, holdUntil: 0 }, reason: m.reason, readyForMs: m.readyForMs };
+          const view: BackendView = { id: b.id, origin: b.origin, weight: b.weight, health: { ...m.health, holdUntil: 0 }, reason: m.reason, readyForMs: m.readyForMs };
+          // The scrape time is the owner's monotonic clock: it travels as an age, as readyForMs does.
+          const load = b.lastServerLoad();
+          const ageMs = b.serverLoadAgeMs();
+          if (load === undefined || ageMs === undefined) return view;
+          const { at: _at, ...values } = load;
+          return { ...view, load: { ...values, ageMs } };
         }),
       })),
     });
@@ -69,6 +77,7 @@ export function applyView(view: RoutingView, cluster: (pool: string) => Cluster 
         if (b === undefined) continue;
         b.weight = bv.weight;
         b.mirror(bv.health, bv.reason, bv.readyForMs);
+        if (bv.load !== undefined) b.mirrorServerLoad(bv.load);
       }
     }
   }

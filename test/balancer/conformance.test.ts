@@ -4,7 +4,7 @@ import type { BalanceAlgorithm } from '../../src/config/types.js';
 import { runConformance } from './conformance.js';
 import type { FakeBackend } from './fake-backend.js';
 
-const algorithms: BalanceAlgorithm[] = ['round-robin', 'random', 'least-request'];
+const algorithms: BalanceAlgorithm[] = ['round-robin', 'random', 'least-request', 'load-aware'];
 
 for (const algorithm of algorithms) {
   runConformance(algorithm, (deps) => createBalancer<FakeBackend>(algorithm, deps));

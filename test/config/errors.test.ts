@@ -25,7 +25,7 @@ describe('config errors', () => {
       "test.yaml:3:3: admin: unknown key 'tokn', did you mean 'token'?",
       'test.yaml:5:26: routes[0].match.pathPrefix: must start with "/" (got "v1")',
       "test.yaml:6:11: routes[0].pool: unknown pool 'lm', did you mean 'llm'?",
-      "test.yaml:9:14: pools.llm.balance: must be one of round-robin, random, least-request (got \"least-requst\"), did you mean 'least-request'?",
+      "test.yaml:9:14: pools.llm.balance: must be one of round-robin, random, least-request, load-aware (got \"least-requst\"), did you mean 'least-request'?",
       "test.yaml:10:5: pools.llm: unknown key 'helth', did you mean 'health'?",
       'test.yaml:12:39: pools.llm.backends[1]: duplicate backend http://127.0.0.1:9101 (already at pools.llm.backends[0])',
     ]);
@@ -123,7 +123,7 @@ describe('config errors', () => {
     const text = yaml('token: x', 'pools:', '  p:', '    interval: 1s', '    backends: [http://127.0.0.1:9101]');
     expect(errors(text)).toEqual([
       "test.yaml:1:1: unknown key 'token' (it belongs under admin)",
-      "test.yaml:4:5: pools.p: unknown key 'interval' (it belongs under one of outlier, discover, health.startup, health.readiness, …)",
+      "test.yaml:4:5: pools.p: unknown key 'interval' (it belongs under one of outlier, load, discover, health.startup, …)",
     ]);
   });
 
@@ -255,7 +255,7 @@ describe('outlier and rollout ranges', () => {
 describe('nginx words', () => {
   it('says what an nginx directive is called in infergate', () => {
     expect(errors(yaml('pools:', '  p:', '    balance: least_conn', '    max_fails: 3', '    proxy_read_timeout: 60s', '    backends: [http://127.0.0.1:9101]'))).toEqual([
-      "test.yaml:3:14: pools.p.balance: must be one of round-robin, random, least-request (nginx's least_conn is least-request)",
+      "test.yaml:3:14: pools.p.balance: must be one of round-robin, random, least-request, load-aware (nginx's least_conn is least-request)",
       "test.yaml:4:5: pools.p: unknown key 'max_fails' (nginx's word; in infergate: outlier.consecutive5xx / outlier.consecutiveGatewayErrors (passive), and health.readiness (active))",
       "test.yaml:5:5: pools.p: unknown key 'proxy_read_timeout' (nginx's word; in infergate: timeouts.firstByte (to the response head) and timeouts.idle (between body chunks))",
     ]);
