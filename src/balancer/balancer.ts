@@ -1,4 +1,5 @@
 // The one interface every balancing algorithm implements; health filtering stays with the caller.
+import type { ServerLoad } from '../signals/types.js';
 
 /** What an algorithm may know about a backend: nothing of HTTP, health or config. */
 export interface Candidate {
@@ -9,6 +10,8 @@ export interface Candidate {
   readonly inflight: number;
   /** Peak-EWMA latency score in ms (0 when unknown). */
   latencyScore(): number;
+  /** What the server last said about its load (signals/), or undefined when unknown or stale. */
+  serverLoad?(): ServerLoad | undefined;
 }
 
 export interface Balancer<T extends Candidate = Candidate> {

@@ -65,7 +65,7 @@ export function handleRequest(ctx: RequestContext, req: IncomingMessage, res: Se
     writeFailure(res, Failures.noRoute, requestId, ctx.draining());
     ctx.access()?.write({
       requestId, client, peer, proto: protocolOf(req), httpVersion: httpVersionOf(req), method: req.method ?? '', url: req.url ?? '',
-      status: Failures.noRoute.status, upstreamStatus: 0, pool: '', group: '', backend: '', pick: null, fallbackFrom: null, attempts: 0,
+      status: Failures.noRoute.status, upstreamStatus: 0, pool: '', group: '', backend: '', pick: null, affinity: null, overload: null, fallbackFrom: null, attempts: 0,
       connectMs: -1, upstreamMs: -1, firstByteMs: -1, totalMs: 0, bytesIn: 0, bytesOut: 0,
       userAgent: req.headers['user-agent'], referer: req.headers.referer, error: Failures.noRoute.code, cut: null,
     });
