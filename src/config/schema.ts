@@ -354,7 +354,7 @@ const overload = z
     z.literal(false),
     z.strictObject({
       queue: count(0).default(5).describe('Requests waiting in a server\'s own queue (from its metrics) at or above which it is past its threshold; 0 = not judged. 5: the Inference Extension\'s saturation detector.'),
-      kvUsage: z.number().min(0).max(1).default(0.8).describe('KV-cache use (0-1, from the server\'s metrics) at or above which it is past its threshold; 0 = not judged. 0.8: the Inference Extension\'s saturation detector.'),
+      kvUsage: z.number().min(0).max(1).default(0).describe('KV-cache use (0-1, from the server\'s metrics) at or above which it is past its threshold; 0 = not judged (the default: vLLM runs well at 90 % KV use and queues what does not fit, which `queue` sees; a KV threshold, unlike the queue, cannot be corrected between scrapes by what infergate sends and sees end). The Inference Extension\'s saturation detector uses 0.8.'),
       inflight: count(0).default(0).describe('Without fresh metrics from a server: infergate\'s own requests in flight to it at or above which it is past its threshold; 0 = off (infergate cannot know a server\'s capacity from in-flight alone).'),
       priority: z
         .strictObject({

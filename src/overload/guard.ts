@@ -1,8 +1,9 @@
 // A pool's overload policy: which backends are past their thresholds (thresholds.ts), and what a request does when all
 // that could take it are — shed at once (503, Retry-After) when its priority header says so, else held in the pool's
-// queue until a backend drops below them. As the Gateway API Inference Extension's saturation detector (queue depth 5,
-// KV-cache use 0.8; kubernetes-sigs/gateway-api-inference-extension, pkg/epp/saturationdetector) sheds sheddable
-// requests and lets the others wait, not pile onto saturated servers.
+// queue until a backend drops below them. As the Gateway API Inference Extension's saturation detector (saturated when
+// no pod has fresh metrics below queue depth 5 and KV-cache use 0.8; kubernetes-sigs/gateway-api-inference-extension,
+// pkg/epp/saturationdetector/saturationdetector.go) sheds sheddable requests and holds the others rather than pile onto
+// saturated servers. Ours judges the queue by default and KV use only when configured (config/schema.ts says why).
 import type { Candidate } from '../balancer/balancer.js';
 import type { OverloadConfig } from '../config/types.js';
 import { estimatedQueue, pastThresholds } from './thresholds.js';

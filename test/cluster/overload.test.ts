@@ -91,9 +91,9 @@ describe('overload from in-flight (no server signal, overload.inflight set)', ()
   });
 });
 
-describe('overload from the servers\' own numbers (defaults: queue 5, KV 0.8)', () => {
+describe('overload from the servers\' own numbers (queue 5, the default; KV 0.8 set)', () => {
   it('a server past its queue or KV threshold takes nothing new; all of them: held until a scrape says otherwise', () => {
-    const { c, byPort } = cluster(pool('{}'));
+    const { c, byPort } = cluster(pool('{ kvUsage: 0.8 }'));
     const [a, b] = [byPort(9101), byPort(9102)];
     ready(a);
     ready(b);
@@ -114,7 +114,7 @@ describe('overload from the servers\' own numbers (defaults: queue 5, KV 0.8)', 
   });
 
   it('between scrapes, what infergate sends counts: a burst does not all land on a server that said "4 waiting"', () => {
-    const { c, byPort } = cluster(pool('{ kvUsage: 0 }'));
+    const { c, byPort } = cluster(pool('{}'));
     const [a, b] = [byPort(9101), byPort(9102)];
     ready(a);
     ready(b);
@@ -123,6 +123,14 @@ describe('overload from the servers\' own numbers (defaults: queue 5, KV 0.8)', 
     const picked = [c.pick(request()), c.pick(request()), c.pick(request())];
     expect(picked.slice(0, 2).sort()).toEqual([a, b].sort());
     expect(picked[2]).toBeInstanceOf(Queued);
+  });
+
+  it('the default does not judge KV use: a server at 95 % KV with nothing waiting takes requests', () => {
+    const { c, byPort } = cluster(pool('{}'));
+    const a = byPort(9101);
+    ready(a);
+    withLoad(a).set({ queued: 0, kvUsage: 0.95, at: 1 });
+    expect(c.pick(request())).toBe(a);
   });
 
   it('with no signal from any server and the in-flight fallback off (the defaults), nothing changes: no hold, no shed', () => {

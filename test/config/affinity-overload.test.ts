@@ -33,9 +33,9 @@ describe('affinity.prefix', () => {
 });
 
 describe('overload', () => {
-  it('on by default: server queue 5 and KV 0.8 (they act only where servers report them), in-flight fallback off, low shed', () => {
+  it('on by default: server queue 5 (acts only where servers report it), KV and in-flight fallback off, low shed', () => {
     const o = ok(onePool).pools.get('p')!.overload!;
-    expect({ ...o, shed: [...o.shed] }).toEqual({ queue: 5, kvUsage: 0.8, inflight: 0, priorityHeader: 'x-infergate-priority', shed: ['low'] });
+    expect({ ...o, shed: [...o.shed] }).toEqual({ queue: 5, kvUsage: 0, inflight: 0, priorityHeader: 'x-infergate-priority', shed: ['low'] });
   });
 
   it('false turns it off; the header name is lower-cased', () => {
