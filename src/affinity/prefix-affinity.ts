@@ -37,6 +37,7 @@ export class PrefixAffinity {
   /** The block hashes of a request body read ahead, or null when it has no prompt of at least one block. */
   keyOf(body: Buffer): number[] | null {
     const c = this.config;
+    if (body.length > c.maxBodyBytes) return null;
     const prompt = promptOf(body, c.blockChars * c.maxBlocks);
     if (prompt === null) return null;
     const hashes = blockHashes(prompt.model, prompt.text, c.blockChars, c.maxBlocks);

@@ -88,6 +88,8 @@ export interface PrefixAffinityConfig {
   /** Characters (UTF-16 code units) per hashed block. */
   blockChars: number;
   maxBlocks: number;
+  /** Larger bodies are not parsed (no affinity). */
+  maxBodyBytes: number;
   /** Block hashes remembered per backend. */
   perBackend: number;
   /** The preferred backend is given up when its load passes the least loaded one's by both margins. */

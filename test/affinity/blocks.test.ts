@@ -41,6 +41,16 @@ describe('blockHashes', () => {
     expect(blockHashes('m', 'ĀĀĀĀĀĀĀĀ', B, 1)).not.toEqual(blockHashes('m', 'ȀȀȀȀȀȀȀȀ', B, 1));
   });
 
+  it('a difference in the second code unit of a pair, or in a high byte, changes the hash', () => {
+    const base = blockHashes('m', 'abcdefgh', B, 1)[0];
+    expect(blockHashes('m', 'aXcdefgh', B, 1)[0]).not.toBe(base);
+    expect(blockHashes('m', 'a\u0162cdefgh', B, 1)[0]).not.toBe(blockHashes('m', 'a\u0262cdefgh', B, 1)[0]);
+    // Differences only at odd positions: no collisions among many.
+    const seen = new Set<number>();
+    for (let i = 0; i < 5000; i++) seen.add(blockHashes('m', `a${String.fromCharCode(i)}b${String.fromCharCode(i >> 3)}cdef`, B, 1)[0]!);
+    expect(seen.size).toBe(5000);
+  });
+
   it('few collisions over many distinct prompts', () => {
     const seen = new Set<number>();
     for (let i = 0; i < 20_000; i++) seen.add(blockHashes('m', `#${i}`.padEnd(B, '.'), B, 1)[0]!);

@@ -16,7 +16,7 @@ const fake = (id: string, inflight = 0): Fake => {
   return f;
 };
 
-const cfg = { blockChars: 4, maxBlocks: 16, perBackend: 64, maxImbalanceAbsolute: 2, maxImbalanceRelative: 1.5 };
+const cfg = { blockChars: 4, maxBlocks: 16, maxBodyBytes: 4096, perBackend: 64, maxImbalanceAbsolute: 2, maxImbalanceRelative: 1.5 };
 const all = (): boolean => true;
 const body = (prompt: string): Buffer => Buffer.from(JSON.stringify({ model: 'm', prompt }));
 
@@ -27,6 +27,8 @@ describe('PrefixAffinity', () => {
     expect(a.keyOf(body('abc'))).toBeNull();
     expect(a.keyOf(Buffer.from('not json'))).toBeNull();
     expect(a.keyOf(body('x'.repeat(1000)))).toHaveLength(16);
+    // Larger than maxBody: not parsed.
+    expect(a.keyOf(body('x'.repeat(5000)))).toBeNull();
   });
 
   it('miss before anything was recorded; then the backend that was sent the prefix is a hit', () => {

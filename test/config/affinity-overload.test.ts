@@ -13,13 +13,13 @@ describe('affinity.prefix', () => {
 
   it('`prefix: {}` turns it on with the defaults', () => {
     expect(ok(pool('affinity: { prefix: {} }')).pools.get('p')!.affinity).toEqual({
-      blockChars: 64, maxBlocks: 128, perBackend: 16384, maxImbalanceAbsolute: 8, maxImbalanceRelative: 1.5,
+      blockChars: 64, maxBlocks: 128, maxBodyBytes: 262144, perBackend: 16384, maxImbalanceAbsolute: 8, maxImbalanceRelative: 1.5,
     });
   });
 
   it('every value can be set', () => {
-    expect(ok(pool('affinity: { prefix: { blockSize: 32, maxBlocks: 10, perBackend: 100, maxImbalance: { absolute: 0, relative: 1 } } }')).pools.get('p')!.affinity).toEqual({
-      blockChars: 32, maxBlocks: 10, perBackend: 100, maxImbalanceAbsolute: 0, maxImbalanceRelative: 1,
+    expect(ok(pool('affinity: { prefix: { blockSize: 32, maxBlocks: 10, maxBody: 1kb, perBackend: 100, maxImbalance: { absolute: 0, relative: 1 } } }')).pools.get('p')!.affinity).toEqual({
+      blockChars: 32, maxBlocks: 10, maxBodyBytes: 1024, perBackend: 100, maxImbalanceAbsolute: 0, maxImbalanceRelative: 1,
     });
   });
 
