@@ -39,7 +39,7 @@ export function blockHashes(model: string, text: string, blockChars: number, max
  * only carries bits upwards, so the high half is folded down after each: the second code unit of a pair reaches the
  * low bits too.
  */
-function fnv(s: string, from: number, to: number, seed: number): number {
+export function fnv(s: string, from: number, to: number, seed: number): number {
   let h = seed;
   let i = from;
   for (; i + 1 < to; i += 2) {
@@ -51,7 +51,7 @@ function fnv(s: string, from: number, to: number, seed: number): number {
 }
 
 /** murmur3's finaliser: every output bit depends on every input bit. */
-function avalanche(x: number): number {
+export function avalanche(x: number): number {
   let h = x ^ (x >>> 16);
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;

@@ -8,15 +8,17 @@ import { blockHashes } from './blocks.js';
 import { loadOf, tooImbalanced, type ImbalanceLimits } from './gate.js';
 import { HashLru } from './lru.js';
 import { promptOf } from './prompt.js';
+import { idHash, rendezvousWeight } from './rendezvous.js';
 
 /**
- * `hit`: the backend with the longest match takes it; `miss`: no eligible backend holds even its first block; `gated`:
+ * `hit`: the backend with the longest match takes it; `miss`: no eligible backend holds even its first block (the
+ * balancer picks, or with `onMiss: hash` the rendezvous backend of its first block); `gated`:
  * one does but is too busy; `no-prompt`: no prompt to hash (no body read ahead, not JSON, shorter than a block).
  */
 export type AffinityOutcome = 'hit' | 'miss' | 'gated' | 'no-prompt';
 
 export interface AffinityChoice<T> {
-  /** Undefined unless `hit`: the pool's balancer picks. */
+  /** Undefined: the pool's balancer picks (a gated request, a miss unless `onMiss: hash`). */
   readonly backend: T | undefined;
   readonly outcome: 'hit' | 'miss' | 'gated';
   /** Blocks the best eligible backend matched. */
@@ -28,6 +30,8 @@ export class PrefixAffinity {
   readonly #limits: ImbalanceLimits;
   /** By backend id, so that a reload with the same settings keeps what each backend was sent. */
   readonly #seen = new Map<string, HashLru>();
+  /** Backend id hashes for rendezvous on a miss (onMiss: hash). */
+  readonly #ids = new Map<string, number>();
 
   constructor(config: PrefixAffinityConfig) {
     this.config = config;
@@ -46,17 +50,30 @@ export class PrefixAffinity {
 
   /**
    * Among `backends` with weight for which `eligible` holds: the one that matched the most blocks (the less loaded on a
-   * tie), if the gate lets it take the request against the least loaded of them.
+   * tie), if the gate lets it take the request against the least loaded of them. With `onMiss: hash`, a miss goes to
+   * the rendezvous backend of the first block, under the same gate.
    */
   choose<T extends Candidate>(backends: readonly T[], eligible: (b: T) => boolean, hashes: readonly number[]): AffinityChoice<T> {
     let best: T | undefined;
     let bestMatched = 0;
     let bestLoad = 0;
     let leastLoad = Infinity;
+    const byHash = this.config.onMiss === 'hash';
+    let ring: T | undefined;
+    let ringWeight = -1;
+    let ringLoad = 0;
     for (const b of backends) {
       if (!(b.effectiveWeight() > 0) || !eligible(b)) continue;
       const load = loadOf(b);
       if (load < leastLoad) leastLoad = load;
+      if (byHash) {
+        const w = rendezvousWeight(hashes[0]!, this.#idHash(b.id));
+        if (w > ringWeight) {
+          ring = b;
+          ringWeight = w;
+          ringLoad = load;
+        }
+      }
       const matched = this.#seen.get(b.id)?.matched(hashes) ?? 0;
       if (matched > bestMatched || (matched === bestMatched && matched > 0 && load < bestLoad)) {
         best = b;
@@ -64,7 +81,11 @@ export class PrefixAffinity {
         bestLoad = load;
       }
     }
-    if (best === undefined) return { backend: undefined, outcome: 'miss', matched: 0 };
+    if (best === undefined) {
+      if (ring === undefined) return { backend: undefined, outcome: 'miss', matched: 0 };
+      if (tooImbalanced(ringLoad, leastLoad, this.#limits)) return { backend: undefined, outcome: 'gated', matched: 0 };
+      return { backend: ring, outcome: 'miss', matched: 0 };
+    }
     if (tooImbalanced(bestLoad, leastLoad, this.#limits)) return { backend: undefined, outcome: 'gated', matched: bestMatched };
     return { backend: best, outcome: 'hit', matched: bestMatched };
   }
@@ -84,6 +105,16 @@ export class PrefixAffinity {
   /** Forget backends no longer in the pool (discovery removed them, a reload dropped them). */
   retain(ids: ReadonlySet<string>): void {
     for (const id of this.#seen.keys()) if (!ids.has(id)) this.#seen.delete(id);
+    for (const id of this.#ids.keys()) if (!ids.has(id)) this.#ids.delete(id);
+  }
+
+  #idHash(id: string): number {
+    let h = this.#ids.get(id);
+    if (h === undefined) {
+      h = idHash(id);
+      this.#ids.set(id, h);
+    }
+    return h;
   }
 
   /** Blocks remembered for a backend (admin views, tests). */

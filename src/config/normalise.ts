@@ -77,7 +77,7 @@ function overload(o: ParsedPool['overload']): OverloadConfig | null {
 function prefixAffinity(a: ParsedPool['affinity']): PrefixAffinityConfig | null {
   const p = a?.prefix;
   if (p === undefined) return null;
-  return { blockChars: p.blockSize, maxBlocks: p.maxBlocks, maxBodyBytes: p.maxBody, perBackend: p.perBackend, maxImbalanceAbsolute: p.maxImbalance.absolute, maxImbalanceRelative: p.maxImbalance.relative };
+  return { blockChars: p.blockSize, maxBlocks: p.maxBlocks, maxBodyBytes: p.maxBody, perBackend: p.perBackend, maxImbalanceAbsolute: p.maxImbalance.absolute, maxImbalanceRelative: p.maxImbalance.relative, onMiss: p.onMiss };
 }
 
 function sticky(s: ParsedPool['sticky']): StickyConfig | null {

@@ -341,6 +341,10 @@ const prefixAffinity = z
       })
       .prefault({})
       .describe('The gate that keeps affinity from piling onto one server: load is the larger of infergate\'s in-flight and the server\'s running + waiting; the preferred backend is given up when it passes the least loaded one by both margins.'),
+    onMiss: z
+      .enum(['balancer', 'hash'])
+      .default('balancer')
+      .describe('A prompt no backend holds yet: balancer = the pool\'s balancer picks (spreads load best with one process); hash = the rendezvous hash of its first block picks, under the same gate, so that every worker (workers: N) and every infergate replica sends a new prefix to the same backend without sharing state.'),
   })
   .describe('Send a prompt to the backend that most recently saw its longest prefix (its KV cache likely holds it). Reads OpenAI-style JSON bodies read ahead (requestBody.buffer): prompt, messages, or text / inputs; larger or streamed bodies go without.');
 

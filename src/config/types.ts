@@ -95,6 +95,8 @@ export interface PrefixAffinityConfig {
   /** The preferred backend is given up when its load passes the least loaded one's by both margins. */
   maxImbalanceAbsolute: number;
   maxImbalanceRelative: number;
+  /** A prompt no backend holds: the pool's balancer picks, or the rendezvous hash of its first block (agrees across processes). */
+  onMiss: 'balancer' | 'hash';
 }
 
 /** What to do when every backend is past its thresholds (`overload:` on a pool); read by overload/. */

@@ -16,7 +16,7 @@ const fake = (id: string, inflight = 0): Fake => {
   return f;
 };
 
-const cfg = { blockChars: 4, maxBlocks: 16, maxBodyBytes: 4096, perBackend: 64, maxImbalanceAbsolute: 2, maxImbalanceRelative: 1.5 };
+const cfg = { blockChars: 4, maxBlocks: 16, maxBodyBytes: 4096, perBackend: 64, maxImbalanceAbsolute: 2, maxImbalanceRelative: 1.5, onMiss: 'balancer' as const };
 const all = (): boolean => true;
 const body = (prompt: string): Buffer => Buffer.from(JSON.stringify({ model: 'm', prompt }));
 
@@ -107,5 +107,44 @@ describe('PrefixAffinity', () => {
     a.record('y', key);
     a.retain(new Set(['y']));
     expect([a.remembered('x'), a.remembered('y')]).toEqual([0, 2]);
+  });
+
+  describe('onMiss: hash', () => {
+    const hashed = { ...cfg, onMiss: 'hash' as const };
+    const pool = (): Fake[] => ['p.d.10.0.0.1:8000', 'p.d.10.0.0.2:8000', 'p.d.10.0.0.3:8000', 'p.d.10.0.0.4:8000'].map((id) => fake(id));
+
+    it('two processes that share nothing send a new prefix to the same backend', () => {
+      const [one, two] = [new PrefixAffinity(hashed), new PrefixAffinity(hashed)];
+      const [b1, b2] = [pool(), pool()];
+      for (let i = 0; i < 50; i++) {
+        const key = one.keyOf(body(`conversation ${i}: hello there`))!;
+        const x = one.choose(b1, all, key);
+        const y = two.choose(b2, all, key);
+        expect(x.outcome).toBe('miss');
+        expect(x.backend!.id).toBe(y.backend!.id);
+      }
+    });
+
+    it('spreads distinct prefixes over the backends; a backend that leaves moves only its own prefixes', () => {
+      const a = new PrefixAffinity(hashed);
+      const backends = pool();
+      const keys = Array.from({ length: 400 }, (_, i) => a.keyOf(body(`${i} `.padEnd(8, '.')))!);
+      const before = keys.map((k) => a.choose(backends, all, k).backend!.id);
+      const counts = new Map<string, number>();
+      for (const id of before) counts.set(id, (counts.get(id) ?? 0) + 1);
+      for (const b of backends) expect(counts.get(b.id)).toBeGreaterThan(60);
+      const gone = backends[0]!;
+      const after = keys.map((k) => a.choose(backends, (b) => b !== gone, k).backend!.id);
+      for (let i = 0; i < keys.length; i++) if (before[i] !== gone.id) expect(after[i]).toBe(before[i]);
+    });
+
+    it('the gate applies to the rendezvous backend too', () => {
+      const a = new PrefixAffinity(hashed);
+      const backends = pool();
+      const key = a.keyOf(body('AAAABBBB'))!;
+      const target = a.choose(backends, all, key).backend!;
+      target.inflight = 10;
+      expect(a.choose(backends, all, key)).toEqual({ backend: undefined, outcome: 'gated', matched: 0 });
+    });
   });
 });

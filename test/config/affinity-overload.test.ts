@@ -13,13 +13,13 @@ describe('affinity.prefix', () => {
 
   it('`prefix: {}` turns it on with the defaults', () => {
     expect(ok(pool('affinity: { prefix: {} }')).pools.get('p')!.affinity).toEqual({
-      blockChars: 64, maxBlocks: 128, maxBodyBytes: 262144, perBackend: 16384, maxImbalanceAbsolute: 8, maxImbalanceRelative: 1.5,
+      blockChars: 64, maxBlocks: 128, maxBodyBytes: 262144, perBackend: 16384, maxImbalanceAbsolute: 8, maxImbalanceRelative: 1.5, onMiss: 'balancer',
     });
   });
 
   it('every value can be set', () => {
-    expect(ok(pool('affinity: { prefix: { blockSize: 32, maxBlocks: 10, maxBody: 1kb, perBackend: 100, maxImbalance: { absolute: 0, relative: 1 } } }')).pools.get('p')!.affinity).toEqual({
-      blockChars: 32, maxBlocks: 10, maxBodyBytes: 1024, perBackend: 100, maxImbalanceAbsolute: 0, maxImbalanceRelative: 1,
+    expect(ok(pool('affinity: { prefix: { blockSize: 32, maxBlocks: 10, maxBody: 1kb, perBackend: 100, maxImbalance: { absolute: 0, relative: 1 }, onMiss: hash } }')).pools.get('p')!.affinity).toEqual({
+      blockChars: 32, maxBlocks: 10, maxBodyBytes: 1024, perBackend: 100, maxImbalanceAbsolute: 0, maxImbalanceRelative: 1, onMiss: 'hash',
     });
   });
 
@@ -27,6 +27,7 @@ describe('affinity.prefix', () => {
     ['blockSize: 0', /test\.yaml:4:\d+: .*blockSize/],
     ['maxImbalance: { relative: 0.5 }', /test\.yaml:4:\d+: .*relative/],
     ['prefixes: 1', /test\.yaml:4:\d+: .*prefixes/],
+    ['onMiss: random', /test\.yaml:4:\d+: .*(balancer|onMiss)/],
   ])('%s is refused with its position', (text, message) => {
     expect(errors(pool(`affinity: { prefix: { ${text} } }`)).join('\n')).toMatch(message);
   });
