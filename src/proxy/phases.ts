@@ -4,10 +4,12 @@
 //  2. id         keep the client's x-request-id or make one; the client's address                        request-id.ts, client-address.ts
 //  3. route      the first matching route names the pool (404 when none)                               routing/routes.ts
 //  4. body       413 above maxBodySize; read a small body whole before any backend is picked (at a
-//                minimum pace, within the pool's buffer memory), else stream it at the same pace          body.ts, body-pace.ts
+//                minimum pace, within the pool's buffer memory; its prompt hashed for prefix affinity),
+//                else stream it at the same pace                                                          body.ts, body-pace.ts
 //  5. deadline   the total timeout starts                                                              exchange.ts
-//  6. pick       the cluster picks a READY backend in the request's group (or another group), or the
-//                request waits in the queue, or 503                                                    cluster/cluster.ts
+//  6. pick       the cluster picks a READY backend in the request's group (or another group) — the one
+//                holding the prompt's longest prefix first, with prefix affinity — or the request waits
+//                in the queue (held too while every backend is past its overload thresholds), or 503      cluster/cluster.ts, affinity/, overload/
 //  7. forward    one attempt: headers cleaned, body streamed, the answer streamed back with
 //                backpressure; a sized head held back until its first byte                             forward.ts
 //  8. report     every attempt tells the cluster what it did: head (latency, outlier) and end
