@@ -20,14 +20,21 @@ export interface OverloadStats {
 
 interface Snapshot {
   at: number;
+  queued: number | undefined;
   inflight: number;
 }
+
+/**
+ * Two readings of one scrape: a worker's copy of the owner's scrape (workers/view.ts) is re-dated at each view, a few ms
+ * apart; two real scrapes are the scrape interval (100 ms or more) apart.
+ */
+const SAME_SCRAPE_MS = 10;
 
 export class OverloadGuard {
   readonly config: OverloadConfig;
   readonly #stats: OverloadStats | null;
   readonly #now: () => number;
-  /** Per backend: the scrape last seen and infergate's in-flight count when it was first seen. */
+  /** Per backend: the scrape last seen (its time and queue) and infergate's in-flight count when it was first seen. */
   readonly #snapshots = new WeakMap<Candidate, Snapshot>();
 
   constructor(config: OverloadConfig, now: () => number, stats: OverloadStats | null = null) {
@@ -42,10 +49,11 @@ export class OverloadGuard {
     if (load === undefined) return pastThresholds(undefined, 0, c.inflight, this.config);
     let snap = this.#snapshots.get(c);
     if (snap === undefined) {
-      snap = { at: load.at, inflight: c.inflight };
+      snap = { at: load.at, queued: load.queued, inflight: c.inflight };
       this.#snapshots.set(c, snap);
-    } else if (snap.at !== load.at) {
+    } else if (Math.abs(snap.at - load.at) > SAME_SCRAPE_MS || snap.queued !== load.queued) {
       snap.at = load.at;
+      snap.queued = load.queued;
       snap.inflight = c.inflight;
     }
     return pastThresholds(load, estimatedQueue(load.queued ?? 0, snap.inflight, c.inflight), c.inflight, this.config);

@@ -27,6 +27,19 @@ describe('OverloadGuard', () => {
     expect(g.full(b)).toBe(false);
   });
 
+  it('the same scrape read again a few ms later (a worker\'s copy, re-dated at each view) keeps its in-flight count', () => {
+    const g = new OverloadGuard(cfg, () => 0);
+    const b = backend();
+    b.inflight = 10;
+    b.load = { queued: 3, at: 100 };
+    expect(g.full(b)).toBe(false);
+    b.inflight = 12;
+    b.load = { queued: 3, at: 103 };
+    expect(g.full(b)).toBe(true); // still 3 + 2
+    b.load = { queued: 3, at: 250 }; // a new scrape: it counts the 2 already
+    expect(g.full(b)).toBe(false);
+  });
+
   it('a stale or absent signal with the in-flight fallback off: never full', () => {
     const g = new OverloadGuard(cfg, () => 0);
     const b = backend();
