@@ -2,6 +2,7 @@
 // router — built complete through constructors and swapped whole on reload (health kept by backend id).
 import type { Dispatcher } from 'undici';
 import type { Backend } from './backends/backend.js';
+import { PrefixAffinity } from './affinity/prefix-affinity.js';
 import { WaitQueue } from './backends/queue.js';
 import { createBalancer } from './balancer/index.js';
 import { Cluster } from './cluster/cluster.js';
@@ -13,6 +14,7 @@ import { DnsDiscovery, type Resolve } from './discovery/dns.js';
 import type { Logger } from './observe/log.js';
 import type { Metrics } from './observe/metrics.js';
 import { OutlierDetector } from './outlier/detector.js';
+import { OverloadGuard } from './overload/guard.js';
 import { TrustedProxies } from './proxy/client-address.js';
 import { BodyBuffers } from './proxy/body-buffers.js';
 import { RetryBudget } from './proxy/retry-budget.js';
@@ -146,6 +148,8 @@ export class Runtime {
       bodyBuffers: before?.bodyBuffers instanceof BodyBuffers && before.bodyBuffers.max === pc.requestBody.bufferTotalBytes
         ? before.bodyBuffers
         : new BodyBuffers(pc.requestBody.bufferTotalBytes, metrics.bindBodyBuffers(pc.name)),
+      affinity: prefixAffinity(pc, before),
+      overload: pc.overload === null ? null : new OverloadGuard(pc.overload, () => clock.now(), metrics.bindOverload(pc.name)),
     });
     // A worker learns members from the owner's view.
     for (const g of deps.worker ? [] : pc.groups) {
@@ -170,6 +174,14 @@ export class Runtime {
     this.#detectors.set(pc.name, entry);
     return entry.detector;
   }
+}
+
+/** The pool's prefix affinity: the previous one when its settings did not change (it keeps what each backend was sent). */
+function prefixAffinity(pc: PoolConfig, before: Cluster | undefined): PrefixAffinity | null {
+  const cfg = pc.affinity;
+  if (cfg === null) return null;
+  const kept = before?.affinity;
+  return kept !== undefined && kept !== null && JSON.stringify(kept.config) === JSON.stringify(cfg) ? kept : new PrefixAffinity(cfg);
 }
 
 function clusterEvent(e: OutlierEvent<Backend>): ClusterEvent {

@@ -1,5 +1,6 @@
 // One pool at run time: its groups of backends and their balancers, the health sources that write each backend's
 // flags, the wait queue, and the two calls the proxy makes — pick() a backend, report() what an attempt did.
+import type { PrefixAffinity, AffinityOutcome } from '../affinity/prefix-affinity.js';
 import type { Backend, StateChange } from '../backends/backend.js';
 import type { WaitQueue, Waiter } from '../backends/queue.js';
 import type { Balancer } from '../balancer/balancer.js';
@@ -7,6 +8,7 @@ import type { BackendConfig, PoolConfig } from '../config/types.js';
 import type { PoolStats } from '../observe/metrics.js';
 import { outcomeForStatus } from '../outlier/outcome.js';
 import type { Detector, Outcome, OutlierView } from '../outlier/types.js';
+import type { OverloadGuard } from '../overload/guard.js';
 import { GroupSelector, type GroupChoice, type RequestKeys } from '../routing/groups.js';
 import type { ClusterEvent, EventStream } from './events.js';
 
@@ -25,6 +27,14 @@ export interface PickRequest extends RequestKeys, Waiter {
   readonly tried: readonly Backend[] | null;
   /** May wait in the queue when nothing can take it now (not a WebSocket upgrade). */
   readonly mayQueue: boolean;
+  /** Prefix affinity: the block hashes of the request's prompt (affinity/), or null / absent. */
+  readonly prefix?: readonly number[] | null;
+  /** Written by pick(): what prefix affinity did at the last pick (the access log, metrics). */
+  affinity?: AffinityOutcome | null;
+  /** Written by pick(): held because every backend was past its overload thresholds, or shed for it; else null. */
+  overload?: 'held' | 'shed' | null;
+  /** Written by pick(): when (the guard's clock, ms) the request was first held for overload; -1 when not held. */
+  overloadedSince?: number;
 }
 
 /** The request waits in the pool's queue: onSlot() or onQueueTimeout() follows, unless cancelled. */
@@ -42,7 +52,7 @@ export interface AttemptFailure {
 }
 
 /** Why pick() found no backend (the proxy maps it to its failure table). */
-export type PickRefusal = 'no-ready-backend' | 'queue-full';
+export type PickRefusal = 'no-ready-backend' | 'queue-full' | 'overloaded';
 
 /** The pool's retry budget as the proxy uses it (proxy/retry-budget.ts); the cluster only carries it. */
 export interface RetryBudgetLike {
@@ -116,7 +126,7 @@ export interface Member {
  * Builds the members of a group (cluster/members.ts); `adopt`: take over the health of the backend with the same
  * id in the previous configuration (a reload), not for members discovery adds later.
  */
-export type MemberFactory = (group: string, onChange: (c: StateChange) => void, adopt: boolean) => (config: BackendConfig) => Member;
+export type MemberFactory = (group: string, onChange: (c: StateChange) => void, adopt: boolean, onLoad?: () => void) => (config: BackendConfig) => Member;
 
 export interface ClusterDeps {
   readonly groups: ReadonlyArray<{ readonly name: string; readonly weight: number; readonly backends: readonly BackendConfig[] }>;
@@ -133,6 +143,10 @@ export interface ClusterDeps {
   readonly stats: PoolStats;
   readonly budget: RetryBudgetLike;
   readonly bodyBuffers: BodyBuffersLike;
+  /** The pool's prefix affinity (kept across reloads with the same settings), or null / absent when off. */
+  readonly affinity?: PrefixAffinity | null;
+  /** The pool's overload policy, or null / absent when off. */
+  readonly overload?: OverloadGuard | null;
 }
 
 export class Cluster {
@@ -147,6 +161,10 @@ export class Cluster {
   /** The proxy's per-pool memory for request bodies read whole before a backend is picked. */
   readonly bodyBuffers: BodyBuffersLike;
   readonly stats: PoolStats;
+  /** Prefix affinity, or null when off: the proxy asks it for a request's key. */
+  readonly affinity: PrefixAffinity | null;
+  /** The overload policy, or null when off. */
+  readonly overload: OverloadGuard | null;
   readonly #balancers: Map<BackendGroup, Balancer<Backend>>;
   readonly #selector: GroupSelector<BackendGroup>;
   readonly #controllers = new Map<Backend, HealthDriver>();
@@ -164,12 +182,14 @@ export class Cluster {
     this.budget = deps.budget;
     this.bodyBuffers = deps.bodyBuffers;
     this.stats = deps.stats;
+    this.affinity = deps.affinity ?? null;
+    this.overload = deps.overload ?? null;
     this.#outliers = deps.outliers;
     this.#rollout = deps.rollout;
     this.#events = deps.events;
     this.#members = deps.members;
     this.groups = deps.groups.map((g) => {
-      const make = this.#members(g.name, this.#onChange, true);
+      const make = this.#members(g.name, this.#onChange, true, this.#onLoad);
       const group: BackendGroup = { name: g.name, weight: g.weight, backends: [] };
       for (const bc of g.backends) group.backends.push(this.#adopt(make(bc)));
       return group;
@@ -189,25 +209,48 @@ export class Cluster {
    */
   pick(r: PickRequest): Backend | Queued | PickRefusal {
     const choice = (r.choice ??= this.#selector.choose(r));
-    let backend = this.#pickIn(choice.group, r.tried);
+    let backend = this.#pickIn(choice.group, r);
     if (backend === undefined && this.groups.length > 1 && !choice.pinned) {
       const tried = r.tried;
-      const other = this.#selector.fallback(choice.group, (g) => hasEligible(g, tried));
+      const other = this.#selector.fallback(choice.group, (g) => this.#hasEligible(g, tried));
       if (other !== undefined) {
         this.#events.publish({ type: 'group-fallback', pool: this.name, group: choice.group.name });
-        backend = this.#pickIn(other, tried);
+        backend = this.#pickIn(other, r);
       }
     }
+    const guard = this.overload;
     if (backend !== undefined) {
       backend.inflight++;
       backend.requests++;
+      if (r.prefix) this.affinity?.record(backend.id, r.prefix);
+      if (guard !== null && r.overloadedSince !== undefined && r.overloadedSince >= 0) {
+        guard.waited(guard.now() - r.overloadedSince);
+        r.overloadedSince = -1;
+      }
       return backend;
     }
     const queue = this.queue;
+    // Overloaded: a backend could take it but every one is past its thresholds. Shed what the priority header says,
+    // and what cannot wait; the rest waits for a backend to drop below them (the queue is woken by ends and scrapes).
+    const overloaded = guard !== null && this.#anyAccepts(choice.pinned ? choice.group.backends : this.backends, r.tried);
+    if (overloaded) {
+      const priority = guard.shedPriority(r.headers);
+      if (priority !== null || !r.mayQueue || queue === null) {
+        guard.shed(priority ?? 'cannot-wait');
+        r.overload = 'shed';
+        return 'overloaded';
+      }
+    }
     // Wait only if a backend this request has not tried may take it later (one held for re-verification is back
     // within milliseconds); a retry that has tried them all gets its answer now.
     if (!r.mayQueue || queue === null || (r.tried !== null && triedAll(this.backends, r.tried))) return 'no-ready-backend';
-    return queue.enqueue(r) ? new Queued(() => queue.remove(r)) : 'queue-full';
+    if (!queue.enqueue(r)) return 'queue-full';
+    if (overloaded && (r.overloadedSince === undefined || r.overloadedSince < 0)) {
+      r.overloadedSince = guard.now();
+      r.overload = 'held';
+      guard.held();
+    }
+    return new Queued(() => queue.remove(r));
   }
 
   /** What an attempt did: feeds the backend's counters and EWMA, outlier detection and the canary analysis. */
@@ -290,7 +333,7 @@ export class Cluster {
     const keep = group.backends.filter((b) => wanted.has(b.origin));
     const gone = group.backends.filter((b) => !wanted.has(b.origin));
     const have = new Set(keep.map((b) => b.origin));
-    const make = this.#members(group.name, this.#onChange, false);
+    const make = this.#members(group.name, this.#onChange, false, this.#onLoad);
     const fresh = origins.filter((o) => !have.has(o)).map((o) => this.#adopt(make(configFor(o))));
     if (fresh.length === 0 && gone.length === 0) return;
     // In place: the balancer and the admin views hold these arrays.
@@ -305,6 +348,14 @@ export class Cluster {
     }
     this.#events.publish({ type: 'members', pool: this.name, group: group.name, added: fresh, removed: gone, reason: why });
   }
+
+  /** A backend's server load changed (a scrape, signals/): a request held for overload may go now. */
+  loadChanged(): void {
+    if (this.overload !== null) this.#wake();
+  }
+
+  /** Given to the members' load scrapers (cluster/members.ts): each stored scrape may release held requests. */
+  readonly #onLoad = (): void => this.loadChanged();
 
   // ---- reads ----
 
@@ -375,16 +426,41 @@ export class Cluster {
   #indexBackends(): void {
     this.backends.splice(0, this.backends.length, ...this.groups.flatMap((g) => g.backends));
     this.#outliers?.setHosts(this.backends);
+    this.affinity?.retain(new Set(this.backends.map((b) => b.id)));
   }
 
-  #pickIn(group: BackendGroup, exclude: readonly Backend[] | null): Backend | undefined {
+  #pickIn(group: BackendGroup, r: PickRequest): Backend | undefined {
     const balancer = this.#balancers.get(group)!;
-    if (exclude === null || exclude.length === 0) return balancer.pick(group.backends, accepts);
-    return balancer.pick(group.backends, (b) => b.acceptsRequest() && !exclude.includes(b));
+    const exclude = r.tried;
+    const eligible = exclude === null || exclude.length === 0 ? this.#accepts : (b: Backend) => this.#accepts(b) && !exclude.includes(b);
+    const affinity = this.affinity;
+    if (affinity !== null && r.prefix) {
+      const c = affinity.choose(group.backends, eligible, r.prefix);
+      r.affinity = c.outcome;
+      if (c.backend !== undefined) return c.backend;
+    }
+    return balancer.pick(group.backends, eligible);
+  }
+
+  /** READY, below its maxConcurrent, with a free connection slot, and not past its overload thresholds. */
+  readonly #accepts = (b: Backend): boolean => b.acceptsRequest() && (this.overload === null || !this.overload.full(b));
+
+  /** Takes one more request now, and has weight. */
+  readonly #hasRoom = (b: Backend): boolean => this.#accepts(b) && b.effectiveWeight() > 0;
+
+  #hasEligible(g: BackendGroup, exclude: readonly Backend[] | null): boolean {
+    for (const b of g.backends) if (this.#hasRoom(b) && (exclude === null || !exclude.includes(b))) return true;
+    return false;
+  }
+
+  /** Some backend of `backends` not yet tried would take the request but for the overload thresholds. */
+  #anyAccepts(backends: readonly Backend[], exclude: readonly Backend[] | null): boolean {
+    for (const b of backends) if (b.acceptsRequest() && b.effectiveWeight() > 0 && (exclude === null || !exclude.includes(b))) return true;
+    return false;
   }
 
   readonly #hasCapacity = (): boolean => {
-    for (const b of this.backends) if (hasRoom(b)) return true;
+    for (const b of this.backends) if (this.#hasRoom(b)) return true;
     return false;
   };
 
@@ -397,7 +473,8 @@ export class Cluster {
   #wake(freed?: Backend): void {
     const q = this.queue;
     if (q === null || q.length === 0) return;
-    q.wake(freed !== undefined && hasRoom(freed) ? () => hasRoom(freed) : this.#hasCapacity);
+    const room = this.#hasRoom;
+    q.wake(freed !== undefined && room(freed) ? () => room(freed) : this.#hasCapacity);
   }
 }
 
@@ -405,19 +482,6 @@ export class Cluster {
 function closedByPeer(err: Error | null | undefined): boolean {
   const code = (err as { code?: string } | null | undefined)?.code;
   return code === 'UND_ERR_SOCKET' || code === 'ECONNRESET';
-}
-
-/** READY, below its maxConcurrent, with a free connection slot. */
-const accepts = (b: Backend): boolean => b.acceptsRequest();
-
-function hasEligible(g: BackendGroup, exclude: readonly Backend[] | null): boolean {
-  for (const b of g.backends) if (hasRoom(b) && (exclude === null || !exclude.includes(b))) return true;
-  return false;
-}
-
-/** Takes one more request now, and has weight. */
-function hasRoom(b: Backend): boolean {
-  return b.acceptsRequest() && b.effectiveWeight() > 0;
 }
 
 /**

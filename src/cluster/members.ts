@@ -27,7 +27,7 @@ export interface MemberDeps {
 }
 
 export function memberFactory(pc: PoolConfig, deps: MemberDeps): MemberFactory {
-  return (groupName, onChange, adopt) => {
+  return (groupName, onChange, adopt, onLoad) => {
     const g = pc.groups.find((x) => x.name === groupName)!;
     const health = resolveHealth(withGroupModel(pc.health, g.model), pc.protocol);
     const policy = policyFor(health, pc);
@@ -47,7 +47,7 @@ export function memberFactory(pc: PoolConfig, deps: MemberDeps): MemberFactory {
       const scrape = pc.load.scrape;
       if (scrape === null) return { backend, controller };
       // Where the probes run, the load scraper runs too, started and stopped with them.
-      const scraper = new LoadScraper(backend, scrape, { clock, random, log, stats: deps.loadStats ?? NO_LOAD_STATS, tls: pc.tls });
+      const scraper = new LoadScraper(backend, scrape, { clock, random, log, stats: deps.loadStats ?? NO_LOAD_STATS, tls: pc.tls, ...(onLoad === undefined ? {} : { loadChanged: onLoad }) });
       return { backend, controller: withScraper(controller, scraper) };
     };
   };

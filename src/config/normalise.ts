@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { ADAPTERS, type AdapterSpec, type SignalSource } from '../signals/adapters.js';
 import { loadSchema, type ParsedConfig, type ParsedPool } from './schema.js';
-import type { AccessLogConfig, BackendConfig, BodyExpectation, Config, DiscoverConfig, GroupConfig, HealthSpec, ListenerConfig, OutlierSpec, LoadConfig, PinConfig, PoolConfig, ProbeSpec, RolloutSpec, RouteConfig, StickyConfig, UpstreamTlsConfig, WarmupConfig } from './types.js';
+import type { AccessLogConfig, BackendConfig, BodyExpectation, Config, DiscoverConfig, GroupConfig, HealthSpec, ListenerConfig, OutlierSpec, LoadConfig, OverloadConfig, PinConfig, PoolConfig, PrefixAffinityConfig, ProbeSpec, RolloutSpec, RouteConfig, StickyConfig, UpstreamTlsConfig, WarmupConfig } from './types.js';
 import { effectivePort } from './units.js';
 
 type ParsedBackends = NonNullable<ParsedPool['backends']>;
@@ -68,6 +68,17 @@ export function outlier(o: ParsedPool['outlier']): OutlierSpec | null {
     maxEjectionPercent: o.maxEjectionPercent,
     intervalMs: o.interval,
   };
+}
+
+function overload(o: ParsedPool['overload']): OverloadConfig | null {
+  if (o === false) return null;
+  return { queue: o.queue, kvUsage: o.kvUsage, inflight: o.inflight, priorityHeader: o.priority.header.toLowerCase(), shed: new Set(o.priority.shed) };
+}
+
+function prefixAffinity(a: ParsedPool['affinity']): PrefixAffinityConfig | null {
+  const p = a?.prefix;
+  if (p === undefined) return null;
+  return { blockChars: p.blockSize, maxBlocks: p.maxBlocks, maxBodyBytes: p.maxBody, perBackend: p.perBackend, maxImbalanceAbsolute: p.maxImbalance.absolute, maxImbalanceRelative: p.maxImbalance.relative, onMiss: p.onMiss };
 }
 
 function sticky(s: ParsedPool['sticky']): StickyConfig | null {
@@ -170,6 +181,8 @@ function pool(name: string, p: ParsedPool, source: string): PoolConfig {
     warmup: warmup(p.warmup, source),
     slowStartMs: p.slowStart ?? p.warmup?.slowStart ?? 0,
     queue: p.queue === false ? null : { max: p.queue.max, timeoutMs: p.queue.timeout },
+    overload: overload(p.overload),
+    affinity: prefixAffinity(p.affinity),
     maxConcurrent: p.maxConcurrent,
     outlier: outlier(p.outlier),
     sticky: sticky(p.sticky),

@@ -322,6 +322,56 @@ const queue = z
   ])
   .describe('Requests wait here while no backend is READY or all are at maxConcurrent; false = answer 503 at once.');
 
+/**
+ * Prefix affinity (affinity/): blocks of the prompt hashed in a chain, remembered per backend, the longest match wins
+ * unless that backend is busier than the least busy by both margins. The anchors: the Gateway API Inference Extension's
+ * prefix-cache scorer (64-character blocks, 256 blocks, an LRU per server) and SGLang's cache-aware router (balance
+ * thresholds absolute 64 / relative 1.5).
+ */
+const prefixAffinity = z
+  .strictObject({
+    blockSize: count(1).default(64).describe('Characters per hashed block of the prompt: an approximation of tokens (64 characters ~ 16 tokens at ~4 characters per token, vLLM\'s block of 16).'),
+    maxBlocks: count(1).default(128).describe('Blocks of the prompt hashed at most (the rest of a longer prompt is ignored): 128 x 64 = 8,192 characters ~ 2,000 tokens.'),
+    maxBody: size('Largest request body parsed for its prompt; larger ones go without affinity. Parsing costs the event loop about 3 µs per KB (0.8 ms at 256 kb, 3 ms at 1 mb), whatever the prompt\'s length.').prefault('256kb'),
+    perBackend: count(1).default(16384).describe('Block hashes remembered per backend, least recently used forgotten first (16,384 blocks ~ 1M characters of prompts, about 1.3 MB per backend).'),
+    maxImbalance: z
+      .strictObject({
+        absolute: count(0).default(8).describe('Requests by which the preferred backend\'s load may exceed the least loaded one\'s (with relative: both must be passed to give up affinity).'),
+        relative: z.number().min(1).default(1.5).describe('Ratio by which the preferred backend\'s load may exceed the least loaded one\'s.'),
+      })
+      .prefault({})
+      .describe('The gate that keeps affinity from piling onto one server: load is the larger of infergate\'s in-flight and the server\'s running + waiting; the preferred backend is given up when it passes the least loaded one by both margins.'),
+    onMiss: z
+      .enum(['balancer', 'hash'])
+      .default('balancer')
+      .describe('A prompt no backend holds yet: balancer = the pool\'s balancer picks (spreads load best with one process); hash = the rendezvous hash of its first block picks, under the same gate, so that every worker (workers: N) and every infergate replica sends a new prefix to the same backend without sharing state.'),
+  })
+  .describe('Send a prompt to the backend that most recently saw its longest prefix (its KV cache likely holds it). Reads OpenAI-style JSON bodies read ahead (requestBody.buffer): prompt, messages, or text / inputs; larger or streamed bodies go without.');
+
+const affinity = z
+  .strictObject({
+    prefix: prefixAffinity.optional(),
+  })
+  .describe('Affinity of requests to backends; off unless set.');
+
+const overload = z
+  .union([
+    z.literal(false),
+    z.strictObject({
+      queue: count(0).default(5).describe('Requests waiting in a server\'s own queue (from its metrics) at or above which it is past its threshold; 0 = not judged. 5: the Inference Extension\'s saturation detector.'),
+      kvUsage: z.number().min(0).max(1).default(0).describe('KV-cache use (0-1, from the server\'s metrics) at or above which it is past its threshold; 0 = not judged (the default: vLLM runs well at 90 % KV use and queues what does not fit, which `queue` sees; a KV threshold, unlike the queue, cannot be corrected between scrapes by what infergate sends and sees end). The Inference Extension\'s saturation detector uses 0.8.'),
+      inflight: count(0).default(0).describe('Without fresh metrics from a server: infergate\'s own requests in flight to it at or above which it is past its threshold; 0 = off (infergate cannot know a server\'s capacity from in-flight alone).'),
+      priority: z
+        .strictObject({
+          header: z.string().min(1).default('x-infergate-priority').describe('Request header carrying the priority.'),
+          shed: z.array(z.string().min(1)).default(['low']).describe('Header values answered 503 (Retry-After) at once when every backend is past its thresholds; other requests wait in the queue.'),
+        })
+        .prefault({})
+        .describe('Which requests are shed rather than held.'),
+    }),
+  ])
+  .describe('When every backend is past its thresholds: hold requests in the pool\'s queue until one drops below them, or shed low priority ones with 503. Thresholds on server metrics only act where load signals are scraped; false = off.');
+
 const timeouts = z
   .strictObject({
     connect: duration('TCP/TLS connect timeout.').prefault('5s'),
@@ -442,6 +492,8 @@ export const poolSchema = z
     warmup: warmup.optional(),
     slowStart: duration('Ramp a backend\'s weight from 10% to full over this window after it becomes READY; 0 = off.').optional(),
     queue: queue.prefault({}),
+    overload: overload.prefault({}),
+    affinity: affinity.optional(),
     maxConcurrent: count(0).default(0).describe('Requests in flight per backend before new ones wait in the queue (HAProxy maxconn); 0 = no limit of its own. Whatever it says, proxied requests in flight never pass upstream.connections: the rest wait in the queue.'),
     outlier: outlierSchema.prefault({}),
     load: loadSchema.optional(),

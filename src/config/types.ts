@@ -86,6 +86,36 @@ export interface QueueConfig {
 }
 
 
+/** Prefix affinity (`affinity: { prefix }` on a pool); read by affinity/. */
+export interface PrefixAffinityConfig {
+  /** Characters (UTF-16 code units) per hashed block. */
+  blockChars: number;
+  maxBlocks: number;
+  /** Larger bodies are not parsed (no affinity). */
+  maxBodyBytes: number;
+  /** Block hashes remembered per backend. */
+  perBackend: number;
+  /** The preferred backend is given up when its load passes the least loaded one's by both margins. */
+  maxImbalanceAbsolute: number;
+  maxImbalanceRelative: number;
+  /** A prompt no backend holds: the pool's balancer picks, or the rendezvous hash of its first block (agrees across processes). */
+  onMiss: 'balancer' | 'hash';
+}
+
+/** What to do when every backend is past its thresholds (`overload:` on a pool); read by overload/. */
+export interface OverloadConfig {
+  /** Server queue length at or above which a backend is past its threshold; 0 = not judged. */
+  queue: number;
+  /** Server KV-cache use (0-1) at or above which a backend is past its threshold; 0 = not judged. */
+  kvUsage: number;
+  /** Without fresh server metrics: infergate's in-flight at or above which; 0 = off. */
+  inflight: number;
+  /** Lower-cased header name. */
+  priorityHeader: string;
+  /** Priority values shed (503) rather than held. */
+  shed: Set<string>;
+}
+
 export interface BackendConfig {
   /** Stable id: `${pool}.${group}.${host}:${port}` (see DESIGN.md). */
   id: string;
@@ -252,6 +282,10 @@ export interface PoolConfig {
   slowStartMs: number;
   /** null = no queue: 503 at once when nothing is READY. */
   queue: QueueConfig | null;
+  /** null = overload handling off. */
+  overload: OverloadConfig | null;
+  /** null = no prefix affinity. */
+  affinity: PrefixAffinityConfig | null;
   /** Default per-backend in-flight limit (backends found by discovery take it); 0 = unlimited. */
   maxConcurrent: number;
   /** null = outlier ejection off. */

@@ -26,6 +26,10 @@ export interface AccessEntry {
   backend: string;
   /** How the group was chosen; null when no pick happened (no route, 413 before the pick). */
   pick: ChoiceReason | null;
+  /** What prefix affinity did (hit, miss, gated, no-prompt); null when the pool has none. */
+  affinity: string | null;
+  /** Held in the queue or shed because every backend was past its overload thresholds; null otherwise. */
+  overload: 'held' | 'shed' | null;
   /** The group the request was meant for when another group took it; null when its own did. */
   fallbackFrom: string | null;
   attempts: number;
@@ -70,11 +74,13 @@ const JSON_ESCAPE = /["\\\x00-\x1f\ud800-\udfff]/;
 const str = (s: string): string => (JSON_ESCAPE.test(s) ? JSON.stringify(s) : `"${s}"`);
 const round = (ms: number): number => (ms < 0 ? -1 : Math.round(ms * 1000) / 1000);
 
-/** One JSON object: the fields always in this order, `cut`, `fallbackFrom` and `error` only when set. */
+/** One JSON object: the fields always in this order, `cut`, `affinity`, `overload`, `fallbackFrom` and `error` only when set. */
 export function jsonLine(e: AccessEntry, redactor: QueryRedactor, nowMs: number): string {
   let s = `{"level":"info","time":"${isoTime(nowMs)}","service":"infergate","kind":"access","requestId":${str(e.requestId)},"client":${str(e.client)},"peer":${str(e.peer)},"proto":"${e.proto}","method":${str(e.method)},"path":${str(redactor.redact(e.url))},"status":${e.status}`;
   if (e.cut !== null) s += `,"cut":${str(e.cut)}`;
   s += `,"upstreamStatus":${e.upstreamStatus === 0 ? 'null' : e.upstreamStatus},"pool":${str(e.pool)},"group":${str(e.group)},"backend":${str(e.backend)},"pick":${e.pick === null ? 'null' : `"${e.pick}"`}`;
+  if (e.affinity !== null) s += `,"affinity":"${e.affinity}"`;
+  if (e.overload !== null) s += `,"overload":"${e.overload}"`;
   if (e.fallbackFrom !== null) s += `,"fallbackFrom":${str(e.fallbackFrom)}`;
   s += `,"attempts":${e.attempts},"connectMs":${round(e.connectMs)},"upstreamMs":${round(e.upstreamMs)},"firstByteMs":${round(e.firstByteMs)},"totalMs":${round(e.totalMs)},"bytesIn":${e.bytesIn},"bytesOut":${e.bytesOut}`;
   s += `,"userAgent":${e.userAgent === undefined ? 'null' : str(e.userAgent)},"referer":${e.referer === undefined ? 'null' : str(redactor.redact(e.referer))}`;

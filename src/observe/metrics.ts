@@ -69,6 +69,8 @@ export interface PoolStats {
   readonly requestsNoBackend: readonly Counter.Internal[];
   readonly bytesIn: Counter.Internal;
   readonly bytesOut: Counter.Internal;
+  /** What prefix affinity did for a request (affinity/prefix-affinity.ts AffinityOutcome), counted once per request. */
+  prefixAffinity(outcome: string): void;
 }
 
 export class Metrics {
@@ -99,6 +101,10 @@ export class Metrics {
   readonly configLastReloadSeconds: Gauge;
   readonly queueLength: Gauge<'pool'>;
   readonly queueWait: Histogram<'pool'>;
+  readonly prefixAffinity: Counter<'pool' | 'result'>;
+  readonly overloadShed: Counter<'pool' | 'priority'>;
+  readonly overloadHeld: Counter<'pool'>;
+  readonly overloadWait: Histogram<'pool'>;
   readonly admissions: Counter<'pool' | 'group' | 'backend' | 'result'>;
   readonly warmups: Counter<'pool' | 'group' | 'backend' | 'result'>;
   readonly rolloutWeight: Gauge<'pool' | 'group'>;
@@ -186,6 +192,10 @@ export class Metrics {
 
     this.queueLength = new Gauge({ name: 'infergate_queue_length', help: 'Requests waiting for a READY backend (or below maxConcurrent).', labelNames: ['pool'], registers: [r] });
     this.queueWait = new Histogram({ name: 'infergate_queue_wait_seconds', help: 'Time requests waited in the queue.', labelNames: ['pool'], buckets: LATENCY_BUCKETS, registers: [r] });
+    this.prefixAffinity = new Counter({ name: 'infergate_prefix_affinity_total', help: 'Requests of pools with prefix affinity by result: hit (sent to the backend with the longest matched prefix), miss (no backend held its first block), gated (the preferred backend was too busy), no-prompt (no JSON prompt read ahead).', labelNames: ['pool', 'result'], registers: [r] });
+    this.overloadShed = new Counter({ name: 'infergate_overload_shed_total', help: 'Requests answered 503 overloaded because every backend was past its overload thresholds, by priority (a value of overload.priority.shed, or cannot-wait: no queue, or a WebSocket upgrade).', labelNames: ['pool', 'priority'], registers: [r] });
+    this.overloadHeld = new Counter({ name: 'infergate_overload_held_total', help: 'Requests held in the queue because every backend was past its overload thresholds.', labelNames: ['pool'], registers: [r] });
+    this.overloadWait = new Histogram({ name: 'infergate_overload_wait_seconds', help: 'Time requests held for overload waited (until a backend dropped below its thresholds, the queue timeout, or the client left); also in infergate_queue_wait_seconds.', labelNames: ['pool'], buckets: LATENCY_BUCKETS, registers: [r] });
     this.admissions = new Counter({ name: 'infergate_model_admissions_total', help: 'Model admission checks (name/version/checksum) by result.', labelNames: ['pool', 'group', 'backend', 'result'], registers: [r] });
     this.warmups = new Counter({ name: 'infergate_warmups_total', help: 'Warm-up runs by result.', labelNames: ['pool', 'group', 'backend', 'result'], registers: [r] });
 
@@ -433,6 +443,13 @@ export class Metrics {
     return { length: (n) => length.set(n), waited: (s) => wait.observe(s) };
   }
 
+  /** The overload counters of one pool (overload/guard.ts). */
+  bindOverload(pool: string): { shed(priority: string): void; held(): void; waited(seconds: number): void } {
+    const held = this.overloadHeld.labels({ pool });
+    const wait = this.overloadWait.labels({ pool });
+    return { shed: (priority) => this.overloadShed.inc({ pool, priority }), held: () => held.inc(), waited: (s) => wait.observe(s) };
+  }
+
   /** Request-duration children of one pool and group, one per route, bound once each. */
   #byRoute(pool: string, group: string): (route: string) => Histogram.Internal<string> {
     const children = new Map<string, Histogram.Internal<string>>();
@@ -452,6 +469,7 @@ export class Metrics {
       requestsNoBackend: CODE_CLASSES.map((code) => this.#requestCounters.child(this.requests, { pool, group: '', backend: '', code })),
       bytesIn: this.#requestByteCounters.child(this.requestBytes, { pool, group: '' }),
       bytesOut: this.#responseByteCounters.child(this.responseBytes, { pool, group: '' }),
+      prefixAffinity: (result) => this.prefixAffinity.inc({ pool, result }),
     };
   }
 

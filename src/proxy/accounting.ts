@@ -54,6 +54,7 @@ export function account(x: Exchange): void {
     s.bytesOut.inc(x.bytesOut);
   }
   if (failure !== null) ctx.stats.failed(pool.name, failure.code);
+  if (x.affinity !== null) pool.stats.prefixAffinity(x.affinity);
   const access = ctx.access();
   if (access === null) return;
   const backend = a?.backend;
@@ -74,6 +75,8 @@ export function account(x: Exchange): void {
     group: backend?.group ?? '',
     backend: backend?.id ?? '',
     pick: choice?.reason ?? null,
+    affinity: x.affinity,
+    overload: x.overload,
     // Another group took it: its own had no backend that could (never for a pinned request).
     fallbackFrom: backend !== undefined && choice !== null && backend.group !== choice.group.name ? choice.group.name : null,
     attempts: x.history.attempts,

@@ -2,6 +2,7 @@
 // JSON errors and the accounting at the end — in the order phases.ts writes down.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { constants as http2constants } from 'node:http2';
+import type { AffinityOutcome } from '../affinity/prefix-affinity.js';
 import { Backend } from '../backends/backend.js';
 import { Queued, type BackendGroup, type Cluster, type PickRequest } from '../cluster/cluster.js';
 import type { Timer } from '../clock.js';
@@ -37,6 +38,14 @@ export class Exchange implements AttemptOwner, PickRequest, ReadAheadOwner {
   done = false;
   gone = false;
   totalTimer: Timer | null = null;
+  /** The block hashes of the prompt of a body read ahead, when the pool has prefix affinity (affinity/). */
+  prefix: readonly number[] | null = null;
+  /** What prefix affinity did (written by the pick); null when the pool has none. */
+  affinity: AffinityOutcome | null;
+  /** Held or shed for overload (written by the pick). */
+  overload: 'held' | 'shed' | null = null;
+  /** When the request was first held for overload (ms, the guard's clock); -1 when not held. */
+  overloadedSince = -1;
   #queued: Queued | null = null;
   #drainListening = false;
   /** Phase 4 is reading the body ahead (body.ts): cancels it (the bytes go back to the pool's budget). */
@@ -55,6 +64,8 @@ export class Exchange implements AttemptOwner, PickRequest, ReadAheadOwner {
     this.startedAt = ctx.clock.now();
     this.http2 = isHttp2Request(req);
     this.grpc = this.http2 && isGrpc(req.headers);
+    // Without a body read ahead there is no prompt to hash: a pick with a key overwrites this.
+    this.affinity = cluster.affinity === null ? null : 'no-prompt';
     cluster.budget.requestStarted();
     // `on`, not `once`: 'close' fires once per response, and once() allocates a wrapper per request.
     res.on('close', this.#onClientClose);
@@ -81,6 +92,8 @@ export class Exchange implements AttemptOwner, PickRequest, ReadAheadOwner {
     this.readingAhead = null;
     this.body = body;
     this.#heldBody = body.length;
+    const affinity = this.cluster.affinity;
+    if (affinity !== null) this.prefix = affinity.keyOf(body);
     this.attempt();
   }
 
@@ -156,7 +169,7 @@ export class Exchange implements AttemptOwner, PickRequest, ReadAheadOwner {
       this.current.send(this.req, this.upstreamHeaders, this.body);
     } else if (picked instanceof Queued) this.#queued = picked;
     // Nothing can take it: after failed attempts, the last failure is the honest answer.
-    else this.fail(picked === 'queue-full' ? Failures.queueFull : (this.failure ?? Failures.noReadyBackend), false);
+    else this.fail(picked === 'queue-full' ? Failures.queueFull : picked === 'overloaded' ? Failures.overloaded : (this.failure ?? Failures.noReadyBackend), false);
   }
 
   forwardHead(a: Forward): boolean {
@@ -269,6 +282,12 @@ export class Exchange implements AttemptOwner, PickRequest, ReadAheadOwner {
     }
     this.#queued?.cancel();
     this.#queued = null;
+    // Held for overload and never given a backend (queue timeout, client gone, total timeout): its wait counts too.
+    const guard = this.cluster.overload;
+    if (guard !== null && this.overloadedSince >= 0) {
+      guard.waited(guard.now() - this.overloadedSince);
+      this.overloadedSince = -1;
+    }
     this.cluster.budget.requestEnded(this.history.retrying);
     account(this);
   }

@@ -49,6 +49,8 @@ export const Failures = {
   noReadyBackend: kind('no-ready-backend', 503, 'internal', false, null, 'no backend is ready to take this request'),
   queueFull: kind('queue-full', 503, 'internal', false, null, 'no backend is ready and the wait queue is full'),
   queueTimeout: kind('queue-timeout', 503, 'internal', false, null, 'no backend became ready within the queue timeout'),
+  /** Every backend that could take it is past its overload thresholds, and the request's priority says shed (overload/). */
+  overloaded: kind('overloaded', 503, 'internal', false, null, 'every backend is past its load thresholds; try again later'),
   noRoute: kind('no-route', 404, 'internal', false, null, 'no route matches this request'),
   bodyTooLarge: kind('body-too-large', 413, 'downstream', false, null, 'request body is larger than the pool allows'),
   clientClosed: kind('client-closed', 499, 'downstream', false, null, 'client closed the connection'),

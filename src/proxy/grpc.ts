@@ -60,6 +60,7 @@ const BY_CODE: Readonly<Record<string, number>> = {
   'no-ready-backend': GrpcStatus.UNAVAILABLE,
   'queue-full': GrpcStatus.UNAVAILABLE,
   'queue-timeout': GrpcStatus.UNAVAILABLE,
+  'overloaded': GrpcStatus.UNAVAILABLE,
   'shutting-down': GrpcStatus.UNAVAILABLE,
   'first-byte-timeout': GrpcStatus.DEADLINE_EXCEEDED,
   'idle-timeout': GrpcStatus.DEADLINE_EXCEEDED,

@@ -4,10 +4,12 @@
 //  2. id         keep the client's x-request-id or make one; the client's address                        request-id.ts, client-address.ts
 //  3. route      the first matching route names the pool (404 when none)                               routing/routes.ts
 //  4. body       413 above maxBodySize; read a small body whole before any backend is picked (at a
-//                minimum pace, within the pool's buffer memory), else stream it at the same pace          body.ts, body-pace.ts
+//                minimum pace, within the pool's buffer memory; its prompt hashed for prefix affinity),
+//                else stream it at the same pace                                                          body.ts, body-pace.ts
 //  5. deadline   the total timeout starts                                                              exchange.ts
-//  6. pick       the cluster picks a READY backend in the request's group (or another group), or the
-//                request waits in the queue, or 503                                                    cluster/cluster.ts
+//  6. pick       the cluster picks a READY backend in the request's group (or another group) — the one
+//                holding the prompt's longest prefix first, with prefix affinity — or the request waits
+//                in the queue (held too while every backend is past its overload thresholds), or 503      cluster/cluster.ts, affinity/, overload/
 //  7. forward    one attempt: headers cleaned, body streamed, the answer streamed back with
 //                backpressure; a sized head held back until its first byte                             forward.ts
 //  8. report     every attempt tells the cluster what it did: head (latency, outlier) and end
@@ -65,7 +67,7 @@ export function handleRequest(ctx: RequestContext, req: IncomingMessage, res: Se
     writeFailure(res, Failures.noRoute, requestId, ctx.draining());
     ctx.access()?.write({
       requestId, client, peer, proto: protocolOf(req), httpVersion: httpVersionOf(req), method: req.method ?? '', url: req.url ?? '',
-      status: Failures.noRoute.status, upstreamStatus: 0, pool: '', group: '', backend: '', pick: null, fallbackFrom: null, attempts: 0,
+      status: Failures.noRoute.status, upstreamStatus: 0, pool: '', group: '', backend: '', pick: null, affinity: null, overload: null, fallbackFrom: null, attempts: 0,
       connectMs: -1, upstreamMs: -1, firstByteMs: -1, totalMs: 0, bytesIn: 0, bytesOut: 0,
       userAgent: req.headers['user-agent'], referer: req.headers.referer, error: Failures.noRoute.code, cut: null,
     });

@@ -70,8 +70,9 @@ export class WebSocketProxy {
     }
     const picked = pool.pick(upgradeRequest(req));
     if (!(picked instanceof Backend)) {
-      this.#stats.upgrade(pool.name, 'no-ready-backend');
-      send(socket, rawFailure(Failures.noReadyBackend, requestId));
+      const failure = picked === 'overloaded' ? Failures.overloaded : Failures.noReadyBackend;
+      this.#stats.upgrade(pool.name, failure.code);
+      send(socket, rawFailure(failure, requestId));
       return;
     }
     const backend = picked;

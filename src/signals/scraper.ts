@@ -28,6 +28,8 @@ export interface ScraperDeps {
   tls: UpstreamTlsConfig | null;
   /** Tests inject one; by default each scraper keeps one keep-alive HTTP/1.1 connection to its metrics origin. */
   dispatcher?: Dispatcher;
+  /** A scrape was stored: the pool may release requests held for overload (Cluster.loadChanged). */
+  loadChanged?: () => void;
 }
 
 /** Spread of the scrape interval (+-10%), so that a pool's scrapes do not fire in lockstep. */
@@ -84,6 +86,7 @@ export class LoadScraper {
     if (r.ok) {
       b.setServerLoad(r.load);
       this.#deps.stats.scrape(b, 'ok');
+      this.#deps.loadChanged?.();
       if (this.#failing) {
         this.#failing = false;
         this.#deps.log.info({ backend: b.id, pool: b.pool, url: this.#url }, 'load signals scraped again');

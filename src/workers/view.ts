@@ -80,5 +80,7 @@ export function applyView(view: RoutingView, cluster: (pool: string) => Cluster 
         if (bv.load !== undefined) b.mirrorServerLoad(bv.load);
       }
     }
+    // Server loads moved with the view: requests held for overload may go now.
+    c.loadChanged();
   }
 }

@@ -1,4 +1,5 @@
 // Builds a Cluster from YAML with real Backends, stub health controllers and the manual clock: pick()/report() in isolation.
+import { PrefixAffinity } from '../../src/affinity/prefix-affinity.js';
 import type { Backend } from '../../src/backends/backend.js';
 import { WaitQueue } from '../../src/backends/queue.js';
 import { createBalancer } from '../../src/balancer/index.js';
@@ -8,6 +9,7 @@ import { memberFactory } from '../../src/cluster/members.js';
 import type { HealthController } from '../../src/health/controller.js';
 import { Metrics } from '../../src/observe/metrics.js';
 import { OutlierDetector } from '../../src/outlier/detector.js';
+import { OverloadGuard, type OverloadStats } from '../../src/overload/guard.js';
 import { BodyBuffers } from '../../src/proxy/body-buffers.js';
 import { RetryBudget } from '../../src/proxy/retry-budget.js';
 import pino from 'pino';
@@ -24,7 +26,7 @@ export interface Recorded {
  * A cluster of the only pool of `yamlText`; every backend starts LOADING (controllers are stubs that count probeNow).
  * `rollout`: where attempts go besides `recorded` (a RolloutManager's recorder); `clock`: share one with other parts.
  */
-export function cluster(yamlText: string, opts: { rollout?: GroupRecorder; clock?: ManualClock } = {}) {
+export function cluster(yamlText: string, opts: { rollout?: GroupRecorder; clock?: ManualClock; overloadStats?: OverloadStats } = {}) {
   const config = ok(yamlText);
   const pc = [...config.pools.values()][0]!;
   const clock = opts.clock ?? new ManualClock();
@@ -68,6 +70,8 @@ export function cluster(yamlText: string, opts: { rollout?: GroupRecorder; clock
     stats: metrics.bindPool(pc.name),
     budget: new RetryBudget(pc.retry),
     bodyBuffers: new BodyBuffers(pc.requestBody.bufferTotalBytes),
+    affinity: pc.affinity === null ? null : new PrefixAffinity(pc.affinity),
+    overload: pc.overload === null ? null : new OverloadGuard(pc.overload, () => clock.now(), opts.overloadStats ?? null),
   });
   const byPort = (port: number): Backend => c.backends.find((b) => b.url.port === String(port))!;
   return { c, clock, events, seen, recorded, probed, reverified, byPort, outliers };

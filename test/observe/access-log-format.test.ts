@@ -12,7 +12,7 @@ function entry(over: Partial<AccessEntry> = {}): AccessEntry {
   return {
     requestId: 'req-1', client: '203.0.113.9', peer: '10.0.0.2', proto: 'h1', httpVersion: '1.1', method: 'POST',
     url: '/v2/models/m/infer?token=abc&x=1', status: 200, upstreamStatus: 200, pool: 'p', group: 'stable', backend: 'p.stable.10.1.1.1:8000',
-    pick: 'weighted', fallbackFrom: null, attempts: 1, connectMs: 0.4567, upstreamMs: 12.3456, firstByteMs: 13, totalMs: 14.0004,
+    pick: 'weighted', affinity: null, overload: null, fallbackFrom: null, attempts: 1, connectMs: 0.4567, upstreamMs: 12.3456, firstByteMs: 13, totalMs: 14.0004,
     bytesIn: 42, bytesOut: 1234, userAgent: 'curl/8.5.0', referer: undefined, error: null, cut: null, ...over,
   };
 }
@@ -31,6 +31,13 @@ test('json: every field in a fixed order, ISO-8601 time, level as a word, kind a
     group: 'stable', backend: 'p.stable.10.1.1.1:8000', pick: 'weighted', attempts: 1, connectMs: 0.457, upstreamMs: 12.346, firstByteMs: 13,
     totalMs: 14, bytesIn: 42, bytesOut: 1234, userAgent: 'curl/8.5.0', referer: null,
   });
+});
+
+test('json: affinity and overload appear only when set, right after pick', () => {
+  const parsed = JSON.parse(jsonLine(entry({ affinity: 'gated', overload: 'held' }), redactor, NOW)) as Record<string, unknown>;
+  const keys = Object.keys(parsed);
+  expect(keys.slice(keys.indexOf('pick'), keys.indexOf('pick') + 3)).toEqual(['pick', 'affinity', 'overload']);
+  expect(parsed).toMatchObject({ affinity: 'gated', overload: 'held' });
 });
 
 test('json: cut, fallbackFrom and error appear only when set; absent upstream answer is null, absent timings -1', () => {

@@ -25,6 +25,8 @@ interface Rig {
   answer: { status: number; body: string };
   /** Resolves when the n-th scrape has finished (the task then schedules the next one). */
   scrapes(n: number): Promise<void>;
+  /** Times the scraper told its pool that a load was stored (Cluster.loadChanged). */
+  changed(): number;
 }
 
 const rigs: Rig[] = [];
@@ -49,9 +51,10 @@ async function rig(): Promise<Rig> {
   const metrics = new Metrics('test', { defaultMetrics: false });
   const policy = { healthyThreshold: 1, unhealthyThreshold: 2, livenessThreshold: 3, admission: false, warmup: false, warmupBackoffMs };
   const backend = new Backend(pool.groups[0]!.backends[0]!, pool, 'default', { stats: metrics.bindBackend('p', 'default', 'b'), now: () => clock.now(), onChange: () => {}, policy, hasStartupProbe: false });
-  const scraper = new LoadScraper(backend, pool.load.scrape!, { clock, random: () => 0.5, log: pino({ level: 'silent' }), stats: metrics.loadStats(), tls: null });
+  let changed = 0;
+  const scraper = new LoadScraper(backend, pool.load.scrape!, { clock, random: () => 0.5, log: pino({ level: 'silent' }), stats: metrics.loadStats(), tls: null, loadChanged: () => changed++ });
   // With random 0.5 the jitter is 0: every next scrape is scheduled exactly INTERVAL ahead.
-  const r: Rig = { clock, backend, scraper, metrics, server, answer, scrapes: (n) => clock.waitFor(INTERVAL, n) };
+  const r: Rig = { clock, backend, scraper, metrics, server, answer, scrapes: (n) => clock.waitFor(INTERVAL, n), changed: () => changed };
   rigs.push(r);
   return r;
 }
@@ -81,6 +84,8 @@ describe('LoadScraper', () => {
     expect(r.server.requests.map((q) => q.url)).toEqual(['/metrics']);
     expect(r.backend.serverLoad()).toEqual({ queued: 4, running: 21, kvUsage: expect.closeTo(0.65, 6), at: INTERVAL });
     expect(await counter(r.metrics, 'ok')).toBe(1);
+    // The pool hears of it (requests held for overload may go now); the skipped scrape while LOADING said nothing.
+    expect(r.changed()).toBe(1);
   });
 
   it('a failed scrape is counted, keeps the backend READY and the last good signal until it is stale', async () => {
