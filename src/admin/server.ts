@@ -287,13 +287,17 @@ async function handleRolloutAction(deps: AdminDeps, req: IncomingMessage, res: S
       return;
     }
   }
-  const result = deps.rollouts.act(pool, group, action, weight);
+  const result = await deps.rollouts.act(pool, group, action, weight);
   if (result === null) {
     fail(res, 404, 'unknown-rollout', `no rollout on pool ${JSON.stringify(pool)}, group ${JSON.stringify(group)}`);
     return;
   }
   if (result.refused !== undefined) {
     fail(res, 503, 'coordination-unavailable', result.refused, { rollout: result.view });
+    return;
+  }
+  if (result.conflict !== undefined) {
+    fail(res, 409, 'conflict', result.conflict, { rollout: result.view });
     return;
   }
   if (!result.changed) {

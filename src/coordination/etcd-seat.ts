@@ -1,15 +1,15 @@
 // One rollout's seat in etcd: an etcd3 Election per rollout (leadership held by a lease), the shared state written
-// compare-and-swap on its mod revision (a leader's writes also require its election key to exist: a deposed leader
-// cannot overwrite its successor), every replica's window report under that replica's lease.
+// compare-and-swap on the revision the decision was made from (a leader's writes also require its election key to
+// exist: a deposed leader cannot overwrite its successor), every follower's window report under its own lease.
 //
-// Keys, under the fleet prefix:  rollouts/<pool>/<group>/state            {snapshot, epoch, by, at}  (no lease: survives restarts)
+// Keys, under the fleet prefix:  rollouts/<pool>/<group>/state            {snapshot, epoch, by, seq, at}  (no lease: survives restarts)
 //                                rollouts/<pool>/<group>/leader/<lease>   the election (etcd3's Election)
 //                                rollouts/<pool>/<group>/reports/<replica> {epoch, canary, stable}  (the replica's lease)
 import type { Campaign, Election, Etcd3 } from 'etcd3';
 import type { Logger } from '../observe/log.js';
 import { snapshotFromJSON } from '../rollout/snapshot.js';
 import type { WindowReport } from '../rollout/window.js';
-import type { RolloutReport, RolloutSeat, SeatHandlers, SharedRollout } from './types.js';
+import type { RolloutReport, RolloutSeat, SeatHandlers, SharedRollout, WriteResult } from './types.js';
 
 /** What a seat needs from the connection it lives on (etcd.ts). */
 export interface SeatLink {
@@ -19,32 +19,45 @@ export interface SeatLink {
   connected(): boolean;
   /** Why the store is unreachable, for refusals. */
   disconnectedReason(): string;
+  /** An operation failed: counted and kept as the last error (only the heartbeat decides "unreachable"). */
   failed(operation: string, err: unknown): void;
-  succeeded(): void;
   leadershipChanged(): void;
   /** Put under this replica's lease (reports vanish with the replica). */
   putLeased(key: string, value: string): Promise<void>;
   log: Logger;
 }
 
+/** A state waiting to be written, with the revision it was decided from (or the marker of a write still in flight). */
+interface Pending {
+  shared: SharedRollout;
+  base: string | object;
+  waiters: Array<(r: WriteResult) => void>;
+}
+
+/** Time between two attempts of a write etcd did not answer. */
+const RETRY_MS = 500;
+
 export class EtcdRolloutSeat implements RolloutSeat {
   readonly #link: SeatLink;
   readonly #base: string;
   readonly name: string;
   #handlers: SeatHandlers;
-  #election: Election;
+  readonly #election: Election;
   #campaign: Campaign | null = null;
   /** Elected by etcd (the campaign said so and has not failed since). */
   #elected = false;
   #leading = false;
   /** Mod revision of the state key as last seen or written here ("0": none yet). */
   #revision = '0';
-  /** The latest state to write, coalesced: only the newest matters. */
-  #pending: SharedRollout | null = null;
-  #writing = false;
+  /** The newest state to write; an older one still waiting is replaced (its waiters hear the newer one's result). */
+  #pending: Pending | null = null;
+  /** The write in flight: a state published meanwhile is based on what it will write. */
+  #inflight: object | null = null;
+  /** Sequence of this replica's writes, so that it does not adopt its own state back from the watch. */
+  #seq = 0;
   /** Reports of other replicas by replica id. */
-  readonly #reports = new Map<string, RolloutReport>();
-  /** The last report this replica published (requests on both sides and epoch), to skip unchanged ones. */
+  #reports = new Map<string, RolloutReport>();
+  /** The last report this replica published (epoch and requests on both sides), to skip unchanged ones. */
   #lastReport = '';
   #closed = false;
 
@@ -77,9 +90,20 @@ export class EtcdRolloutSeat implements RolloutSeat {
     return this.#link.connected() ? null : `the shared rollout state is unreachable (${this.#link.disconnectedReason()}): an action taken here alone would start a diverging rollout`;
   }
 
-  publish(shared: SharedRollout): void {
-    this.#pending = shared;
-    void this.#flush();
+  /**
+   * Share a state decided here. It is written only if the shared state is still the one it was decided from: a
+   * decision made on a state another replica has since replaced is dropped ('superseded'), and that state is adopted.
+   */
+  publish(shared: SharedRollout): Promise<WriteResult> {
+    return new Promise((resolve) => {
+      const older = this.#pending;
+      if (older !== null) {
+        // The newer state was decided on top of the older one: same base, and the older one's waiters wait for it.
+        older.shared = shared;
+        older.waiters.push(resolve);
+      } else this.#pending = { shared, base: this.#inflight ?? this.#revision, waiters: [resolve] };
+      void this.#flush();
+    });
   }
 
   reports(epoch: number): { canary: WindowReport[]; stable: WindowReport[] } {
@@ -121,7 +145,6 @@ export class EtcdRolloutSeat implements RolloutSeat {
       this.#leading = leading;
       this.#handlers.leading(leading);
       this.#link.leadershipChanged();
-      // A new leader writes the state it decides from, so followers know who leads (and a stale write fails fast).
     }
     if (!this.#closed && this.#campaign === null && this.#link.connected()) this.campaign();
   }
@@ -149,30 +172,25 @@ export class EtcdRolloutSeat implements RolloutSeat {
     this.refresh();
   }
 
-  /** A watched or loaded state record; adopted unless this replica wrote it (or something newer was seen). */
+  /**
+   * A watched, polled or loaded state record. Adopted when newer than what this seat has seen, unless this replica
+   * wrote it; a state still waiting to be written that was decided from an older revision is dropped ('superseded').
+   */
   onState(value: string, modRevision: string): void {
     if (BigInt(modRevision) <= BigInt(this.#revision)) return;
     this.#revision = modRevision;
-    const shared = parseShared(value);
-    if (shared === null) {
+    const p = this.#pending;
+    if (p !== null && typeof p.base === 'string' && BigInt(p.base) < BigInt(modRevision)) {
+      this.#pending = null;
+      for (const w of p.waiters) w('superseded');
+    }
+    const record = parseShared(value);
+    if (record === null) {
       this.#link.log.error({ rollout: this.name, key: this.stateKey }, 'unreadable rollout state in etcd: ignored');
       return;
     }
-    this.#handlers.adopt(shared);
-  }
-
-  /**
-   * Read the state key (every heartbeat): the watch delivers decisions at once, but a watch re-established after an
-   * outage can lag by seconds; this bounds how late a replica applies a decision to one heartbeat.
-   */
-  async poll(): Promise<void> {
-    try {
-      const r = await this.#link.client.get(this.stateKey).exec();
-      const kv = r.kvs[0];
-      if (kv !== undefined) this.onState(kv.value.toString(), kv.mod_revision);
-    } catch (err) {
-      this.#link.failed('read rollout state', err);
-    }
+    if (record.by === this.#link.replica && record.seq <= this.#seq) return; // our own write, back from the watch
+    this.#handlers.adopt(record.shared);
   }
 
   onReport(replica: string, value: string | null): void {
@@ -188,10 +206,38 @@ export class EtcdRolloutSeat implements RolloutSeat {
     }
   }
 
-  /** Publish this replica's window report when it changed (called every report interval). */
+  /** A full re-read replaced what the watch had said: reports of replicas gone meanwhile are forgotten. */
+  resetReports(): void {
+    this.#reports = new Map();
+  }
+
+  /**
+   * Read the state key (every heartbeat): the watch delivers decisions at once, but a watch re-established after an
+   * outage can lag by seconds; this bounds how late a replica applies a decision to one heartbeat. A state key gone
+   * while this seat had seen one (etcd restored empty, or the key deleted by hand) makes the leader write it again.
+   */
+  async poll(): Promise<void> {
+    try {
+      const r = await this.#link.client.get(this.stateKey).exec();
+      const kv = r.kvs[0];
+      if (kv !== undefined) {
+        // A revision below the one seen here: etcd's history was replaced (restored from a backup); start from what it says.
+        if (BigInt(kv.mod_revision) < BigInt(this.#revision)) this.#revision = '0';
+        this.onState(kv.value.toString(), kv.mod_revision);
+      } else if (this.#revision !== '0') {
+        this.#link.log.warn({ rollout: this.name, key: this.stateKey }, 'the shared rollout state is gone from etcd: the leader writes it again');
+        this.#revision = '0';
+        if (this.#leading) this.#handlers.republish();
+      }
+    } catch (err) {
+      this.#link.failed('read rollout state', err);
+    }
+  }
+
+  /** Publish this replica's window report when it changed. The leader reports nothing: it judges its own window. */
   async report(maxSamples: number): Promise<void> {
     if (this.#closed || !this.#link.connected()) return;
-    const r = this.#handlers.report();
+    const r = this.#leading ? null : this.#handlers.report();
     const key = `${this.reportsPrefix}${this.#link.replica}`;
     const mark = r === null ? '' : `${r.epoch}:${r.canary.requests}:${r.stable.requests}`;
     if (mark === this.#lastReport) return;
@@ -202,7 +248,6 @@ export class EtcdRolloutSeat implements RolloutSeat {
         await this.#link.putLeased(key, JSON.stringify(trimmed));
       }
       this.#lastReport = mark;
-      this.#link.succeeded();
     } catch (err) {
       this.#link.failed('report', err);
     }
@@ -211,56 +256,71 @@ export class EtcdRolloutSeat implements RolloutSeat {
   async close(): Promise<void> {
     this.#closed = true;
     this.refresh();
+    const p = this.#pending;
+    this.#pending = null;
+    for (const w of p?.waiters ?? []) w('closed');
     const c = this.#campaign;
     this.#campaign = null;
     await c?.resign().catch(() => undefined);
   }
 
-  /** Writes one at a time, newest state only; a lost compare-and-swap adopts what won instead. */
+  /** One write at a time; a state published meanwhile is rebased on it once it succeeds, dropped if it lost. */
   async #flush(): Promise<void> {
-    if (this.#writing) return;
-    this.#writing = true;
-    try {
-      while (this.#pending !== null && !this.#closed) {
-        const shared = this.#pending;
-        this.#pending = null;
-        await this.#write(shared);
+    if (this.#inflight !== null) return;
+    while (this.#pending !== null && !this.#closed) {
+      const item = this.#pending;
+      this.#pending = null;
+      const marker = {};
+      this.#inflight = marker;
+      const result = await this.#write(item);
+      this.#inflight = null;
+      const next = this.#pending as Pending | null;
+      if (next !== null && next.base === marker) {
+        if (result.kind === 'written') next.base = result.revision;
+        else {
+          this.#pending = null;
+          for (const w of next.waiters) w('superseded');
+        }
       }
-    } finally {
-      this.#writing = false;
+      for (const w of item.waiters) w(result.kind);
     }
   }
 
-  async #write(shared: SharedRollout): Promise<void> {
+  async #write(item: Pending): Promise<{ kind: 'written'; revision: string } | { kind: 'superseded' | 'closed' }> {
     const client = this.#link.client;
-    const value = JSON.stringify({ snapshot: shared.snapshot, epoch: shared.epoch, by: this.#link.replica, at: new Date().toISOString() });
-    try {
-      let txn = client.if(this.stateKey, 'Mod', '==', this.#revision);
-      if (this.#leading && this.#campaign !== null) txn = txn.and(await this.#campaign.getCampaignKey(), 'Create', '>', 0);
-      const r = await txn.then(client.put(this.stateKey).value(value)).else(client.get(this.stateKey)).commit();
-      this.#link.succeeded();
-      if (r.succeeded) {
-        this.#revision = r.header.revision;
-        return;
+    const base = item.base as string;
+    for (;;) {
+      if (this.#closed) return { kind: 'closed' };
+      // Something newer was adopted while this waited: the decision was made on a state that is gone.
+      if (BigInt(this.#revision) > BigInt(base)) return { kind: 'superseded' };
+      const seq = ++this.#seq;
+      const value = JSON.stringify({ snapshot: item.shared.snapshot, epoch: item.shared.epoch, by: this.#link.replica, seq, at: new Date().toISOString() });
+      try {
+        let txn = client.if(this.stateKey, 'Mod', '==', base);
+        if (this.#leading && this.#campaign !== null) txn = txn.and(await this.#campaign.getCampaignKey(), 'Create', '>', 0);
+        const r = await txn.then(client.put(this.stateKey).value(value)).else(client.get(this.stateKey)).commit();
+        if (r.succeeded) {
+          if (BigInt(r.header.revision) > BigInt(this.#revision)) this.#revision = r.header.revision;
+          return { kind: 'written', revision: r.header.revision };
+        }
+        // Someone else wrote first (an operator on another replica, a new leader), or this replica is no longer elected.
+        const kv = r.responses[0]?.response_range?.kvs[0];
+        this.#link.log.warn({ rollout: this.name, state: item.shared.snapshot.state.name }, 'rollout decision not shared: the state in etcd changed first; taking that one');
+        if (kv !== undefined) this.onState(kv.value.toString(), kv.mod_revision);
+        return { kind: 'superseded' };
+      } catch (err) {
+        this.#link.failed('write rollout state', err);
+        await new Promise((r) => setTimeout(r, RETRY_MS));
       }
-      // Someone else wrote first (an operator on another replica, a new leader), or this replica is no longer elected.
-      const kv = r.responses[0]?.response_range?.kvs[0];
-      this.#link.log.warn({ rollout: this.name, state: shared.snapshot.state.name }, 'rollout decision not shared: the state in etcd changed first; taking that one');
-      if (kv !== undefined) this.onState(kv.value.toString(), kv.mod_revision);
-    } catch (err) {
-      this.#link.failed('write rollout state', err);
-      // Kept for the next attempt unless something newer is waiting: the decision must reach the other replicas.
-      this.#pending ??= shared;
-      await new Promise((r) => setTimeout(r, 500));
     }
   }
 }
 
-function parseShared(value: string): SharedRollout | null {
+function parseShared(value: string): { shared: SharedRollout; by: string; seq: number } | null {
   try {
-    const raw = JSON.parse(value) as { snapshot?: unknown; epoch?: unknown };
+    const raw = JSON.parse(value) as { snapshot?: unknown; epoch?: unknown; by?: unknown; seq?: unknown };
     if (typeof raw.epoch !== 'number') return null;
-    return { snapshot: snapshotFromJSON(raw.snapshot), epoch: raw.epoch };
+    return { shared: { snapshot: snapshotFromJSON(raw.snapshot), epoch: raw.epoch }, by: typeof raw.by === 'string' ? raw.by : '', seq: typeof raw.seq === 'number' ? raw.seq : 0 };
   } catch {
     return null;
   }

@@ -14,8 +14,14 @@ import { EtcdRolloutSeat, type SeatLink } from './etcd-seat.js';
 import type { Coordination, CoordinationStatus, SeatHandlers, SharedEjection, SharedRollout } from './types.js';
 import { rolloutKey } from './types.js';
 
-/** Latencies per side in a replica's report: 1,000 keep p99 within about ±0.6 points and a report near 20 KB. */
-const REPORT_SAMPLES = 1000;
+/**
+ * Latencies per side in a replica's report: 500 keep the median test and p95 sound and a report near 7 KB. Every
+ * write stays in etcd's history until compaction: reports are sent at most every tenth of a rollout's interval (at
+ * least one heartbeat, at most 5 s) and only when they changed; the leader sends none.
+ */
+const REPORT_SAMPLES = 500;
+/** Longest wait for etcd to start a watch; past it the next heartbeat tries again. */
+const WATCH_START_MS = 5000;
 
 export interface CoordinationStats {
   connected(up: boolean): void;
@@ -50,6 +56,11 @@ export class EtcdCoordination implements Coordination {
   #beating = false;
   /** The shared state was read and the watch runs: until then no seat campaigns. */
   #synced = false;
+  /** The first build is done: what a re-read finds is for the seats that exist, never kept for later ones. */
+  #built = false;
+  /** Per seat: the least time between two reports, and when the last was sent. */
+  readonly #reportGaps = new WeakMap<EtcdRolloutSeat, number>();
+  readonly #reportedAt = new WeakMap<EtcdRolloutSeat, number>();
 
   constructor(config: CoordinationConfig, deps: EtcdCoordinationDeps) {
     this.#config = config.etcd;
@@ -77,7 +88,7 @@ export class EtcdCoordination implements Coordination {
     try {
       return await this.#sync();
     } catch (err) {
-      this.#failed('load', err);
+      this.#disconnected('load', err);
       this.#deps.log.error({ replica: this.replica, endpoints: this.#config.endpoints, error: this.#lastError }, 'etcd unreachable at start: rollouts hold (no replica decides from here) until it is reachable');
       return new Map();
     }
@@ -108,15 +119,33 @@ export class EtcdCoordination implements Coordination {
       }
     }
     this.#deps.log.info({ replica: this.replica, prefix, rollouts: [...out.keys()], keys: res.kvs.length }, 'shared view read from etcd');
-    this.#watcher = await this.#client.watch().prefix(prefix).startRevision(String(BigInt(res.header.revision) + 1n)).create();
-    this.#watcher.on('put', (kv) => this.#onPut(kv.key.toString().slice(prefix.length), kv.value.toString(), kv.mod_revision));
-    this.#watcher.on('delete', (kv) => this.#onDelete(kv.key.toString().slice(prefix.length)));
-    this.#watcher.on('error', (err) => this.#failed('watch', err));
+    const old = this.#watcher;
+    this.#watcher = null;
+    void old?.cancel().catch(() => undefined);
+    const watcher = await withDeadline(this.#client.watch().prefix(prefix).startRevision(String(BigInt(res.header.revision) + 1n)).create(), WATCH_START_MS, 'watch start', (late) => void late.cancel().catch(() => undefined));
+    if (this.#stopped) {
+      void watcher.cancel().catch(() => undefined);
+      return out;
+    }
+    this.#watcher = watcher;
+    watcher.on('put', (kv) => this.#onPut(kv.key.toString().slice(prefix.length), kv.value.toString(), kv.mod_revision));
+    watcher.on('delete', (kv) => this.#onDelete(kv.key.toString().slice(prefix.length)));
+    watcher.on('error', (err) => {
+      // A watch etcd cancelled (its history compacted while this replica was cut off, ...) never comes back by itself:
+      // read everything again and watch from there, at the next heartbeat.
+      this.#noteError('watch', err);
+      if (this.#watcher !== watcher) return;
+      this.#watcher = null;
+      this.#synced = false;
+      void watcher.cancel().catch(() => undefined);
+    });
     this.#loadedEjections = pendingEjections.map((e) => e.value);
     this.#lease ??= this.#newLease();
     this.#synced = true;
-    // Seats made before the store could be read (a start while etcd was out of reach) take the shared state now.
+    // Seats made before the store could be read (a start while etcd was out of reach), or a re-read after a lost
+    // watch: they take the shared state now.
     for (const [key, seat] of this.#seats) {
+      seat.resetReports();
       const loaded = this.#loadedRevisions.get(key);
       if (loaded !== undefined) seat.onState(loaded.value, loaded.revision);
       for (const r of this.#loadedReports) if (r.rollout === key) seat.onReport(r.replica, r.value);
@@ -125,12 +154,16 @@ export class EtcdCoordination implements Coordination {
       for (const v of this.#loadedEjections) this.#ejection(v);
       this.#loadedEjections = [];
     }
+    if (this.#built) {
+      this.#loadedRevisions.clear();
+      this.#loadedReports = [];
+    }
     this.#markConnected();
     for (const seat of this.#seats.values()) seat.refresh();
     return out;
   }
 
-  seat(pool: string, group: string, handlers: SeatHandlers): EtcdRolloutSeat {
+  seat(pool: string, group: string, handlers: SeatHandlers, intervalMs: number): EtcdRolloutSeat {
     const key = rolloutKey(pool, group);
     let seat = this.#seats.get(key);
     if (seat !== undefined) {
@@ -139,22 +172,37 @@ export class EtcdCoordination implements Coordination {
     }
     seat = new EtcdRolloutSeat(this.#link, this.#config.prefix, pool, group, handlers);
     this.#seats.set(key, seat);
-    const loaded = this.#loadedRevisions.get(key);
-    // The manager built the controller from the loaded state already: only the revision is needed for the next write.
-    if (loaded !== undefined) seat.onState(loaded.value, loaded.revision);
-    for (const r of this.#loadedReports) if (r.rollout === key) seat.onReport(r.replica, r.value);
+    this.#reportGaps.set(seat, Math.min(5000, Math.max(this.#beatMs, intervalMs / 10)));
     handlers.leading(false);
     this.#deps.stats.leader(pool, group, false);
-    if (this.#connected && this.#synced) seat.campaign();
+    if (!this.#connected || !this.#synced) return seat; // #sync hands it the state, then it campaigns
+    const loaded = this.#loadedRevisions.get(key);
+    if (loaded !== undefined) {
+      // The first build: the controller was built from this very state; the seat adopts it (no change) and knows its revision.
+      seat.onState(loaded.value, loaded.revision);
+      for (const r of this.#loadedReports) if (r.rollout === key) seat.onReport(r.replica, r.value);
+      seat.campaign();
+    } else {
+      // A rollout added later: read its shared state before this replica may lead it.
+      const s = seat;
+      void s.poll().then(() => s.refresh());
+    }
     return seat;
   }
 
+  /** The end of a build: seats of rollouts no longer configured resign; what load() read has been handed over. */
   keep(keys: ReadonlySet<string>): void {
     for (const [key, seat] of this.#seats) {
       if (keys.has(key)) continue;
       this.#seats.delete(key);
+      const [pool, group] = key.split('/') as [string, string];
+      this.#deps.stats.leader(pool, group, false);
       void seat.close();
     }
+    // A seat made by a later build (a reload that adds a rollout) reads the state key itself: what load() read is old.
+    this.#built = true;
+    this.#loadedRevisions.clear();
+    this.#loadedReports = [];
   }
 
   ejected(e: Omit<SharedEjection, 'by'>): void {
@@ -165,7 +213,7 @@ export class EtcdCoordination implements Coordination {
       .put(`${this.#config.prefix}ejections/${e.backend}`)
       .value(value)
       .then(() => lease.release())
-      .catch((err: unknown) => this.#failed('share ejection', err));
+      .catch((err: unknown) => this.#noteError('share ejection', err));
   }
 
   onEjection(handler: (e: SharedEjection) => void): void {
@@ -186,12 +234,18 @@ export class EtcdCoordination implements Coordination {
     };
   }
 
+  /**
+   * Resign every election and revoke the replica's lease, so that others take over at once; bounded (an etcd that does
+   * not answer must not hold up a shutdown): past the lease's time the leases expire by themselves anyway.
+   */
   async stop(): Promise<void> {
     this.#stopped = true;
     if (this.#timer !== null) clearInterval(this.#timer);
-    await Promise.all([...this.#seats.values()].map((s) => s.close()));
-    await this.#watcher?.cancel().catch(() => undefined);
-    await this.#lease?.revoke().catch(() => undefined);
+    const handOver = Promise.all([...[...this.#seats.values()].map((s) => s.close()), this.#lease?.revoke().catch(() => undefined)]);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([handOver, new Promise((r) => (timer = setTimeout(r, Math.min(3000, this.#config.leaseMs))))]);
+    clearTimeout(timer);
+    void this.#watcher?.cancel().catch(() => undefined);
     this.#client.close();
   }
 
@@ -208,8 +262,7 @@ export class EtcdCoordination implements Coordination {
       leaseSeconds: this.#leaseSeconds,
       connected: () => this.#connected && this.#synced,
       disconnectedReason: () => `etcd unreachable since ${this.#since}${this.#lastError === null ? '' : `: ${this.#lastError}`}`,
-      failed: (op, err) => this.#failed(op, err),
-      succeeded: () => this.#markConnected(),
+      failed: (op, err) => this.#noteError(op, err),
       leadershipChanged: () => {
         for (const [key, s] of this.#seats) {
           const [pool, group] = key.split('/') as [string, string];
@@ -242,22 +295,25 @@ export class EtcdCoordination implements Coordination {
         try {
           await this.#sync();
         } catch (err) {
-          this.#failed('load', err);
+          this.#disconnected('load', err);
           return;
         }
       }
       const lease = this.#lease ?? this.#newLease();
       try {
-        await lease.keepaliveOnce({ deadline: Date.now() + Math.max(this.#beatMs, 500) });
+        await lease.keepaliveOnce({ deadline: Date.now() + Math.max(this.#beatMs * 2, 1000) });
         this.#markConnected();
       } catch (err) {
         // A lease etcd no longer knows (expired while out of reach) is replaced at the next beat.
         if (this.#lease === lease && lease.revoked()) this.#lease = null;
-        this.#failed('heartbeat', err);
+        this.#disconnected('heartbeat', err);
         return;
       }
+      const now = Date.now();
       await Promise.all([...this.#seats.values()].map(async (s) => {
         await s.poll();
+        if (now - (this.#reportedAt.get(s) ?? 0) < (this.#reportGaps.get(s) ?? 0) - 50) return;
+        this.#reportedAt.set(s, now);
         await s.report(REPORT_SAMPLES);
       }));
     } finally {
@@ -277,9 +333,18 @@ export class EtcdCoordination implements Coordination {
     }
   }
 
-  #failed(operation: string, err: unknown): void {
+  /** One operation failed: counted and shown; only the heartbeat (and the initial read) decide "unreachable". */
+  #noteError(operation: string, err: unknown): void {
     this.#deps.stats.error(operation);
     this.#lastError = `${operation}: ${(err as Error)?.message ?? String(err)}`;
+  }
+
+  /**
+   * The heartbeat failed: etcd is out of reach. No seat leads from now on (a short blip costs no check: the
+   * controller keeps its due time), the last shared view stays in force.
+   */
+  #disconnected(operation: string, err: unknown): void {
+    this.#noteError(operation, err);
     if (!this.#connected || this.#stopped) return;
     this.#connected = false;
     this.#since = new Date().toISOString();
@@ -316,4 +381,26 @@ export class EtcdCoordination implements Coordination {
       this.#deps.log.error({ error: (err as Error).message }, 'unreadable ejection in etcd: ignored');
     }
   }
+}
+
+/** `promise`, or a rejection after `ms`; a value that arrives late goes to `late` (to be released). */
+function withDeadline<T>(promise: Promise<T>, ms: number, what: string, late: (value: T) => void): Promise<T> {
+  return new Promise((resolve, reject) => {
+    let done = false;
+    const timer = setTimeout(() => {
+      done = true;
+      reject(new Error(`${what}: no answer within ${ms} ms`));
+    }, ms);
+    promise.then(
+      (v) => {
+        clearTimeout(timer);
+        if (done) late(v);
+        else resolve(v);
+      },
+      (err: unknown) => {
+        clearTimeout(timer);
+        if (!done) reject(err instanceof Error ? err : new Error(String(err)));
+      },
+    );
+  });
 }

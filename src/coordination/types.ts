@@ -26,14 +26,19 @@ export interface SeatHandlers {
   adopt(shared: SharedRollout): void;
   /** This replica's traffic in the current window, or null when none is being judged. */
   report(): RolloutReport | null;
+  /** The shared state vanished (etcd restored empty): share this replica's state again. */
+  republish(): void;
 }
+
+/** How a published state fared: written; dropped because another replica's state came first; or the seat closed. */
+export type WriteResult = 'written' | 'superseded' | 'closed';
 
 /** One rollout's place in the shared view. */
 export interface RolloutSeat {
   /** Whether this replica decides now (elected and connected). */
   readonly leading: boolean;
-  /** A decision or an operator action made here: share it. */
-  publish(shared: SharedRollout): void;
+  /** A decision or an operator action made here: share it (resolves once written, or dropped). */
+  publish(shared: SharedRollout): Promise<WriteResult>;
   /** The other replicas' reports of window `epoch`. */
   reports(epoch: number): { canary: WindowReport[]; stable: WindowReport[] };
   /** Null when an operator action may be taken here now, else why not (the shared store is unreachable). */
@@ -68,8 +73,8 @@ export interface Coordination {
   readonly replica: string;
   /** Read the shared rollout states and ejections before the first build. Throws when the store cannot be reached. */
   load(): Promise<Map<string, SharedRollout>>;
-  /** The seat of a rollout (the same one across reloads). */
-  seat(pool: string, group: string, handlers: SeatHandlers): RolloutSeat;
+  /** The seat of a rollout (the same one across reloads); `intervalMs`, its checks' interval, paces its reports. */
+  seat(pool: string, group: string, handlers: SeatHandlers, intervalMs: number): RolloutSeat;
   /** Rollouts no longer configured: their seats resign. */
   keep(keys: ReadonlySet<string>): void;
   /** An ejection this replica decided: every replica applies it. */

@@ -229,13 +229,19 @@ export class OutlierDetector<H extends OutlierHost = OutlierHost> {
   }
 
   /**
-   * Another replica ejected this host (coordination/): eject it here too, for the time that replica chose. Its detector
-   * checked the pool's cap and "never the last serving backend" against the same shared view; judging again here
-   * could refuse what the fleet decided. Returns false for an unknown host, one ejected already, or after stop().
+   * Another replica ejected this host (coordination/): eject it here too, for the time that replica chose — unless
+   * this replica's own view refuses it: the pool's cap, or the last backend serving here (each replica sees health
+   * through its own probes, and two replicas ejecting two backends at once must not empty a pool on both). A refusal
+   * is reported as a skipped ejection. Returns false for an unknown host, one ejected already, a refusal, or after stop().
    */
   adopt(host: OutlierHost, detector: Detector, reason: string, durationMs: number, by: string): boolean {
     const r = this.#records.get(host) ?? this.#byId.get(host.id);
     if (r === undefined || this.#stopped || host.isEjected() || !(durationMs > 0)) return false;
+    const refusal = this.#refusal(r);
+    if (refusal !== null) {
+      this.#deps.onEvent({ type: 'ejection-skipped', host: r.host, reason: `${reason} (decided by replica ${by}); not ejected here: ${refusal}`, detector });
+      return false;
+    }
     const now = this.#clock.now();
     this.#cancelTimer(r);
     r.ejections++;

@@ -92,6 +92,8 @@ export class RolloutController {
   readonly #out = new Map<string, BackendOut>();
   #windowStart: number;
   #timer: Timer | null = null;
+  /** Clock time the current window's check is due: kept across a loss and a return of leadership (coordination/). */
+  #dueAt = 0;
   #stopped = false;
   #lastCheck: RolloutCheck | null = null;
   #history: RolloutHistoryEntry[] = [];
@@ -124,7 +126,8 @@ export class RolloutController {
     // The epoch stays the restored one: the other replicas' reports of that window still count.
     if (this.#state.name === 'progressing') {
       this.#clearWindows();
-      if (this.#leading) this.#timer = this.#clock.setTimer(this.#config.intervalMs, this.#tick);
+      this.#dueAt = this.#clock.now() + this.#config.intervalMs;
+      this.#schedule();
     }
   }
 
@@ -191,8 +194,9 @@ export class RolloutController {
 
   /**
    * This replica became (true) or stopped being (false) the one that decides. Taking over, a rollout continues where
-   * it was: the window and the other replicas' reports for it are kept, the next check is one interval away; a pending
-   * rollout whose canary is READY starts.
+   * it was: the window and the other replicas' reports for it are kept, and its check comes when it was due (at once
+   * when that time has passed) — a short loss of the lead (an etcd blip) does not postpone it. A pending rollout whose
+   * canary is READY starts.
    */
   setLeading(leading: boolean): void {
     if (leading === this.#leading) return;
@@ -200,7 +204,7 @@ export class RolloutController {
     this.#disarm();
     if (!leading || this.#stopped) return;
     const s = this.#state;
-    if (s.name === 'progressing') this.#timer = this.#clock.setTimer(this.#config.intervalMs, this.#tick);
+    if (s.name === 'progressing') this.#schedule();
     else if (s.name === 'pending' && !s.awaitingStart && this.#canaryReady) this.#begin('canary has a READY backend');
   }
 
@@ -212,12 +216,14 @@ export class RolloutController {
     this.#state = restoreState(snapshot, this.#config);
     this.#lastCheck = snapshot.lastCheck;
     this.#history = snapshot.history.slice(-HISTORY_LIMIT);
-    if (epoch !== this.#epoch) {
+    if (epoch !== this.#epoch || this.#dueAt === 0) {
+      // A new window: its check is one interval from now (the leader's started at about the same time).
       this.#epoch = epoch;
       this.#clearWindows();
+      this.#dueAt = this.#clock.now() + this.#config.intervalMs;
     }
     this.#disarm();
-    if (this.#leading && !this.#stopped && this.#state.name === 'progressing') this.#timer = this.#clock.setTimer(this.#config.intervalMs, this.#tick);
+    if (this.#state.name === 'progressing') this.#schedule();
   }
 
   /** This replica's traffic in the current window, for the leader (at most `max` latencies per side). */
@@ -417,8 +423,16 @@ export class RolloutController {
   /** Starts a fresh window and schedules the next check one interval from now. */
   #arm(): void {
     this.#resetWindows();
+    this.#dueAt = this.#clock.now() + this.#config.intervalMs;
+    this.#schedule();
+  }
+
+  /** The check timer at #dueAt, if this controller decides and is not stopped. */
+  #schedule(): void {
     this.#timer?.cancel();
-    this.#timer = this.#stopped || !this.#leading ? null : this.#clock.setTimer(this.#config.intervalMs, this.#tick);
+    this.#timer = null;
+    if (this.#stopped || !this.#leading || this.#state.name !== 'progressing') return;
+    this.#timer = this.#clock.setTimer(Math.max(0, this.#dueAt - this.#clock.now()), this.#tick);
   }
 
   #disarm(): void {
@@ -491,7 +505,8 @@ export class RolloutController {
     switch (check.verdict) {
       case 'inconclusive':
         // Keep the window growing so a low-traffic canary reaches minRequests (and a bad one is still caught).
-        this.#timer = this.#stopped ? null : this.#clock.setTimer(this.#config.intervalMs, this.#tick);
+        this.#dueAt = this.#clock.now() + this.#config.intervalMs;
+        this.#schedule();
         this.#onRestate?.();
         return;
       case 'pass':

@@ -38,8 +38,10 @@ interface Entry {
   readonly seat: RolloutSeat | null;
 }
 
-/** Latencies per side a replica reports to the leader each heartbeat. */
-const REPORT_SAMPLES = 1000;
+/** Latencies per side a replica reports to the leader. */
+const REPORT_SAMPLES = 500;
+/** How long an operator action waits for etcd to confirm it. */
+const ACTION_WAIT_MS = 5000;
 
 export type RolloutAction = 'pause' | 'resume' | 'promote' | 'abort' | 'weight' | 'start';
 
@@ -119,9 +121,14 @@ export class RolloutManager {
         if (coordination !== null) {
           seat = coordination.seat(pool.name, groupName, {
             leading: (leading) => this.#leading(k, controller, leading),
-            adopt: (s) => this.#adopt(k, s),
+            // The controller itself, not the entry: a seat may hand over the shared state before the entry exists.
+            adopt: (s) => this.#adopt(k, controller, s),
             report: () => controller.report(REPORT_SAMPLES),
-          });
+            republish: () => {
+              const e = this.#entries.get(k);
+              if (e?.controller === controller) this.#share(e);
+            },
+          }, config.intervalMs);
         }
         const entry: Entry = { pool, canary, stable, stableShares: stable.map((g) => g.weight), config, controller, seat };
         next.set(k, entry);
@@ -191,8 +198,12 @@ export class RolloutManager {
     return [...this.#entries.values()].map((e) => e.controller.view());
   }
 
-  /** An operator action; returns the view, null for an unknown rollout, or throws RangeError for a bad weight. */
-  act(pool: string, group: string, action: RolloutAction, weight?: number): { changed: boolean; view: RolloutView; refused?: string } | null {
+  /**
+   * An operator action; returns the view, null for an unknown rollout, or throws RangeError for a bad weight. With
+   * coordination it resolves once the other replicas can see it: `conflict` when another replica's state came first
+   * (the action is dropped here too: nothing half-applied), `refused` while etcd is out of reach.
+   */
+  async act(pool: string, group: string, action: RolloutAction, weight?: number): Promise<{ changed: boolean; view: RolloutView; refused?: string; conflict?: string } | null> {
     const e = this.#entries.get(key(pool, group));
     if (e === undefined) return null;
     const c = e.controller;
@@ -224,7 +235,16 @@ export class RolloutManager {
         throw new Error(`unknown rollout action ${String(never)}`);
       }
     }
-    return { changed, view: c.view() };
+    const seat = e.seat;
+    if (!changed || seat === null) return { changed, view: c.view() };
+    // Joins the write onChange queued (the same state): resolves when it is in etcd, or was overtaken.
+    const shared = seat.publish({ snapshot: c.snapshot(), epoch: c.epoch });
+    let timer: NodeJS.Timeout | undefined;
+    const result = await Promise.race([shared, new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), ACTION_WAIT_MS)))]);
+    clearTimeout(timer);
+    if (result === 'written') return { changed, view: c.view() };
+    if (result === 'superseded') return { changed: false, view: c.view(), conflict: 'another replica changed this rollout first; its state is in force here too: look, then try again' };
+    return { changed: false, view: c.view(), refused: `etcd did not confirm the action within ${ACTION_WAIT_MS / 1000} s: it is applied here and will be shared when etcd answers, unless another replica's decision comes first` };
   }
 
   stop(): void {
@@ -259,12 +279,13 @@ export class RolloutManager {
   }
 
   /** Another replica decided (the leader, or an operator there): apply the same state and weights here. */
-  #adopt(k: string, shared: SharedRollout): void {
+  #adopt(k: string, controller: RolloutController, shared: SharedRollout): void {
+    const before = controller.view();
+    controller.adopt(shared.snapshot, shared.epoch);
+    const after = controller.view();
+    // During a build the entry is not in place yet: the build applies the weights of every entry it makes.
     const e = this.#entries.get(k);
-    if (e === undefined) return;
-    const before = e.controller.view();
-    e.controller.adopt(shared.snapshot, shared.epoch);
-    const after = e.controller.view();
+    if (e?.controller !== controller) return;
     this.#apply(e);
     this.#persist();
     if (before.state === after.state && before.weight === after.weight) return;

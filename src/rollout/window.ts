@@ -110,7 +110,10 @@ export function mergeReports(reports: readonly WindowReport[], random: () => num
     successes += r.successes;
     available += r.latencies.length;
   }
-  const total = Math.min(size, available);
+  // As many as every side can supply in its proportion: a side trimmed to fewer latencies than its share would
+  // otherwise be under-represented (its proportion capped) and the others over-represented.
+  let total = Math.min(size, available);
+  for (const r of reports) if (r.successes > 0) total = Math.min(total, Math.floor((r.latencies.length * successes) / r.successes));
   const out: number[] = [];
   for (const r of reports) {
     if (r.latencies.length === 0 || successes === 0) continue;

@@ -3,6 +3,7 @@
 // TTL and the rollout goes on where it was, the state survives a restart of every replica, an unreachable etcd holds
 // the rollout (no replica decides alone, /readyz and metrics say so), and an ejection decided by one replica applies on
 // all. Skips, saying why, where etcd is not installed (.ci/run installs it).
+import { writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Agent, request } from 'undici';
@@ -235,4 +236,32 @@ pools:
   for (const r of rs.slice(1)) await expect.poll(() => state(r), { timeout: 1000, interval: 20 }).toBe('EJECTED');
   const detail = (await getJson<{ backends: Array<{ url: string; stateReason?: string; reason?: string }> }>(rs[1]!.admin, '/admin/backends')).body.backends.find((x) => x.url === bad.url);
   expect(JSON.stringify(detail)).toContain('by replica');
+}, 60_000);
+
+test.skipIf(skip)(`a replica whose reload adds a rollout takes its shared state (it never restarts it); actions on a follower are confirmed by etcd (${why})`, async () => {
+  const [s1, c1] = await Promise.all([backend('s1'), backend('c1')]);
+  const prefix = `/t${++prefixes}/`;
+  const withRollout = rolloutConfig(prefix, s1.url, c1.url);
+  const a = await replica(withRollout);
+  await expect.poll(async () => (await rollouts(a)).rollouts[0]?.state, { timeout: 10_000 }).toBe('progressing');
+  const held = await request(`http://127.0.0.1:${a.admin}/admin/rollouts/p/canary/weight`, { method: 'POST', body: '{"weight": 30}', headers: { 'content-type': 'application/json' }, dispatcher: agent });
+  expect(held.statusCode).toBe(200);
+  await held.body.dump();
+  // B starts without the rollout, then a reload adds it.
+  const file = tempConfig(`listen: 127.0.0.1:0\nadmin: { listen: 127.0.0.1:0 }\nlog: { accessLog: false }\n${withRollout.replace(/\n {8}rollout: .*\n/, '\n')}`);
+  const bProc = runCli(['--config', file]);
+  procs.push(bProc);
+  const ports = await startedPorts(bProc);
+  const b: Replica = { proc: bProc, port: ports.port, admin: ports.adminPort };
+  expect((await rollouts(b)).rollouts).toEqual([]);
+  writeFileSync(file, `listen: 127.0.0.1:${b.port}\nadmin: { listen: 127.0.0.1:${b.admin} }\nlog: { accessLog: false }\n${withRollout}`);
+  bProc.child.kill('SIGHUP');
+  await expect.poll(async () => (await rollouts(b)).rollouts[0], { timeout: 5000, interval: 50 }).toMatchObject({ state: 'paused', weight: 30 });
+  // An action on the follower answers once etcd has it, and the leader applies it.
+  const leader = await oneLeader([a, b]);
+  const follower = leader === a ? b : a;
+  const resumed = await request(`http://127.0.0.1:${follower.admin}/admin/rollouts/p/canary/resume`, { method: 'POST', dispatcher: agent });
+  expect(resumed.statusCode).toBe(200);
+  await resumed.body.dump();
+  await expect.poll(async () => (await rollouts(leader)).rollouts[0], { timeout: 1000, interval: 20 }).toMatchObject({ state: 'progressing', weight: 30 });
 }, 60_000);

@@ -30,6 +30,14 @@ describe('window reports', () => {
     expect(slow / m.latencies.length).toBeLessThan(0.11);
     expect([...m.latencies]).toEqual([...m.latencies].sort((a, b) => a - b));
   });
+
+  it('a side trimmed below its share does not skew the merge: the total shrinks so every side keeps its proportion', () => {
+    const fast: WindowReport = { requests: 9_000, errors: 0, successes: 9_000, latencies: Array.from({ length: 1000 }, () => 10) };
+    const slow: WindowReport = { requests: 1_000, errors: 0, successes: 1_000, latencies: Array.from({ length: 1000 }, () => 50) };
+    const m = mergeReports([fast, slow], seededRandom(3), 2000);
+    const share = m.latencies.filter((x) => x === 50).length / m.latencies.length;
+    expect(share).toBeCloseTo(0.1, 2);
+  });
 });
 
 describe('a follower', () => {
@@ -80,13 +88,13 @@ describe('the leader', () => {
     expect(leader.ctl.epoch).toBe(2);
   });
 
-  it('a take-over keeps the window and checks one interval later; a pending rollout with a READY canary starts', () => {
+  it('a take-over keeps the window and checks when it was due; a pending rollout with a READY canary starts', () => {
     const h = harness({}, { shared: { leading: false, reports: () => none } });
     h.ctl.adopt({ ...h.ctl.snapshot(), state: { name: 'progressing', step: 0, weight: 10, failedChecks: 0 } }, 5);
     h.send(2_000, healthy());
     h.clock.advance(10_000);
     h.ctl.setLeading(true);
-    h.clock.advance(h.config.intervalMs - 1);
+    h.clock.advance(h.config.intervalMs - 10_000 - 1);
     expect(h.checks).toHaveLength(0);
     h.clock.advance(1);
     expect(h.checks).toHaveLength(1);
@@ -98,6 +106,25 @@ describe('the leader', () => {
     expect(p.ctl.view().state).toBe('pending');
     p.ctl.setLeading(true);
     expect(p.ctl.view()).toMatchObject({ state: 'progressing', weight: 10 });
+  });
+
+  it('a short loss of the lead (an etcd blip) does not postpone the check; a long one checks at once on return', () => {
+    const h = harness({}, { shared: { leading: true, reports: () => none } });
+    h.ctl.canaryReady(true);
+    h.send(2_000, healthy());
+    h.clock.advance(20_000);
+    h.ctl.setLeading(false);
+    h.clock.advance(1_000);
+    h.ctl.setLeading(true);
+    h.clock.advance(9_000);
+    expect(h.checks).toHaveLength(1); // at 30 s, as if nothing had happened
+    h.send(2_000, healthy());
+    h.ctl.setLeading(false);
+    h.clock.advance(60_000);
+    expect(h.checks).toHaveLength(1);
+    h.ctl.setLeading(true);
+    h.clock.advance(0);
+    expect(h.checks).toHaveLength(2);
   });
 
   it('losing the lead stops the checks; adopting the same epoch keeps the window, a new one clears it', () => {
