@@ -53,6 +53,10 @@ export class EtcdRolloutSeat implements RolloutSeat {
   #pending: Pending | null = null;
   /** The write in flight: a state published meanwhile is based on what it will write. */
   #inflight: object | null = null;
+  /** Another replica's state was adopted while a write was in flight: what is decided now builds on that state. */
+  #inflightOverridden = false;
+  /** etcd's history went backwards (restored from a backup): the next record is adopted even if this replica wrote it. */
+  #restored = false;
   /** Sequence of this replica's writes, so that it does not adopt its own state back from the watch. */
   #seq = 0;
   /** Reports of other replicas by replica id. */
@@ -101,7 +105,7 @@ export class EtcdRolloutSeat implements RolloutSeat {
         // The newer state was decided on top of the older one: same base, and the older one's waiters wait for it.
         older.shared = shared;
         older.waiters.push(resolve);
-      } else this.#pending = { shared, base: this.#inflight ?? this.#revision, waiters: [resolve] };
+      } else this.#pending = { shared, base: this.#inflight !== null && !this.#inflightOverridden ? this.#inflight : this.#revision, waiters: [resolve] };
       void this.#flush();
     });
   }
@@ -179,17 +183,21 @@ export class EtcdRolloutSeat implements RolloutSeat {
   onState(value: string, modRevision: string): void {
     if (BigInt(modRevision) <= BigInt(this.#revision)) return;
     this.#revision = modRevision;
-    const p = this.#pending;
-    if (p !== null && typeof p.base === 'string' && BigInt(p.base) < BigInt(modRevision)) {
-      this.#pending = null;
-      for (const w of p.waiters) w('superseded');
-    }
     const record = parseShared(value);
     if (record === null) {
       this.#link.log.error({ rollout: this.name, key: this.stateKey }, 'unreadable rollout state in etcd: ignored');
       return;
     }
-    if (record.by === this.#link.replica && record.seq <= this.#seq) return; // our own write, back from the watch
+    const restored = this.#restored;
+    this.#restored = false;
+    if (!restored && record.by === this.#link.replica && record.seq <= this.#seq) return; // our own write, back from the watch
+    // Another replica's state wins: whatever was decided here and not yet written was decided on a state now gone.
+    const p = this.#pending;
+    if (p !== null && (typeof p.base !== 'string' || BigInt(p.base) < BigInt(modRevision))) {
+      this.#pending = null;
+      for (const w of p.waiters) w('superseded');
+    }
+    if (this.#inflight !== null) this.#inflightOverridden = true;
     this.#handlers.adopt(record.shared);
   }
 
@@ -221,8 +229,12 @@ export class EtcdRolloutSeat implements RolloutSeat {
       const r = await this.#link.client.get(this.stateKey).exec();
       const kv = r.kvs[0];
       if (kv !== undefined) {
-        // A revision below the one seen here: etcd's history was replaced (restored from a backup); start from what it says.
-        if (BigInt(kv.mod_revision) < BigInt(this.#revision)) this.#revision = '0';
+        // A revision below the one seen here: etcd's history was replaced (restored from a backup); every replica
+        // starts from what it says, this one's own older record included.
+        if (BigInt(kv.mod_revision) < BigInt(this.#revision)) {
+          this.#revision = '0';
+          this.#restored = true;
+        }
         this.onState(kv.value.toString(), kv.mod_revision);
       } else if (this.#revision !== '0') {
         this.#link.log.warn({ rollout: this.name, key: this.stateKey }, 'the shared rollout state is gone from etcd: the leader writes it again');
@@ -274,6 +286,7 @@ export class EtcdRolloutSeat implements RolloutSeat {
       this.#inflight = marker;
       const result = await this.#write(item);
       this.#inflight = null;
+      this.#inflightOverridden = false;
       const next = this.#pending as Pending | null;
       if (next !== null && next.base === marker) {
         if (result.kind === 'written') next.base = result.revision;
@@ -289,11 +302,12 @@ export class EtcdRolloutSeat implements RolloutSeat {
   async #write(item: Pending): Promise<{ kind: 'written'; revision: string } | { kind: 'superseded' | 'closed' }> {
     const client = this.#link.client;
     const base = item.base as string;
+    /** Sequence numbers of this item's attempts: one may have committed though its answer was lost. */
+    const tried = new Set<number>();
     for (;;) {
       if (this.#closed) return { kind: 'closed' };
-      // Something newer was adopted while this waited: the decision was made on a state that is gone.
-      if (BigInt(this.#revision) > BigInt(base)) return { kind: 'superseded' };
       const seq = ++this.#seq;
+      tried.add(seq);
       const value = JSON.stringify({ snapshot: item.shared.snapshot, epoch: item.shared.epoch, by: this.#link.replica, seq, at: new Date().toISOString() });
       try {
         let txn = client.if(this.stateKey, 'Mod', '==', base);
@@ -303,8 +317,14 @@ export class EtcdRolloutSeat implements RolloutSeat {
           if (BigInt(r.header.revision) > BigInt(this.#revision)) this.#revision = r.header.revision;
           return { kind: 'written', revision: r.header.revision };
         }
-        // Someone else wrote first (an operator on another replica, a new leader), or this replica is no longer elected.
         const kv = r.responses[0]?.response_range?.kvs[0];
+        const found = kv === undefined ? null : parseShared(kv.value.toString());
+        if (kv !== undefined && found !== null && found.by === this.#link.replica && tried.has(found.seq)) {
+          // An earlier attempt of this very write committed; its answer was lost.
+          if (BigInt(kv.mod_revision) > BigInt(this.#revision)) this.#revision = kv.mod_revision;
+          return { kind: 'written', revision: kv.mod_revision };
+        }
+        // Someone else wrote first (an operator on another replica, a new leader), or this replica is no longer elected.
         this.#link.log.warn({ rollout: this.name, state: item.shared.snapshot.state.name }, 'rollout decision not shared: the state in etcd changed first; taking that one');
         if (kv !== undefined) this.onState(kv.value.toString(), kv.mod_revision);
         return { kind: 'superseded' };

@@ -16,6 +16,17 @@ import type {
 } from './types.js';
 import { mergeReports, RESERVOIR_SIZE, RequestWindow, type WindowReport } from './window.js';
 
+/** The window being judged, handed from a controller to the one that replaces it on a reload. */
+export interface RolloutCarry {
+  readonly canary: RequestWindow;
+  readonly stable: RequestWindow;
+  readonly windowStart: number;
+  readonly dueAt: number;
+  readonly epoch: number;
+  readonly served: ReadonlySet<string>;
+  readonly out: ReadonlyMap<string, BackendOut>;
+}
+
 /** Transitions kept in history (oldest dropped first). */
 export const HISTORY_LIMIT = 50;
 
@@ -42,6 +53,8 @@ export interface RolloutControllerOptions {
   leading?: boolean;
   /** The window the restored state was being judged over (coordination/); windows carry it so reports match. */
   epoch?: number;
+  /** The controller this one replaces on a reload (its handOver()): the window and due time go on. */
+  carry?: RolloutCarry;
   /** The state changed without a transition (a check held the weight, or was inconclusive): publish / persist it. */
   onRestate?(): void;
   /** Other replicas' reports of the current window (coordination/), merged with this one's at each check. */
@@ -80,8 +93,8 @@ export class RolloutController {
   #leading: boolean;
   /** Which window is being judged: +1 at every reset, shared with the other replicas through adopt(). */
   #epoch: number;
-  readonly #canaryWindow: RequestWindow;
-  readonly #stableWindow: RequestWindow;
+  #canaryWindow: RequestWindow;
+  #stableWindow: RequestWindow;
   #state: RolloutState;
   #canaryReady = false;
   /** The canary group's backends as last reported by the lead. */
@@ -122,13 +135,30 @@ export class RolloutController {
     } else {
       this.#state = { name: 'pending', awaitingStart: opts.config.start === 'manual' };
     }
-    // A restored progressing rollout keeps its schedule: windows start empty, the next check is one interval away.
-    // The epoch stays the restored one: the other replicas' reports of that window still count.
+    // A restored progressing rollout keeps its schedule. After a reload (`carry`, the controller it replaces) the window
+    // being judged and its due time go on: reloads more often than the interval must not postpone every check. After
+    // a restart the window starts empty and its check is one interval away. The epoch stays the restored one: the
+    // other replicas' reports of that window still count.
+    const c = opts.carry;
     if (this.#state.name === 'progressing') {
-      this.#clearWindows();
-      this.#dueAt = this.#clock.now() + this.#config.intervalMs;
+      if (c !== undefined && c.epoch === this.#epoch) {
+        this.#canaryWindow = c.canary;
+        this.#stableWindow = c.stable;
+        this.#windowStart = c.windowStart;
+        for (const id of c.served) this.#served.add(id);
+        for (const [id, out] of c.out) this.#out.set(id, out);
+        this.#dueAt = Math.min(c.dueAt, this.#clock.now() + this.#config.intervalMs);
+      } else {
+        this.#clearWindows();
+        this.#dueAt = this.#clock.now() + this.#config.intervalMs;
+      }
       this.#schedule();
     }
+  }
+
+  /** What the controller that replaces this one on a reload takes over: the window being judged and its due time. */
+  handOver(): RolloutCarry {
+    return { canary: this.#canaryWindow, stable: this.#stableWindow, windowStart: this.#windowStart, dueAt: this.#dueAt, epoch: this.#epoch, served: new Set(this.#served), out: new Map(this.#out) };
   }
 
   /** HOT PATH: one finished request of a group of this pool; O(1), no allocation. ok=false for 5xx/gateway errors. */

@@ -5,7 +5,7 @@ import type { BackendGroup, Cluster, GroupRecorder } from '../cluster/cluster.js
 import type { ClusterEvent } from '../cluster/events.js';
 import type { Clock } from '../clock.js';
 import type { RolloutSpec } from '../config/types.js';
-import type { Coordination, RolloutSeat, SharedRollout } from '../coordination/types.js';
+import type { Coordination, RolloutSeat, SharedRollout, WriteResult } from '../coordination/types.js';
 import type { Logger } from '../observe/log.js';
 import { RolloutController } from './controller.js';
 import { loadState, saveState } from './state-file.js';
@@ -55,6 +55,8 @@ export class RolloutManager {
   #fromFile = new Map<string, RolloutSnapshot>();
   #saving: Promise<void> = Promise.resolve();
   readonly #coordination: Coordination | null;
+  /** The last write each rollout queued in the shared view (an operator action waits for its own). */
+  readonly #shares = new Map<string, Promise<WriteResult>>();
   /** Shared states read at start (coordination/), handed to the controllers of the first build; they win over the file. */
   #shared = new Map<string, SharedRollout>();
 
@@ -100,6 +102,7 @@ export class RolloutManager {
         const before = previous.get(k)?.controller;
         const shared = this.#shared.get(k);
         const restored = before?.snapshot() ?? shared?.snapshot ?? this.#fromFile.get(k);
+        const carry = before?.handOver();
         before?.stop();
         const coordination = this.#coordination;
         let seat: RolloutSeat | null = null;
@@ -114,9 +117,11 @@ export class RolloutManager {
           onCheck: (c) => this.#deps.stats.check(pool.name, groupName, c.verdict),
           onRestate: () => this.#restated(k),
           ...(restored === undefined ? {} : { restored }),
+          ...(carry === undefined ? {} : { carry }),
+          epoch: before?.epoch ?? shared?.epoch ?? 0,
           ...(coordination === null
             ? {}
-            : { leading: false, epoch: before?.epoch ?? shared?.epoch ?? 0, reports: (epoch: number) => seat?.reports(epoch) ?? { canary: [], stable: [] } }),
+            : { leading: false, reports: (epoch: number) => seat?.reports(epoch) ?? { canary: [], stable: [] } }),
         });
         if (coordination !== null) {
           seat = coordination.seat(pool.name, groupName, {
@@ -204,9 +209,11 @@ export class RolloutManager {
    * (the action is dropped here too: nothing half-applied), `refused` while etcd is out of reach.
    */
   async act(pool: string, group: string, action: RolloutAction, weight?: number): Promise<{ changed: boolean; view: RolloutView; refused?: string; conflict?: string } | null> {
-    const e = this.#entries.get(key(pool, group));
+    const k = key(pool, group);
+    const e = this.#entries.get(k);
     if (e === undefined) return null;
     const c = e.controller;
+    this.#shares.delete(k);
     // With the shared store out of reach, an action here alone would diverge from the other replicas.
     const refused = e.seat?.refusal() ?? null;
     if (refused !== null) return { changed: false, view: c.view(), refused };
@@ -235,10 +242,9 @@ export class RolloutManager {
         throw new Error(`unknown rollout action ${String(never)}`);
       }
     }
-    const seat = e.seat;
-    if (!changed || seat === null) return { changed, view: c.view() };
-    // Joins the write onChange queued (the same state): resolves when it is in etcd, or was overtaken.
-    const shared = seat.publish({ snapshot: c.snapshot(), epoch: c.epoch });
+    const shared = this.#shares.get(k);
+    if (!changed || e.seat === null || shared === undefined) return { changed, view: c.view() };
+    // The write the action's onChange queued: resolves when it is in etcd, or was overtaken.
     let timer: NodeJS.Timeout | undefined;
     const result = await Promise.race([shared, new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), ACTION_WAIT_MS)))]);
     clearTimeout(timer);
@@ -275,7 +281,8 @@ export class RolloutManager {
   }
 
   #share(e: Entry): void {
-    e.seat?.publish({ snapshot: e.controller.snapshot(), epoch: e.controller.epoch });
+    if (e.seat === null) return;
+    this.#shares.set(key(e.pool.name, e.canary.name), e.seat.publish({ snapshot: e.controller.snapshot(), epoch: e.controller.epoch }));
   }
 
   /** Another replica decided (the leader, or an operator there): apply the same state and weights here. */

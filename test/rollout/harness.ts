@@ -23,7 +23,7 @@ export interface Harness {
   intervals(k: number, n: number, canary: Outcome, stable?: Outcome): void;
 }
 
-export function harness(partial: Partial<RolloutSpec> = {}, opts: { restored?: RolloutSnapshot; seed?: number; clock?: ManualClock; shared?: Pick<RolloutControllerOptions, 'leading' | 'epoch' | 'reports' | 'onRestate'> } = {}): Harness {
+export function harness(partial: Partial<RolloutSpec> = {}, opts: { restored?: RolloutSnapshot; seed?: number; clock?: ManualClock; shared?: Pick<RolloutControllerOptions, 'leading' | 'epoch' | 'reports' | 'onRestate'>; carry?: RolloutControllerOptions['carry'] } = {}): Harness {
   const clock = opts.clock ?? new ManualClock();
   const random = seededRandom(opts.seed ?? 42);
   const traffic = seededRandom((opts.seed ?? 42) + 1);
@@ -41,6 +41,7 @@ export function harness(partial: Partial<RolloutSpec> = {}, opts: { restored?: R
     onCheck: (c) => checks.push(c),
     ...(opts.restored ? { restored: opts.restored } : {}),
     ...opts.shared,
+    ...(opts.carry === undefined ? {} : { carry: opts.carry }),
   });
   let canaryCount = 0;
   let stableCount = 0;

@@ -151,3 +151,21 @@ describe('the leader', () => {
     expect(restated).toBe(1);
   });
 });
+
+describe('a reload', () => {
+  it('hands the window and its due time to the new controller: reloads more often than the interval never postpone the check', () => {
+    const h = harness();
+    h.ctl.canaryReady(true); // the window starts now, its check is due in 30 s
+    h.send(2_000, healthy());
+    h.clock.advance(20_000);
+    const carry = h.ctl.handOver();
+    h.ctl.stop();
+    const after = harness({}, { clock: h.clock, restored: h.ctl.snapshot(), shared: { epoch: carry.epoch }, carry });
+    after.clock.advance(9_999);
+    expect(after.checks).toHaveLength(0);
+    after.clock.advance(1);
+    expect(after.checks).toHaveLength(1);
+    expect(after.checks[0]!.canary.requests).toBeGreaterThanOrEqual(50); // counted before the reload
+    expect(after.ctl.view().weight).toBe(25);
+  });
+});
