@@ -252,22 +252,26 @@ async function startCpuFleet(): Promise<CpuFleet> {
   const children = CPU_SLOWDOWNS.map((slowdown, i) =>
     spawnChild(`mlp-${i}`, 'python3', [join(BENCH_DIR, 'servers', 'mlp_server.py'), String(slowdown)], { ...process.env, OPENBLAS_NUM_THREADS: '1', OMP_NUM_THREADS: '1', MKL_NUM_THREADS: '1' }),
   );
-  const ports: number[] = [];
-  for (const child of children) {
-    ports.push(
-      await new Promise<number>((resolve, reject) => {
-        let buffered = '';
-        const timer = setTimeout(() => reject(new Error(`${child.name} did not start:\n${child.tail()}`)), 30_000);
-        child.proc.stdout?.on('data', (chunk: Buffer) => {
-          buffered += chunk.toString('utf8');
-          const nl = buffered.indexOf('\n');
-          if (nl === -1) return;
-          clearTimeout(timer);
-          resolve((JSON.parse(buffered.slice(0, nl)) as { port: number }).port);
-        });
-      }),
-    );
-  }
+  // Every listener attached before any output: a child that prints its port early must not be missed.
+  const ports = await Promise.all(
+    children.map(
+      (child) =>
+        new Promise<number>((resolve, reject) => {
+          let buffered = '';
+          const timer = setTimeout(() => reject(new Error(`${child.name} did not start:\n${child.tail()}`)), 30_000);
+          child.proc.stdout?.on('data', (chunk: Buffer) => {
+            buffered += chunk.toString('utf8');
+            const nl = buffered.indexOf('\n');
+            if (nl === -1) return;
+            clearTimeout(timer);
+            resolve((JSON.parse(buffered.slice(0, nl)) as { port: number }).port);
+          });
+        }),
+    ),
+  ).catch(async (error: unknown) => {
+    await Promise.allSettled(children.map((c) => c.stop()));
+    throw error;
+  });
   return { ports, stop: async () => void (await Promise.allSettled(children.map((c) => c.stop()))) };
 }
 
@@ -329,20 +333,32 @@ async function paced(target: PoolTarget, body: string, rateRps: number, duration
 
 export async function runLlm(): Promise<void> {
   const quick = quickMode();
-  const durationSec = envNumber('BENCH_LLM_DURATION', quick ? 4 : 8);
+  const durationSec = envNumber('BENCH_LLM_DURATION', quick ? 4 : 6);
   const rounds = Math.round(envNumber('BENCH_ROUNDS', quick ? 1 : 2));
   const loads = (process.env.BENCH_LLM_LOADS ?? '50,80,95').split(',').map(Number).filter((n) => n > 0);
   const drainMs = envNumber('BENCH_LLM_DRAIN', quick ? 8 : 12) * 1000;
   const cpuRate = envNumber('BENCH_CPU_RATE', 120);
   const cpuDurationSec = envNumber('BENCH_CPU_DURATION', quick ? 3 : 6);
-  const runCpu = process.env.BENCH_LLM_CPU !== '0';
+  const runCpu = process.env.BENCH_LLM_CPU !== '0' && (process.env.BENCH_LLM_PARTS ?? 'cpu').includes('cpu');
   const startedAt = new Date().toISOString();
   const machine = machineInfo();
   const names = selectPoolTargets();
 
-  const llm = await runLlmPart(names, durationSec, rounds, loads, drainMs);
-  const noPython = runCpu ? pythonWithNumpy() : 'BENCH_LLM_CPU=0';
-  const cpu = noPython === null ? await runCpuPart(names, cpuRate, cpuDurationSec, rounds) : null;
+  // BENCH_LLM_PARTS=cpu (or fleet): one part only, e.g. to rerun the CPU-model table alone.
+  const parts = (process.env.BENCH_LLM_PARTS ?? 'fleet,cpu').split(',').map((p) => p.trim());
+  const llm = parts.includes('fleet') ? await runLlmPart(names, durationSec, rounds, loads, drainMs) : { cells: [], skipped: [], capacity: { requestsPerSec: 0, perReplica: [] } };
+  const noPython = runCpu ? pythonWithNumpy() : 'not selected (BENCH_LLM_CPU=0 or BENCH_LLM_PARTS)';
+  let cpuError: string | null = noPython;
+  let cpu: Awaited<ReturnType<typeof runCpuPart>> | null = null;
+  if (noPython === null) {
+    try {
+      cpu = await runCpuPart(names, cpuRate, cpuDurationSec, rounds);
+    } catch (error) {
+      // The first part's results are worth keeping whatever happens to the second.
+      cpuError = error instanceof Error ? error.message : String(error);
+      process.stderr.write(`[bench] llm cpu-model part failed: ${cpuError}\n`);
+    }
+  }
 
   // ---- tables ----
   const rows = loads.flatMap((load) => names.map((name) => pooled(llm.cells, name, load)).filter((r) => r !== null));
@@ -386,6 +402,8 @@ export async function runLlm(): Promise<void> {
     ),
   );
 
+  // A CPU-only run (BENCH_LLM_PARTS=cpu) prints no empty fleet tables.
+  if (!parts.includes('fleet')) out.length = 0;
   let cpuRows: Array<{ target: PoolTargetName; p50Ms: number; p99Ms: number; errors: number; sent: number; slowShare: number; p99PerRound: number[] }> = [];
   const cpuRatios: Array<{ name: string; value: number | null; goal: string; pass: boolean | null }> = [];
   if (cpu !== null) {
@@ -428,7 +446,7 @@ export async function runLlm(): Promise<void> {
       ),
     );
   } else {
-    out.push(`\nCPU model part skipped: ${noPython}`);
+    out.push(`\nCPU model part skipped: ${cpuError}`);
   }
   out.push(`\nmachine: ${machine.cpus} cores (${machine.cpuModel}), load average at start ${machine.loadAverageAtStart.join(' ')}`);
   const text = out.join('\n');
@@ -455,7 +473,7 @@ export async function runLlm(): Promise<void> {
     `infergate llm bench, ${startedAt}: fake vLLM fleet ${SLOWDOWNS.join('/')} slowdowns, capacity ${fixed(llm.capacity.requestsPerSec, 1)} req/s${quick ? ', --quick' : ''}`,
   );
 
-  const partial = quick || (process.env.BENCH_TARGETS ?? '').trim() !== '';
+  const partial = quick || (process.env.BENCH_TARGETS ?? '').trim() !== '' || !parts.includes('fleet') || cpu === null;
   const path = await writeReport(
     {
       scenario: 'llm',
@@ -480,7 +498,7 @@ export async function runLlm(): Promise<void> {
         'Capacity: every replica kept full by its own closed loop (maxRunning + 4 in flight), completions per second. Then per load level and round, one seeded ' +
         'Poisson schedule sent open-loop through each balancer in a rotated order, the fleet idle and its prefix caches cleared before each run; streams still open ' +
         'at the drain limit are aborted and count as failed (their TTFT as infinite). Per balancer and load: medians over rounds of each round\'s percentiles.',
-      results: { llm: { rows, cells: llm.cells, skipped: llm.skipped, ratios }, cpu: cpu === null ? { skipped: noPython } : { rows: cpuRows, cells: cpu.cells, skipped: cpu.skipped, ratios: cpuRatios } },
+      results: { llm: { rows, cells: llm.cells, skipped: llm.skipped, ratios }, cpu: cpu === null ? { skipped: cpuError } : { rows: cpuRows, cells: cpu.cells, skipped: cpu.skipped, ratios: cpuRatios } },
       notes: [...llm.skipped.map((s) => `${s.name}: ${s.reason}`)],
     },
     { partial },
