@@ -76,7 +76,8 @@ export class LlmEngine {
   readonly #cachedFree = new Map<string, true>();
   #privateBlocks = 0;
   #nextId = 1;
-  #timer: NodeJS.Timeout | null = null;
+  /** A step is scheduled or under way: at most one at a time. */
+  #busy = false;
   readonly counters: EngineCounters = { promptTokens: 0, generationTokens: 0, prefixQueryTokens: 0, prefixHitTokens: 0, preemptions: 0, finished: 0 };
 
   constructor(config: EngineConfig) {
@@ -141,8 +142,11 @@ export class LlmEngine {
     return true;
   }
 
+  /** An idle engine starts stepping on the next turn of the event loop, so requests arriving together batch together. */
   #wake(): void {
-    if (this.#timer === null) this.#timer = setTimeout(() => this.#step(), 0);
+    if (this.#busy) return;
+    this.#busy = true;
+    setImmediate(() => this.#step());
   }
 
   /** Admits the head of the queue while it fits: batch slots and KV blocks for its whole prompt. */
@@ -210,7 +214,6 @@ export class LlmEngine {
   }
 
   #step(): void {
-    this.#timer = null;
     for (let i = this.#running.length - 1; i >= 0; i -= 1) {
       const seq = this.#running[i] as Sequence;
       if (seq.aborted) {
@@ -219,7 +222,10 @@ export class LlmEngine {
       }
     }
     this.#admit();
-    if (this.#running.length === 0) return;
+    if (this.#running.length === 0) {
+      this.#busy = false;
+      return;
+    }
     const { maxBatchedTokens, stepBaseMs, stepMsPerSeq, prefillMsPerToken, slowdown } = this.#config;
     const decoding = this.#running.filter((s) => s.prefilled >= s.promptTokens);
     let budget = Math.max(0, maxBatchedTokens - decoding.length);
@@ -233,12 +239,11 @@ export class LlmEngine {
     let prefillTokens = 0;
     for (const chunk of chunks.values()) prefillTokens += chunk;
     const ms = slowdown * (stepBaseMs + stepMsPerSeq * decoding.length + prefillMsPerToken * prefillTokens);
-    this.#timer = setTimeout(() => this.#finishStep(decoding, chunks), ms);
+    setTimeout(() => this.#finishStep(decoding, chunks), ms);
   }
 
   /** The step's work is done: decodes emit a token, completed prefills emit their first token. */
   #finishStep(decoding: readonly Sequence[], chunks: ReadonlyMap<Sequence, number>): void {
-    this.#timer = null;
     const emitting: Sequence[] = [];
     for (const seq of decoding) if (!seq.aborted && this.#running.includes(seq)) emitting.push(seq);
     for (const [seq, chunk] of chunks) {
@@ -265,7 +270,8 @@ export class LlmEngine {
       const held = seq.sharedBlocks.length + seq.privateBlocks;
       if (seq.promptTokens + seq.generated + 1 > held * blockTokens) this.#grow(seq);
     }
-    this.#wake();
+    // The next step starts at once, as a GPU's does; requests that arrived during this one join it.
+    this.#step();
   }
 
   /** One more block for `seq`, preempting the youngest other running sequences (recompute) until one is free. */

@@ -6,7 +6,7 @@
 
 export interface BarSeries {
   readonly label: string;
-  /** One value per group; null = not measured (no bar, "n/a" under the group). */
+  /** One value per group; null or NaN = not measured (no bar, "n/a"); Infinity = never finished (a full-height bar marked ∞). */
   readonly values: readonly (number | null)[];
 }
 
@@ -37,6 +37,7 @@ export function niceMax(max: number): number {
 }
 
 function formatValue(value: number): string {
+  if (value === Number.POSITIVE_INFINITY) return '∞';
   if (value >= 1000) return `${(value / 1000).toFixed(value >= 10_000 ? 0 : 1)}k`;
   if (value >= 10) return value.toFixed(0);
   return value.toFixed(1);
@@ -64,7 +65,7 @@ function panel(p: BarPanel, offsetY: number): string {
     p.series.forEach((s, i) => {
       const value = s.values[g] ?? null;
       const x = gx + i * barW;
-      if (value === null || !Number.isFinite(value)) {
+      if (value === null || Number.isNaN(value)) {
         out.push(`<text x="${x + barW / 2}" y="${y(0) - 4}" font-size="9" text-anchor="middle" fill="#888">n/a</text>`);
         return;
       }

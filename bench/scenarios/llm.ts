@@ -34,6 +34,7 @@ import {
   type PoolTargetName,
   type PoolTargetSkipped,
 } from '../lib/pool-targets.ts';
+import { INFERGATE_CLI } from '../lib/targets.ts';
 import { RESULTS_DIR, envNumber, fixed, markdownTable, percentile, round, writeReport } from '../lib/report.ts';
 import { ratioOf } from '../lib/rounds.ts';
 import { barChartSvg } from '../lib/svg-chart.ts';
@@ -47,9 +48,9 @@ const ENGINE: Omit<EngineConfig, 'slowdown'> = {
   maxBatchedTokens: 2048,
   kvBlocks: 1000,
   blockTokens: 16,
-  stepBaseMs: 20,
-  stepMsPerSeq: 1,
-  prefillMsPerToken: 0.05,
+  stepBaseMs: 10,
+  stepMsPerSeq: 0.5,
+  prefillMsPerToken: 0.025,
 };
 const SLOWDOWNS = [1, 1, 1, 3];
 const CPU_SLOWDOWNS = [1, 1, 3];
@@ -333,10 +334,10 @@ async function paced(target: PoolTarget, body: string, rateRps: number, duration
 
 export async function runLlm(): Promise<void> {
   const quick = quickMode();
-  const durationSec = envNumber('BENCH_LLM_DURATION', quick ? 4 : 6);
+  const durationSec = envNumber('BENCH_LLM_DURATION', quick ? 4 : 8);
   const rounds = Math.round(envNumber('BENCH_ROUNDS', quick ? 1 : 2));
   const loads = (process.env.BENCH_LLM_LOADS ?? '50,80,95').split(',').map(Number).filter((n) => n > 0);
-  const drainMs = envNumber('BENCH_LLM_DRAIN', quick ? 8 : 12) * 1000;
+  const drainMs = envNumber('BENCH_LLM_DRAIN', quick ? 8 : 10) * 1000;
   const cpuRate = envNumber('BENCH_CPU_RATE', 120);
   const cpuDurationSec = envNumber('BENCH_CPU_DURATION', quick ? 3 : 6);
   const runCpu = process.env.BENCH_LLM_CPU !== '0' && (process.env.BENCH_LLM_PARTS ?? 'cpu').includes('cpu');
@@ -369,12 +370,12 @@ export async function runLlm(): Promise<void> {
   );
   out.push(
     markdownTable(
-      ['balancer', 'load', 'req/s offered', 'TTFT p50 ms', 'TTFT p99 ms', 'e2e p99 ms', 'done req/s', 'tokens/s', 'failed', 'slow replica share', 'prefix hit', 'TTFT p99 per round'],
+      ['balancer', 'load', 'req/s sent', 'TTFT p50 ms', 'TTFT p99 ms', 'e2e p99 ms', 'done req/s', 'tokens/s', 'failed', 'slow replica share', 'prefix hit', 'TTFT p99 per round'],
       [
         ...rows.map((r) => [
           POOL_LABELS[r.target],
           `${r.loadPercent} %`,
-          fixed(r.rateRps, 1),
+          fixed(r.sent / (durationSec * rounds), 1),
           ms(r.ttftP50Ms, drainMs),
           ms(r.ttftP99Ms, drainMs),
           ms(r.e2eP99Ms, drainMs),
@@ -448,7 +449,8 @@ export async function runLlm(): Promise<void> {
   } else {
     out.push(`\nCPU model part skipped: ${cpuError}`);
   }
-  out.push(`\nmachine: ${machine.cpus} cores (${machine.cpuModel}), load average at start ${machine.loadAverageAtStart.join(' ')}`);
+  out.push(`\ninfergate: ${INFERGATE_CLI}${process.env.BENCH_INFERGATE_COMMIT === undefined ? '' : ` (commit ${process.env.BENCH_INFERGATE_COMMIT})`}`);
+  out.push(`machine: ${machine.cpus} cores (${machine.cpuModel}), load average at start ${machine.loadAverageAtStart.join(' ')}`);
   const text = out.join('\n');
   console.log(`\n${text}`);
 
@@ -482,6 +484,9 @@ export async function runLlm(): Promise<void> {
       machine,
       parameters: {
         quick,
+        infergateCli: INFERGATE_CLI,
+        // e.g. the commit a build in another tree was made from (BENCH_INFERGATE_COMMIT=...), since the path says nothing.
+        infergateCommit: process.env.BENCH_INFERGATE_COMMIT ?? null,
         durationSec,
         rounds,
         loads,
