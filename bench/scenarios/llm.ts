@@ -22,6 +22,7 @@ import type { EngineConfig } from '../lib/llm-engine.ts';
 import { measureCapacity, runSchedule, summariseStreams, type StreamSummary } from '../lib/llm-client.ts';
 import { makeRequest, makeWorkload, poissonSchedule, seededRandom } from '../lib/llm-workload.ts';
 import { machineInfo } from '../lib/machine.ts';
+import { pacedPosts } from '../lib/paced-posts.ts';
 import { waitForStatus } from '../lib/net.ts';
 import {
   POOL_LABELS,
@@ -30,7 +31,6 @@ import {
   selectPoolTargets,
   startPoolTargets,
   stopPoolTargets,
-  type PoolTarget,
   type PoolTargetName,
   type PoolTargetSkipped,
 } from '../lib/pool-targets.ts';
@@ -38,7 +38,6 @@ import { INFERGATE_CLI } from '../lib/targets.ts';
 import { RESULTS_DIR, envNumber, fixed, markdownTable, percentile, round, writeReport } from '../lib/report.ts';
 import { ratioOf } from '../lib/rounds.ts';
 import { barChartSvg } from '../lib/svg-chart.ts';
-import { SteadyTraffic, type Shot } from '../lib/traffic.ts';
 
 const BENCH_DIR = dirname(dirname(fileURLToPath(import.meta.url)));
 
@@ -290,12 +289,11 @@ async function runCpuPart(names: readonly PoolTargetName[], rateRps: number, dur
       for (let r = 1; r <= rounds; r += 1) {
         for (const target of rotate(started.running, r - 1)) {
           process.stderr.write(`[bench] llm cpu-model ${rateRps} req/s round ${r}/${rounds}: ${target.name}\n`);
-          const shots = await paced(target, body, rateRps, 1);
-          void shots; // warm-up, discarded
-          const measured = await paced(target, body, rateRps, durationSec);
+          await pacedPosts(`${target.url}/predict`, body, rateRps, 1); // warm-up, discarded
+          const measured = await pacedPosts(`${target.url}/predict`, body, rateRps, durationSec);
           const ok = measured.filter((s) => s.status === 200);
-          const latencies = ok.map((s) => s.doneMs - s.sentMs);
-          const byReplica = fleet.ports.map((p) => ok.filter((s) => s.version === String(p)).length);
+          const latencies = ok.map((s) => s.latencyMs);
+          const byReplica = fleet.ports.map((p) => ok.filter((s) => s.servedBy === String(p)).length);
           cells.push({
             target: target.name,
             round: r,
@@ -315,19 +313,6 @@ async function runCpuPart(names: readonly PoolTargetName[], rateRps: number, dur
     await fleet.stop();
   }
   return { cells, skipped };
-}
-
-async function paced(target: PoolTarget, body: string, rateRps: number, durationSec: number): Promise<Shot[]> {
-  const traffic = new SteadyTraffic(target.url, performance.now(), {
-    intervalMs: 1000 / rateRps,
-    path: '/predict',
-    timeoutMs: 10_000,
-    body,
-    identify: (b) => String((b as { replica?: unknown }).replica ?? ''),
-  });
-  traffic.start();
-  await new Promise((r) => setTimeout(r, durationSec * 1000));
-  return traffic.stop();
 }
 
 // ---- the scenario ----
@@ -395,6 +380,10 @@ export async function runLlm(): Promise<void> {
     const value = ratioOf(at80(name), at80('infergate-round-robin'));
     return { name: `${POOL_LABELS[name]} / infergate round-robin`, value, goal: name === 'infergate-load-aware' ? '<= 0.5' : null, pass: name === 'infergate-load-aware' && value !== null ? value <= 0.5 : null };
   });
+  // Round-robin is the issue's yardstick; the balancers people would otherwise pick are the harder one (no goal set).
+  for (const peer of ['infergate-least-request', 'nginx-least-conn', 'haproxy-leastconn'] as const) {
+    ratios.push({ name: `${POOL_LABELS['infergate-load-aware']} / ${POOL_LABELS[peer]}`, value: ratioOf(at80('infergate-load-aware'), at80(peer)), goal: null, pass: null });
+  }
   out.push('');
   out.push(
     markdownTable(
