@@ -174,8 +174,14 @@ export class LlmEngine {
       for (const hash of seq.blockHashes.slice(0, hit)) this.#reference(hash);
       seq.sharedBlocks = seq.blockHashes.slice(0, hit) as string[];
       for (let i = hit; i < totalBlocks; i += 1) {
-        this.#takeBlock();
         const hash = seq.blockHashes[i];
+        if (hash !== undefined && (this.#inUse.has(hash) || this.#cachedFree.has(hash))) {
+          // Past a gap (an earlier block was evicted) the block is still held: shared, but its prefill is not saved.
+          this.#reference(hash);
+          seq.sharedBlocks.push(hash);
+          continue;
+        }
+        this.#takeBlock();
         // Blocks past the cached prefix are computed by this sequence; full ones become shareable once computed,
         // which we approximate as now (a concurrent identical prompt then shares them, as vLLM's block pool does).
         if (hash !== undefined) {
@@ -200,7 +206,9 @@ export class LlmEngine {
   }
 
   #release(seq: Sequence): void {
-    for (const hash of seq.sharedBlocks) {
+    // Last block first into the LRU, so a prompt's tail is evicted before its head (vLLM frees in reverse order for
+    // the same reason: the head is what the next request shares).
+    for (const hash of [...seq.sharedBlocks].reverse()) {
       const refs = (this.#inUse.get(hash) ?? 1) - 1;
       if (refs > 0) this.#inUse.set(hash, refs);
       else {
