@@ -14,10 +14,12 @@
  * `node bench/run.ts llm` (~7 min); `node bench/run.ts llm --quick` (~2 min smoke run).
  */
 import { spawnSync } from 'node:child_process';
+import os from 'node:os';
 import { writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawnChild } from '../lib/children.ts';
+import { cpuMs } from '../lib/cpu.ts';
 import type { EngineConfig } from '../lib/llm-engine.ts';
 import { measureCapacity, runSchedule, summariseStreams, type StreamSummary } from '../lib/llm-client.ts';
 import { makeRequest, makeWorkload, poissonSchedule, seededRandom } from '../lib/llm-workload.ts';
@@ -117,6 +119,10 @@ interface LlmCell {
   replicaShare: number[];
   preemptions: number;
   prefixHitPercent: number;
+  /** CPU the balancer's process tree spent per request sent (ms): on a shared 2-core machine, the cost of its hop. */
+  proxyCpuMsPerRequest: number | null;
+  /** 1-minute load average at the end of the run: above the core count, every process waits for CPU. */
+  loadAverage: number;
 }
 
 interface CpuCell {
@@ -128,6 +134,8 @@ interface CpuCell {
   p50Ms: number;
   p99Ms: number;
   replicaShare: number[];
+  proxyCpuMsPerRequest: number | null;
+  loadAverage: number;
 }
 
 function rotate<T>(items: readonly T[], by: number): T[] {
@@ -177,7 +185,9 @@ async function runLlmPart(names: readonly PoolTargetName[], durationSec: number,
             await settle(fleet);
             process.stderr.write(`[bench] llm ${load}% (${fixed(rate, 1)} req/s) round ${r}/${rounds}: ${target.name}\n`);
             const before = await fleetStats(fleet);
+            const cpuBefore = cpuMs(target.pid);
             const { results } = await runSchedule(target.url, schedule, { drainLimitMs: drainMs });
+            const cpuAfter = cpuMs(target.pid);
             const after = await fleetStats(fleet);
             const finished = after.map((s, i) => s.finished - (before[i]?.finished ?? 0));
             const queried = after.reduce((sum, s, i) => sum + s.prefixQueryTokens - (before[i]?.prefixQueryTokens ?? 0), 0);
@@ -191,6 +201,8 @@ async function runLlmPart(names: readonly PoolTargetName[], durationSec: number,
               replicaShare: pct(finished),
               preemptions: after.reduce((sum, s, i) => sum + s.preemptions - (before[i]?.preemptions ?? 0), 0),
               prefixHitPercent: queried === 0 ? 0 : round((100 * hit) / queried, 1),
+              proxyCpuMsPerRequest: cpuBefore === undefined || cpuAfter === undefined || results.length === 0 ? null : round((cpuAfter - cpuBefore) / results.length, 2),
+              loadAverage: round(os.loadavg()[0] ?? 0, 2),
             });
           }
         }
@@ -226,6 +238,8 @@ function pooled(cells: readonly LlmCell[], target: PoolTargetName, load: number)
     prefixHitPercent: avg((c) => c.prefixHitPercent),
     preemptions: worst((c) => c.preemptions),
     ttftP99PerRound: mine.map((c) => c.summary.ttftP99Ms),
+    proxyCpuMsPerRequest: medianOf(mine.map((c) => c.proxyCpuMsPerRequest ?? Number.NaN).filter((v) => !Number.isNaN(v))),
+    loadAverages: mine.map((c) => c.loadAverage),
   };
 }
 
@@ -290,7 +304,9 @@ async function runCpuPart(names: readonly PoolTargetName[], rateRps: number, dur
         for (const target of rotate(started.running, r - 1)) {
           process.stderr.write(`[bench] llm cpu-model ${rateRps} req/s round ${r}/${rounds}: ${target.name}\n`);
           await pacedPosts(`${target.url}/predict`, body, rateRps, 1); // warm-up, discarded
+          const cpuBefore = cpuMs(target.pid);
           const measured = await pacedPosts(`${target.url}/predict`, body, rateRps, durationSec);
+          const cpuAfter = cpuMs(target.pid);
           const ok = measured.filter((s) => s.status === 200);
           const latencies = ok.map((s) => s.latencyMs);
           const byReplica = fleet.ports.map((p) => ok.filter((s) => s.servedBy === String(p)).length);
@@ -303,6 +319,8 @@ async function runCpuPart(names: readonly PoolTargetName[], rateRps: number, dur
             p50Ms: round(percentile(latencies, 50), 1),
             p99Ms: round(percentile(latencies, 99), 1),
             replicaShare: pct(byReplica),
+            proxyCpuMsPerRequest: cpuBefore === undefined || cpuAfter === undefined || measured.length === 0 ? null : round((cpuAfter - cpuBefore) / measured.length, 3),
+            loadAverage: round(os.loadavg()[0] ?? 0, 2),
           });
         }
       }
@@ -355,7 +373,7 @@ export async function runLlm(): Promise<void> {
   );
   out.push(
     markdownTable(
-      ['balancer', 'load', 'req/s sent', 'TTFT p50 ms', 'TTFT p99 ms', 'e2e p99 ms', 'done req/s', 'tokens/s', 'failed', 'slow replica share', 'prefix hit', 'TTFT p99 per round'],
+      ['balancer', 'load', 'req/s sent', 'TTFT p50 ms', 'TTFT p99 ms', 'e2e p99 ms', 'done req/s', 'tokens/s', 'failed', 'slow replica share', 'prefix hit', 'balancer CPU ms/req', 'TTFT p99 per round', 'load avg per round'],
       [
         ...rows.map((r) => [
           POOL_LABELS[r.target],
@@ -369,9 +387,11 @@ export async function runLlm(): Promise<void> {
           `${r.failed} / ${r.sent}`,
           `${fixed(r.slowShare, 1)} %`,
           `${fixed(r.prefixHitPercent, 0)} %`,
+          fixed(r.proxyCpuMsPerRequest, 2),
           r.ttftP99PerRound.map((v) => ms(v, drainMs)).join(' / '),
+          r.loadAverages.map((v) => fixed(v, 1)).join(' / '),
         ]),
-        ...llm.skipped.map((s) => [POOL_LABELS[s.name], '-', '-', 'not available', '-', '-', '-', '-', '-', '-', '-', s.reason]),
+        ...llm.skipped.map((s) => [POOL_LABELS[s.name], '-', '-', 'not available', '-', '-', '-', '-', '-', '-', '-', '-', s.reason, '-']),
       ],
     ),
   );
@@ -394,7 +414,7 @@ export async function runLlm(): Promise<void> {
 
   // A CPU-only run (BENCH_LLM_PARTS=cpu) prints no empty fleet tables.
   if (!parts.includes('fleet')) out.length = 0;
-  let cpuRows: Array<{ target: PoolTargetName; p50Ms: number; p99Ms: number; errors: number; sent: number; slowShare: number; p99PerRound: number[] }> = [];
+  let cpuRows: Array<{ target: PoolTargetName; p50Ms: number; p99Ms: number; errors: number; sent: number; slowShare: number; p99PerRound: number[]; proxyCpuMsPerRequest: number; loadAverages: number[] }> = [];
   const cpuRatios: Array<{ name: string; value: number | null; goal: string; pass: boolean | null }> = [];
   if (cpu !== null) {
     cpuRows = names.flatMap((name) => {
@@ -409,6 +429,8 @@ export async function runLlm(): Promise<void> {
           sent: mine.reduce((s, c) => s + c.sent, 0),
           slowShare: round(mine.reduce((s, c) => s + (c.replicaShare.at(-1) ?? 0), 0) / mine.length, 1),
           p99PerRound: mine.map((c) => c.p99Ms),
+          proxyCpuMsPerRequest: medianOf(mine.map((c) => c.proxyCpuMsPerRequest ?? Number.NaN).filter((v) => !Number.isNaN(v))),
+          loadAverages: mine.map((c) => c.loadAverage),
         },
       ];
     });
@@ -421,10 +443,19 @@ export async function runLlm(): Promise<void> {
     out.push(`### llm (part 2): real CPU model servers (numpy MLP, ${CPU_SLOWDOWNS.length} replicas, slowdowns ${CPU_SLOWDOWNS.join(' / ')}), ${cpuRate} req/s paced, ${cpuDurationSec} s per run, ${rounds} round(s)\n`);
     out.push(
       markdownTable(
-        ['balancer', 'p50 ms', 'p99 ms', 'errors', 'slow replica share', 'p99 per round'],
+        ['balancer', 'p50 ms', 'p99 ms', 'errors', 'slow replica share', 'balancer CPU ms/req', 'p99 per round', 'load avg per round'],
         [
-          ...cpuRows.map((r) => [POOL_LABELS[r.target], fixed(r.p50Ms, 1), fixed(r.p99Ms, 1), `${r.errors} / ${r.sent}`, `${fixed(r.slowShare, 1)} %`, r.p99PerRound.map((v) => fixed(v, 1)).join(' / ')]),
-          ...cpu.skipped.map((s) => [POOL_LABELS[s.name], 'not available', '-', '-', '-', s.reason]),
+          ...cpuRows.map((r) => [
+            POOL_LABELS[r.target],
+            fixed(r.p50Ms, 1),
+            fixed(r.p99Ms, 1),
+            `${r.errors} / ${r.sent}`,
+            `${fixed(r.slowShare, 1)} %`,
+            fixed(r.proxyCpuMsPerRequest, 3),
+            r.p99PerRound.map((v) => fixed(v, 1)).join(' / '),
+            r.loadAverages.map((v) => fixed(v, 1)).join(' / '),
+          ]),
+          ...cpu.skipped.map((s) => [POOL_LABELS[s.name], 'not available', '-', '-', '-', '-', s.reason, '-']),
         ],
       ),
     );
