@@ -71,7 +71,7 @@ function panel(p: BarPanel, offsetY: number): string {
       }
       const colour = COLOURS[i % COLOURS.length] as string;
       const capped = value > top;
-      out.push(`<rect x="${x.toFixed(1)}" y="${y(value).toFixed(1)}" width="${(barW - 2).toFixed(1)}" height="${(y(0) - y(value)).toFixed(1)}" fill="${colour}"${capped ? ' stroke="#000" stroke-dasharray="3,2"' : ''}><title>${escapeXml(`${s.label} @ ${group}: ${value} ${p.unit}`)}</title></rect>`);
+      out.push(`<rect x="${x.toFixed(1)}" y="${y(value).toFixed(1)}" width="${(barW - 2).toFixed(1)}" height="${(y(0) - y(value)).toFixed(1)}" fill="${colour}"${capped ? ' stroke="#000" stroke-dasharray="3,2"' : ''}><title>${escapeXml(`${s.label} @ ${group}: ${Number.isFinite(value) ? Number(value.toFixed(1)) : 'never finished'} ${p.unit}`)}</title></rect>`);
       out.push(`<text x="${x + barW / 2}" y="${y(value) - 3}" font-size="9" text-anchor="middle">${capped ? '↑' : ''}${formatValue(value)}</text>`);
     });
   });
