@@ -5,6 +5,7 @@ import { runH2 } from './scenarios/h2.ts';
 import { runFailingCanary } from './scenarios/failing-canary.ts';
 import { runGrowth } from './scenarios/growth.ts';
 import { runLargeBody } from './scenarios/large-body.ts';
+import { runLlm } from './scenarios/llm.ts';
 import { runPeers } from './scenarios/peers.ts';
 import { runRestartInPlace } from './scenarios/restart-in-place.ts';
 import { runRollingRestart } from './scenarios/rolling-restart.ts';
@@ -26,10 +27,14 @@ const SCENARIOS: Record<string, () => Promise<void>> = {
   tls: runTls,
   growth: runGrowth,
 };
-// Not in the default `npm run bench` list: it needs wrk, nginx and HAProxy, and runs ~5 min on its own.
-const EXTRA: Record<string, () => Promise<void>> = { peers: runPeers };
+// Not in the default `npm run bench` list: they need nginx and HAProxy (peers: wrk; llm: python3 with numpy for its
+// second part) and run ~5-8 min each on their own.
+const EXTRA: Record<string, () => Promise<void>> = { peers: runPeers, llm: runLlm };
 
-const wanted = process.argv.slice(2);
+// --quick: a smoke run (shorter runs, one round) for the scenarios that read it (llm).
+const args = process.argv.slice(2);
+if (args.includes('--quick')) process.env.BENCH_QUICK = '1';
+const wanted = args.filter((arg) => arg !== '--quick');
 const unknown = wanted.filter((name) => !(name in SCENARIOS) && !(name in EXTRA));
 if (unknown.length > 0) {
   console.error(`unknown scenario(s): ${unknown.join(', ')}; choose from ${[...Object.keys(SCENARIOS), ...Object.keys(EXTRA)].join(', ')}`);
