@@ -14,10 +14,11 @@ import { freePort, waitForStatus } from './net.ts';
 import { waitAllBackendsReady } from './fleet.ts';
 import { INFERGATE_CLI, haproxyBinary, nginxBinary, nginxConfigFile } from './targets.ts';
 
-export type PoolTargetName = 'infergate-load-aware' | 'infergate-least-request' | 'infergate-round-robin' | 'nginx-least-conn' | 'haproxy-leastconn';
-export const POOL_TARGETS: readonly PoolTargetName[] = ['infergate-load-aware', 'infergate-least-request', 'infergate-round-robin', 'nginx-least-conn', 'haproxy-leastconn'];
+export type PoolTargetName = 'infergate-load-aware' | 'infergate-affinity' | 'infergate-least-request' | 'infergate-round-robin' | 'nginx-least-conn' | 'haproxy-leastconn';
+export const POOL_TARGETS: readonly PoolTargetName[] = ['infergate-load-aware', 'infergate-affinity', 'infergate-least-request', 'infergate-round-robin', 'nginx-least-conn', 'haproxy-leastconn'];
 export const POOL_LABELS: Record<PoolTargetName, string> = {
   'infergate-load-aware': 'infergate load-aware (vLLM metrics)',
+  'infergate-affinity': 'infergate load-aware + prefix affinity',
   'infergate-least-request': 'infergate least-request',
   'infergate-round-robin': 'infergate round-robin',
   'nginx-least-conn': 'nginx least_conn',
@@ -88,7 +89,11 @@ async function startInfergate(name: PoolTargetName, ports: readonly number[], he
   const adminPort = await freePort();
   const config = join(dir, 'infergate.yaml');
   const candidates =
-    name === 'infergate-load-aware' ? loadAwareCandidates() : [`    balance: ${name === 'infergate-round-robin' ? 'round-robin' : 'least-request'}`];
+    name === 'infergate-load-aware'
+      ? loadAwareCandidates()
+      : name === 'infergate-affinity'
+        ? ['    balance: load-aware\n    load: { adapter: vllm }\n    affinity: { prefix: {} }']
+        : [`    balance: ${name === 'infergate-round-robin' ? 'round-robin' : 'least-request'}`];
   let accepted = false;
   let lastMessage = '';
   for (const lines of candidates) {

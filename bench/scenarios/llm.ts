@@ -356,7 +356,8 @@ export async function runLlm(): Promise<void> {
   let cpu: Awaited<ReturnType<typeof runCpuPart>> | null = null;
   if (noPython === null) {
     try {
-      cpu = await runCpuPart(names, cpuRate, cpuDurationSec, rounds);
+      // Prefix affinity reads OpenAI-style prompts; the MLP's POSTs carry none, so that row would repeat load-aware's.
+      cpu = await runCpuPart(names.filter((n) => n !== 'infergate-affinity'), cpuRate, cpuDurationSec, rounds);
     } catch (error) {
       // The first part's results are worth keeping whatever happens to the second.
       cpuError = error instanceof Error ? error.message : String(error);
@@ -396,13 +397,16 @@ export async function runLlm(): Promise<void> {
     ),
   );
   const at80 = (name: PoolTargetName): number | null => rows.find((r) => r.target === name && r.loadPercent === 80)?.ttftP99Ms ?? null;
-  const ratios = (['infergate-load-aware', 'infergate-least-request', 'nginx-least-conn', 'haproxy-leastconn'] as const).map((name) => {
+  const ratios = (['infergate-load-aware', 'infergate-affinity', 'infergate-least-request', 'nginx-least-conn', 'haproxy-leastconn'] as const).map((name) => {
     const value = ratioOf(at80(name), at80('infergate-round-robin'));
     return { name: `${POOL_LABELS[name]} / infergate round-robin`, value, goal: name === 'infergate-load-aware' ? '<= 0.5' : null, pass: name === 'infergate-load-aware' && value !== null ? value <= 0.5 : null };
   });
   // Round-robin is the issue's yardstick; the balancers people would otherwise pick are the harder one (no goal set).
   for (const peer of ['infergate-least-request', 'nginx-least-conn', 'haproxy-leastconn'] as const) {
     ratios.push({ name: `${POOL_LABELS['infergate-load-aware']} / ${POOL_LABELS[peer]}`, value: ratioOf(at80('infergate-load-aware'), at80(peer)), goal: null, pass: null });
+  }
+  for (const peer of ['infergate-load-aware', 'haproxy-leastconn'] as const) {
+    ratios.push({ name: `${POOL_LABELS['infergate-affinity']} / ${POOL_LABELS[peer]}`, value: ratioOf(at80('infergate-affinity'), at80(peer)), goal: null, pass: null });
   }
   out.push('');
   out.push(
