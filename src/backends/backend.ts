@@ -241,9 +241,9 @@ export class Backend implements Candidate, OutlierHost {
     return this.#staleAfterMs;
   }
 
-  /** A scrape succeeded (`at` on this process's clock). */
+  /** A scrape succeeded (`at` on this process's clock); numbered here, so that readers can tell scrapes apart. */
   setServerLoad(load: ServerLoad): void {
-    this.#serverLoad = load;
+    this.#serverLoad = { ...load, seq: (this.#serverLoad?.seq ?? 0) + 1 };
   }
 
   /**

@@ -152,6 +152,10 @@ export function factorsOf(candidates: readonly Candidate[], w: LoadAwareWeights,
   let known = 0;
   let sumLatency = 0;
   let maxQueue = 0;
+  let queues = 0;
+  let sumQueue = 0;
+  let kvs = 0;
+  let sumKv = 0;
   for (const c of candidates) {
     const l = c.latencyScore();
     latency.push(l);
@@ -162,15 +166,27 @@ export function factorsOf(candidates: readonly Candidate[], w: LoadAwareWeights,
     const server = c.serverLoad?.();
     loads.push(server);
     const q = server?.queued;
-    if (q !== undefined && q > maxQueue) maxQueue = q;
+    if (q !== undefined) {
+      if (q > maxQueue) maxQueue = q;
+      queues++;
+      sumQueue += q;
+    }
+    if (server?.kvUsage !== undefined) {
+      kvs++;
+      sumKv += server.kvUsage;
+    }
   }
   const unknownLatency = known > 0 ? sumLatency / known : 1;
+  // A backend without a fresh signal while others have one (its /metrics stopped answering, or its first scrape is
+  // pending) counts as the pool's average, not as idle: a server too busy to answer /metrics must not draw everything.
+  const meanQueue = queues > 0 ? sumQueue / queues : 0;
+  const meanKv = kvs > 0 ? sumKv / kvs : 0;
   for (let i = 0; i < candidates.length; i++) {
     const raw = latency[i]!;
     const l = power(raw > 0 ? raw : Number.isNaN(raw) ? Number.POSITIVE_INFINITY : unknownLatency, w.latency);
     const server = loads[i];
-    const queue = server?.queued !== undefined && maxQueue > 0 ? server.queued / maxQueue : 0;
-    const kv = server?.kvUsage ?? 0;
+    const queue = maxQueue > 0 ? (server?.queued ?? meanQueue) / maxQueue : 0;
+    const kv = server?.kvUsage ?? meanKv;
     const f = power(candidates[i]!.inflight + 1, w.inflight) * (1 + w.queue * queue + w.kvCache * kv);
     latency[i] = Number.isNaN(l) ? Number.POSITIVE_INFINITY : l;
     load.push(Number.isNaN(f) ? Number.POSITIVE_INFINITY : f);

@@ -75,6 +75,11 @@ export interface Attempt {
   readonly status: number;
   /** Request sent -> response head, ms; -1 while none. */
   readonly latencyMs: number;
+  /**
+   * A token stream (text/event-stream): its head says nothing of how long the first token takes (a vLLM server sends
+   * it before queueing the request), so the backend's latency score is fed at the first body byte instead (forward.ts).
+   */
+  readonly latencyAtFirstByte?: boolean;
   /** Why the attempt failed, or null (a complete response, or still going). */
   readonly failure: AttemptFailure | null;
 }
@@ -232,7 +237,7 @@ export class Cluster {
     const queue = this.queue;
     // Overloaded: a backend could take it but every one is past its thresholds. Shed what the priority header says,
     // and what cannot wait; the rest waits for a backend to drop below them (the queue is woken by ends and scrapes).
-    const overloaded = guard !== null && this.#anyAccepts(choice.pinned ? choice.group.backends : this.backends, r.tried);
+    const overloaded = guard !== null && (choice.pinned ? this.#anyAccepts(choice.group.backends, r.tried) : this.groups.some((g) => (g === choice.group || g.weight > 0) && this.#anyAccepts(g.backends, r.tried)));
     if (overloaded) {
       const priority = guard.shedPriority(r.headers);
       if (priority !== null || !r.mayQueue || queue === null) {
@@ -257,7 +262,10 @@ export class Cluster {
   report(phase: AttemptPhase, a: Attempt): void {
     const b = a.backend;
     if (phase === 'response') {
-      b.observeLatency(a.latencyMs);
+      // Only answers the server really produced feed the latency score: a 5xx or 429 in 2 ms is a failure (a slow
+      // sample), not speed, and a 4xx (404 model not found, 400) says nothing of how fast the server is.
+      if (a.status >= 500 || a.status === 429) b.observeFailure();
+      else if (a.status < 400 && a.latencyAtFirstByte !== true) b.observeLatency(a.latencyMs);
       b.stats.upstreamSeconds.observe(a.latencyMs / 1000);
       this.#outliers?.report(b, outcomeForStatus(a.status));
       // A model server answers 503 while it loads or reloads: is it still the process that was admitted?
@@ -453,7 +461,11 @@ export class Cluster {
     return false;
   }
 
-  /** Some backend of `backends` not yet tried would take the request but for the overload thresholds. */
+  /**
+   * Some backend of `backends` not yet tried would take the request but for the overload thresholds. Only groups the
+   * request could go to count (its own, and those with weight): a READY backend of a weight-0 group (a rolled-back
+   * canary, a standby) must not turn a wait for maxConcurrent into "overloaded".
+   */
   #anyAccepts(backends: readonly Backend[], exclude: readonly Backend[] | null): boolean {
     for (const b of backends) if (b.acceptsRequest() && b.effectiveWeight() > 0 && (exclude === null || !exclude.includes(b))) return true;
     return false;

@@ -20,12 +20,13 @@ export interface OverloadStats {
 
 interface Snapshot {
   at: number;
+  seq: number | undefined;
   queued: number | undefined;
   inflight: number;
 }
 
 /**
- * Two readings of one scrape: a worker's copy of the owner's scrape (workers/view.ts) is re-dated at each view, a few ms
+ * Without scrape numbers (ServerLoad.seq): two readings of one scrape — a worker's copy of the owner's scrape is re-dated at each view, a few ms
  * apart; two real scrapes are the scrape interval (100 ms or more) apart.
  */
 const SAME_SCRAPE_MS = 10;
@@ -49,10 +50,11 @@ export class OverloadGuard {
     if (load === undefined) return pastThresholds(undefined, 0, c.inflight, this.config);
     let snap = this.#snapshots.get(c);
     if (snap === undefined) {
-      snap = { at: load.at, queued: load.queued, inflight: c.inflight };
+      snap = { at: load.at, seq: load.seq, queued: load.queued, inflight: c.inflight };
       this.#snapshots.set(c, snap);
-    } else if (Math.abs(snap.at - load.at) > SAME_SCRAPE_MS || snap.queued !== load.queued) {
+    } else if (load.seq !== undefined ? snap.seq !== load.seq : Math.abs(snap.at - load.at) > SAME_SCRAPE_MS || snap.queued !== load.queued) {
       snap.at = load.at;
+      snap.seq = load.seq;
       snap.queued = load.queued;
       snap.inflight = c.inflight;
     }

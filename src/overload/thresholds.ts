@@ -19,7 +19,11 @@ export function pastThresholds(load: ServerLoad | undefined, queued: number, inf
  * The server's queue now: its scraped length, plus the requests infergate started on it since the scrape, minus those
  * that ended (its in-flight count then and now). Between two scrapes (100-250 ms) a burst would otherwise all land on a
  * server that said "4 waiting", and a held request would wait for the next scrape after the queue drained.
+ * A server that said "nothing waiting" had room: what infergate sent since is not counted as queued (it may well be
+ * running — a batch has many slots), else every idle server would take at most `queue` new requests per scrape
+ * interval and a burst into an idle fleet would be held. Its next scrape says whether they queued.
  */
 export function estimatedQueue(scraped: number, inflightAtScrape: number, inflightNow: number): number {
+  if (scraped <= 0) return 0;
   return Math.max(0, scraped + inflightNow - inflightAtScrape);
 }

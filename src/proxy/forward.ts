@@ -50,6 +50,8 @@ export class Forward implements Dispatcher.DispatchHandler, Attempt {
   readonly backend: Backend;
   status = 0;
   latencyMs = -1;
+  /** A token stream: the latency score is fed at its first body byte (time to first token), not at the head. */
+  latencyAtFirstByte = false;
   /** How long opening a new connection for this attempt took (ms); -1 when it went on a pooled one. */
   connectMs = -1;
   failure: FailureKind | null = null;
@@ -157,6 +159,7 @@ export class Forward implements Dispatcher.DispatchHandler, Attempt {
     // HTTP/2 has no reason phrase (node:http2 warns on one); an HTTP/2 backend sends none either.
     const statusMessage = owner.http2 ? undefined : upstreamMessage;
     this.latencyMs = owner.ctx.clock.now() - this.#startedAt;
+    this.latencyAtFirstByte = statusCode < 400 && isEventStream(headers['content-type']);
     owner.cluster.report('response', this);
     if (!owner.forwardHead(this)) {
       controller.abort(new ProxyAbort(Failures.upstreamUnavailable));
@@ -297,8 +300,10 @@ export class Forward implements Dispatcher.DispatchHandler, Attempt {
   #observeFirstByte(): void {
     this.#firstByteSent = true;
     const owner = this.#owner;
-    owner.firstByteMs = owner.ctx.clock.now() - owner.startedAt;
+    const now = owner.ctx.clock.now();
+    owner.firstByteMs = now - owner.startedAt;
     this.backend.stats.firstByteSeconds.observe(owner.firstByteMs / 1000);
+    if (this.latencyAtFirstByte) this.backend.observeLatency(now - this.#startedAt);
   }
 
   /** Events completed by one chunk: they went out together, so the second and later of them are 0 s apart. */

@@ -34,6 +34,8 @@ export interface PromParserOptions {
 }
 
 const NAME_START = /[A-Za-z_:]/;
+/** Longest line accepted (characters): label sets of real servers stay far below; a body without newlines fails fast. */
+const MAX_LINE = 65_536;
 const NAME_CHAR = /[A-Za-z0-9_:]/;
 const LABEL_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -42,8 +44,9 @@ export class PromTextParser {
   readonly #maxBytes: number;
   readonly #onSample: (s: PromSample) => void;
   readonly #decoder = new TextDecoder('utf-8', { fatal: false });
-  /** The part of a line not yet ended by a newline. */
-  #pending = '';
+  /** The parts of a line not yet ended by a newline (joined once it ends: a long line split in many chunks costs no more). */
+  #pending: string[] = [];
+  #pendingLength = 0;
   #bytes = 0;
   #line = 0;
   /** `# TYPE` of each metric family seen (counter, gauge, histogram, summary, untyped). */
@@ -60,19 +63,38 @@ export class PromTextParser {
     const size = typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.byteLength;
     this.#bytes += size;
     if (this.#bytes > this.#maxBytes) throw new PromParseError(`body larger than ${this.#maxBytes} bytes`, this.#line + 1);
-    const text = this.#pending + (typeof chunk === 'string' ? chunk : this.#decoder.decode(chunk, { stream: true }));
-    let start = 0;
-    for (let nl = text.indexOf('\n', start); nl !== -1; nl = text.indexOf('\n', start)) {
+    let text = typeof chunk === 'string' ? chunk : this.#decoder.decode(chunk, { stream: true });
+    // A byte order mark at the very start is not part of the first metric name.
+    if (this.#line === 0 && this.#pendingLength === 0 && text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+    // Only the new text is searched for newlines: what is pending has none.
+    let nl = text.indexOf('\n');
+    if (nl === -1) {
+      this.#hold(text);
+      return;
+    }
+    this.#parseLine(this.#pending.length === 0 ? text.slice(0, nl) : this.#pending.join('') + text.slice(0, nl));
+    this.#pending = [];
+    this.#pendingLength = 0;
+    let start = nl + 1;
+    for (nl = text.indexOf('\n', start); nl !== -1; nl = text.indexOf('\n', start)) {
       this.#parseLine(text.slice(start, nl));
       start = nl + 1;
     }
-    this.#pending = text.slice(start);
+    if (start < text.length) this.#hold(text.slice(start));
+  }
+
+  /** Keeps an unfinished line; one longer than MAX_LINE is an error (no real metrics line comes near it). */
+  #hold(part: string): void {
+    this.#pending.push(part);
+    this.#pendingLength += part.length;
+    if (this.#pendingLength > MAX_LINE) throw new PromParseError(`a line longer than ${MAX_LINE} characters`, this.#line + 1);
   }
 
   /** The body has ended: parse its last line (the format ends with a newline, but a missing one is forgiven). */
   end(): void {
-    const rest = this.#pending + this.#decoder.decode();
-    this.#pending = '';
+    const rest = this.#pending.join('') + this.#decoder.decode();
+    this.#pending = [];
+    this.#pendingLength = 0;
     if (rest.length > 0) this.#parseLine(rest);
   }
 
@@ -103,7 +125,8 @@ export class PromTextParser {
     if (value === null) throw new PromParseError(`${name}: invalid value ${JSON.stringify(line.slice(i, valueEnd))}`, this.#line);
     i = skipSpaces(line, valueEnd);
     let timestampMs: number | undefined;
-    if (i < line.length) {
+    // OpenMetrics exemplars (` # {...} v`) may follow the value directly; they say nothing about load.
+    if (i < line.length && line[i] !== '#') {
       const tsEnd = tokenEnd(line, i);
       const ts = Number(line.slice(i, tsEnd));
       if (!Number.isFinite(ts)) throw new PromParseError(`${name}: invalid timestamp ${JSON.stringify(line.slice(i, tsEnd))}`, this.#line);

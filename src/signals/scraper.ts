@@ -94,6 +94,8 @@ export class LoadScraper {
       return;
     }
     this.#deps.stats.scrape(b, r.reason);
+    // A failed scrape may have let the last signal go stale: requests held on it may go now.
+    this.#deps.loadChanged?.();
     if (!this.#failing) {
       this.#failing = true;
       this.#deps.log.warn({ backend: b.id, pool: b.pool, url: this.#url, reason: r.reason, error: r.message }, 'load signals could not be scraped: the picker uses in-flight and latency for this backend once its last signal is stale (health state unchanged)');

@@ -12,4 +12,9 @@ export interface ServerLoad {
   readonly kvUsage?: number;
   /** Clock time (ms, the injected clock) when this scrape completed. */
   readonly at: number;
+  /**
+   * Which scrape of this backend it is (1, 2, ...), set when stored; a worker's copy keeps the owner's number, so two
+   * readings of one scrape are known as such even though the worker re-dates `at` at every view.
+   */
+  readonly seq?: number;
 }

@@ -14,7 +14,7 @@ export interface BackendView {
   /** ms since it became READY (slow start), -1 if never. */
   readonly readyForMs: number;
   /** The server's last scraped load (signals/scraper.ts runs in the owner), its age instead of a clock time; absent if none. */
-  readonly load?: { readonly queued?: number; readonly running?: number; readonly kvUsage?: number; readonly ageMs: number };
+  readonly load?: { readonly queued?: number; readonly running?: number; readonly kvUsage?: number; readonly seq?: number; readonly ageMs: number };
 }
 
 export interface GroupView {

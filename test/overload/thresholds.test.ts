@@ -38,6 +38,7 @@ describe('estimatedQueue', () => {
     [4, 10, 12, 6], // two more sent since the scrape
     [4, 10, 7, 1], // three ended: three waiting ones run
     [1, 10, 2, 0], // never negative
+    [0, 2, 30, 0], // the server said nothing waits: what was sent since may be running (its next scrape says)
   ])('scraped %i, in flight %i then %i now: %i', (scraped, then, now, expected) => {
     expect(estimatedQueue(scraped, then, now)).toBe(expected);
   });

@@ -114,3 +114,23 @@ describe('PromTextParser', () => {
     expect(() => p.write('c 3\n')).toThrow(/larger than 10 bytes/);
   });
 });
+
+describe('hostile and unusual text', () => {
+  it('a line without end fails once past 64 KB (pieces are kept apart until the line ends: no re-joining per chunk)', () => {
+    const p = new PromTextParser(() => {}, { maxBytes: 10_000_000 });
+    const piece = 'x'.repeat(100);
+    let fed = 0;
+    expect(() => {
+      for (; fed < 2_000; fed++) p.write(piece);
+    }).toThrow(/longer than 65536/);
+    expect(fed).toBe(655);
+  });
+
+  it('a byte order mark at the start and an exemplar right after the value are accepted', () => {
+    const got: number[] = [];
+    const p = new PromTextParser((s) => got.push(s.value), { maxBytes: 1_000_000 });
+    p.write('\uFEFFvllm:num_requests_waiting{model_name="m"} 3 # {trace_id="a"} 1\n');
+    p.end();
+    expect(got).toEqual([3]);
+  });
+});

@@ -82,7 +82,7 @@ describe('LoadScraper', () => {
     r.clock.advance(INTERVAL);
     await r.scrapes(2);
     expect(r.server.requests.map((q) => q.url)).toEqual(['/metrics']);
-    expect(r.backend.serverLoad()).toEqual({ queued: 4, running: 21, kvUsage: expect.closeTo(0.65, 6), at: INTERVAL });
+    expect(r.backend.serverLoad()).toEqual({ queued: 4, running: 21, kvUsage: expect.closeTo(0.65, 6), at: INTERVAL, seq: 1 });
     expect(await counter(r.metrics, 'ok')).toBe(1);
     // The pool hears of it (requests held for overload may go now); the skipped scrape while LOADING said nothing.
     expect(r.changed()).toBe(1);
@@ -107,6 +107,8 @@ describe('LoadScraper', () => {
     await r.scrapes(11);
     expect(r.clock.now()).toBeGreaterThan(STALE);
     expect(r.backend.serverLoad()).toBeUndefined(); // stale: ignored by the picker
+    // Every scrape told the pool, failed ones too: the one that let the signal go stale releases requests held on it.
+    expect(r.changed()).toBe(11);
     expect(r.backend.lastServerLoad()?.queued).toBe(4); // still shown, with its age
     expect(r.backend.serverLoadAgeMs()).toBe(r.clock.now());
     // The server answers again: fresh.
