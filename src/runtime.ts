@@ -106,7 +106,7 @@ export class Runtime {
   handOver(next: Runtime): void {
     for (const [pool, d] of this.#detectors) if (next.#detectors.get(pool) !== d) d.detector.stop();
     for (const d of this.#discoveries) d.stop();
-    for (const c of this.#clusters.values()) c.stop(true);
+    for (const c of this.#clusters.values()) c.stop(true, next.cluster(c.name));
   }
 
   /** Stop everything now (shutdown). */

@@ -90,6 +90,13 @@ export class WaitQueue {
     for (const waiter of [...this.#entries.keys()]) if (this.#take(waiter)) waiter.onQueueTimeout();
   }
 
+  /** Every waiter leaves the queue without an answer, oldest first (a reload hands them to the next configuration). */
+  takeAll(): Waiter[] {
+    const all = [...this.#entries.keys()];
+    for (const waiter of all) this.#take(waiter);
+    return all;
+  }
+
   #take(waiter: Waiter): boolean {
     const entry = this.#entries.get(waiter);
     if (entry === undefined) return false;

@@ -51,6 +51,11 @@ export interface AttemptFailure {
   readonly outcome: 'gateway-error' | null;
 }
 
+/** A waiting request that can go on waiting in the next configuration's cluster of its pool (proxy/exchange.ts). */
+export interface Movable {
+  moveTo(next: Cluster): void;
+}
+
 /** Why pick() found no backend (the proxy maps it to its failure table). */
 export type PickRefusal = 'no-ready-backend' | 'queue-full' | 'overloaded';
 
@@ -399,13 +404,21 @@ export class Cluster {
     });
   }
 
-  /** Stop probing; waiting requests get their answer now. `close` also closes the connection pools once idle (reload). */
-  stop(close: boolean): void {
+  /**
+   * Stop probing. Waiting requests go on waiting in `successor` (the same pool in the next configuration, a reload) —
+   * held for overload or for a READY backend, they must not all get a 503 because the configuration changed — or get
+   * their answer now (shutdown, or a pool the reload removed). `close` also closes the connection pools once idle.
+   */
+  stop(close: boolean, successor?: Cluster): void {
     this.#running = false;
     this.#unsubscribe?.();
     this.#unsubscribe = null;
     for (const c of this.#controllers.values()) c.stop();
-    this.queue?.flush();
+    for (const w of this.queue?.takeAll() ?? []) {
+      const movable = w as Partial<Movable>;
+      if (successor !== undefined && typeof movable.moveTo === 'function') movable.moveTo(successor);
+      else w.onQueueTimeout();
+    }
     if (close) for (const b of this.backends) void b.close();
   }
 

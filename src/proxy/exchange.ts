@@ -47,6 +47,11 @@ export class Exchange implements AttemptOwner, PickRequest, ReadAheadOwner {
   /** When the request was first held for overload (ms, the guard's clock); -1 when not held. */
   overloadedSince = -1;
   #queued: Queued | null = null;
+  /** Where it picks backends: its pool's cluster, or the next configuration's after a reload while it waited. */
+  cluster: Cluster;
+  /** The retry budget and body budget it started with: its accounting stays there across a reload. */
+  readonly #budget: Cluster['budget'];
+  readonly #bodyBuffers: Cluster['bodyBuffers'];
   #drainListening = false;
   /** Phase 4 is reading the body ahead (body.ts): cancels it (the bytes go back to the pool's budget). */
   readingAhead: (() => void) | null = null;
@@ -60,13 +65,16 @@ export class Exchange implements AttemptOwner, PickRequest, ReadAheadOwner {
   #pace: BodyPace | null = null;
 
   /** `client`: the real client address (proxy/client-address.ts), for the access log. */
-  constructor(readonly ctx: ExchangeContext, readonly req: IncomingMessage, readonly res: ServerResponse, readonly cluster: Cluster, readonly requestId: string, readonly client: string, readonly peer: string) {
+  constructor(readonly ctx: ExchangeContext, readonly req: IncomingMessage, readonly res: ServerResponse, cluster: Cluster, readonly requestId: string, readonly client: string, readonly peer: string) {
     this.startedAt = ctx.clock.now();
+    this.cluster = cluster;
+    this.#budget = cluster.budget;
+    this.#bodyBuffers = cluster.bodyBuffers;
     this.http2 = isHttp2Request(req);
     this.grpc = this.http2 && isGrpc(req.headers);
     // Without a body read ahead there is no prompt to hash: a pick with a key overwrites this.
     this.affinity = cluster.affinity === null ? null : 'no-prompt';
-    cluster.budget.requestStarted();
+    this.#budget.requestStarted();
     // `on`, not `once`: 'close' fires once per response, and once() allocates a wrapper per request.
     res.on('close', this.#onClientClose);
   }
@@ -84,6 +92,14 @@ export class Exchange implements AttemptOwner, PickRequest, ReadAheadOwner {
   onQueueTimeout(): void {
     this.#queued = null;
     this.fail(Failures.queueTimeout, false);
+  }
+  /** A reload while it waited: it picks again in the next configuration's cluster of its pool (and waits there). */
+  moveTo(next: Cluster): void {
+    this.#queued = null;
+    this.cluster = next;
+    // The group was chosen among the old configuration's groups: choose again among the new ones (same pin, same hash).
+    this.choice = null;
+    this.attempt();
   }
 
   // ReadAheadOwner (phase 4, body.ts)
@@ -211,13 +227,13 @@ export class Exchange implements AttemptOwner, PickRequest, ReadAheadOwner {
 
   #verdict(failure: FailureKind): RetryVerdict {
     const replayable = this.body === null || Buffer.isBuffer(this.body);
-    return decideRetry(failure, this.req.method ?? '', replayable, this.history, this.cluster.config.retry, this.cluster.budget.allows());
+    return decideRetry(failure, this.req.method ?? '', replayable, this.history, this.cluster.config.retry, this.#budget.allows());
   }
 
   #retry(failure: FailureKind, backend: Backend): boolean {
     const verdict = this.#verdict(failure);
     if (verdict === 'budget-exhausted') this.ctx.stats.retryBudgetExhausted(this.cluster.name);
-    if (!this.history.take(verdict, backend, this.cluster.budget)) return false;
+    if (!this.history.take(verdict, backend, this.#budget)) return false;
     this.ctx.stats.retried(this.cluster.name, verdict === 'retry' ? failure.code : 'reused-connection');
     this.attempt();
     return true;
@@ -277,7 +293,7 @@ export class Exchange implements AttemptOwner, PickRequest, ReadAheadOwner {
     this.readingAhead = null;
     this.#pace?.stop();
     if (this.#heldBody > 0) {
-      this.cluster.bodyBuffers.give(this.#heldBody);
+      this.#bodyBuffers.give(this.#heldBody);
       this.#heldBody = 0;
     }
     this.#queued?.cancel();
@@ -288,7 +304,7 @@ export class Exchange implements AttemptOwner, PickRequest, ReadAheadOwner {
       guard.waited(guard.now() - this.overloadedSince);
       this.overloadedSince = -1;
     }
-    this.cluster.budget.requestEnded(this.history.retrying);
+    this.#budget.requestEnded(this.history.retrying);
     account(this);
   }
 }

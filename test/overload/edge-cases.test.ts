@@ -105,3 +105,23 @@ describe('load-aware', () => {
     });
   }
 });
+
+describe('a reload', () => {
+  it('hands the requests waiting for a READY backend to the next configuration\'s cluster of their pool', () => {
+    const pool = yaml('pools:', '  p:', '    balance: round-robin', '    queue: { max: 10, timeout: 5s }', '    backends: [http://127.0.0.1:9101]');
+    const before = cluster(pool);
+    const after = cluster(pool);
+    const r = request();
+    const moved: unknown[] = [];
+    const waiting = Object.assign(r, { moveTo: (next: unknown) => moved.push(next) });
+    expect(before.c.pick(waiting)).toBeInstanceOf(Queued); // no READY backend yet
+    before.c.stop(true, after.c);
+    expect(moved).toEqual([after.c]);
+    expect(r.timeouts).toBe(0);
+    // Without a successor (shutdown, a pool the reload removed): answered now.
+    const s = request();
+    expect(after.c.pick(s)).toBeInstanceOf(Queued);
+    after.c.stop(false);
+    expect(s.timeouts).toBe(1);
+  });
+});
