@@ -64,9 +64,10 @@ test('the list has every backend with the contract fields', async () => {
   expect(a).toMatchObject({ ...common, group: 'stable', url: s1.url, state: 'READY', weight: 1, requests: 3, errors: 0, errorRate: 0 });
   expect(b).toMatchObject({ ...common, group: 'stable', url: s2.url, state: 'LOADING', weight: 3, requests: 0, errors: 0, errorRate: 0, latencyMs: 0 });
   expect(c).toMatchObject({ ...common, group: 'canary', url: c1.url, state: 'READY', weight: 1, requests: 2, errors: 1, errorRate: 0.5 });
-  // Peak EWMA (tau 10 s) read now: s1's last answer ended just now; c1's two 40 ms answers were followed by s1's 60 ms.
+  // Peak EWMA (tau 10 s) read now: s1's last answer ended just now; c1's last (a 500) was followed by s1's 60 ms.
   expect(a.latencyMs).toBe(20);
-  expect(c.latencyMs).toBe(Math.round(40 * Math.exp(-60 / 10_000) * 100) / 100);
+  // c's last answer was a 500: a failure counts as a 1 s sample (a fast error must not look fast), decayed since.
+  expect(c.latencyMs).toBe(Math.round(1000 * Math.exp(-60 / 10_000) * 100) / 100);
   // Every probe ran at t=0 on the proxy's clock.
   expect(a.lastProbe).toEqual({ ok: true, status: 200, error: null, at: 1_700_000_000_000, role: 'readiness', path: '/health', ms: 0 });
   expect(b.lastProbe).toMatchObject({ ok: false, status: 503, error: 'status 503', at: 1_700_000_000_000 });
