@@ -46,6 +46,19 @@ export interface AttemptOwner {
   bodySent(bytes: number): void;
 }
 
+/** A first body chunk up to this size is written as a string, joined to the response head (see onResponseData). */
+const SMALL_CHUNK = 16 * 1024;
+
+/** A content-length header's value as a number; -1 when it is not one plain decimal number. */
+function sizeOf(value: string | string[]): number {
+  if (typeof value !== 'string' || value.length === 0 || value.length > 15) return -1;
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c < 0x30 || c > 0x39) return -1;
+  }
+  return Number(value);
+}
+
 export class Forward implements Dispatcher.DispatchHandler, Attempt {
   readonly backend: Backend;
   status = 0;
@@ -83,6 +96,8 @@ export class Forward implements Dispatcher.DispatchHandler, Attempt {
   #pausedByClient = false;
   /** The body clock is due to start at the end of this tick (see #watchSoon); cleared when the response ends first. */
   #watchPending = false;
+  /** Body bytes still due on a sized HTTP/1.1 response (its content-length); -1 for any other response. */
+  #bodyLeft = -1;
 
   /**
    * Attempts whose body clock starts once the current I/O callback is over. A small response usually arrives whole in
@@ -169,9 +184,12 @@ export class Forward implements Dispatcher.DispatchHandler, Attempt {
     }
     this.#watchSoon();
     const head = responseHeaderList(headers, owner.requestId, owner.ctx.draining() && !owner.http2);
-    if (headers['content-length'] !== undefined) {
+    const contentLength = headers['content-length'];
+    if (contentLength !== undefined) {
       this.#pendingHead = head;
       this.#pendingMessage = statusMessage || undefined;
+      // HTTP/2 responses end through node:http2's own path (and carry trailers): only HTTP/1.1 ends at the last byte.
+      if (!owner.http2) this.#bodyLeft = sizeOf(contentLength);
       return;
     }
     if (isEventStream(headers['content-type'])) {
@@ -184,13 +202,30 @@ export class Forward implements Dispatcher.DispatchHandler, Attempt {
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
-    if (this.#pendingHead !== null) this.#writePendingHead();
+    const headPending = this.#pendingHead !== null;
+    if (headPending) this.#writePendingHead();
     if (!this.#firstByteSent) this.#observeFirstByte();
     this.#lastDataAt = this.#owner.ctx.clock.now();
     if (this.#sse !== null) this.#observeEvents(this.#sse.feed(chunk));
     else if (this.#awaitingFirst) this.#firstArrived();
     this.#owner.bytesOut += chunk.length;
-    if (!this.#owner.res.write(chunk)) {
+    const res = this.#owner.res;
+    // A small chunk that goes out with the held-back head goes as a latin1 string (byte for byte the same): node:http
+    // then joins head and chunk into one string and one write(2), where a Buffer goes as head + chunk through writev.
+    const data = headPending && chunk.length <= SMALL_CHUNK ? chunk.toString('latin1') : chunk;
+    if (this.#bodyLeft > 0) {
+      this.#bodyLeft -= chunk.length;
+      // The last byte of a sized body: end with it. res.write() corks the socket until the next tick and res.end()
+      // then adds an empty write; end(chunk) sends head and body at once, with no tick in between. The backend's
+      // end follows in this same parser pass (llhttp completes a sized message at its last byte), where
+      // onResponseEnd accounts; an HTTP/1.1 sized response has no trailers to add.
+      if (this.#bodyLeft === 0) {
+        if (typeof data === 'string') res.end(data, 'latin1');
+        else res.end(data);
+        return;
+      }
+    }
+    if (!(typeof data === 'string' ? res.write(data, 'latin1') : res.write(data))) {
       this.#pausedByClient = true;
       controller.pause();
       this.#owner.paused();
@@ -205,13 +240,17 @@ export class Forward implements Dispatcher.DispatchHandler, Attempt {
     if (!this.#firstByteSent) this.#observeFirstByte();
     // gRPC's status lives in trailers. HTTP/2 clients get them as sent; HTTP/1.1 ones only on a chunked response
     // (Node drops them otherwise), as nginx does.
-    if (trailers !== undefined) {
-      for (const _ in trailers) {
-        this.#owner.res.addTrailers(trailers as Record<string, string>);
-        break;
+    const res = this.#owner.res;
+    // Ended already with a sized body's last byte (onResponseData).
+    if (!res.writableEnded) {
+      if (trailers !== undefined) {
+        for (const _ in trailers) {
+          res.addTrailers(trailers as Record<string, string>);
+          break;
+        }
       }
+      res.end();
     }
-    this.#owner.res.end();
     this.#owner.finish();
   }
 
