@@ -210,9 +210,9 @@ export class Forward implements Dispatcher.DispatchHandler, Attempt {
     else if (this.#awaitingFirst) this.#firstArrived();
     this.#owner.bytesOut += chunk.length;
     const res = this.#owner.res;
-    // A small chunk that goes out with the held-back head goes as a latin1 string (byte for byte the same): node:http
-    // then joins head and chunk into one string and one write(2), where a Buffer goes as head + chunk through writev.
-    const data = headPending && chunk.length <= SMALL_CHUNK ? chunk.toString('latin1') : chunk;
+    // HTTP/1.1: a small chunk that goes out with the held-back head goes as a latin1 string (byte for byte the same):
+    // node:http then joins head and chunk into one string and one write(2), where a Buffer goes through writev.
+    const data = headPending && chunk.length <= SMALL_CHUNK && !this.#owner.http2 ? chunk.toString('latin1') : chunk;
     if (this.#bodyLeft > 0) {
       this.#bodyLeft -= chunk.length;
       // The last byte of a sized body: end with it. res.write() corks the socket until the next tick and res.end()
