@@ -73,7 +73,10 @@ export class Forward implements Dispatcher.DispatchHandler, Attempt {
   readonly #owner: AttemptOwner;
   readonly #startedAt: number;
   #controller: Dispatcher.DispatchController | null = null;
-  /** Response head held back until the first body byte (sized responses), so a stall before it can still be answered with a 504. */
+  /**
+   * Response head held back until the first body byte (sized responses), so a stall before it can still be answered
+   * with a 504; a streamed HTTP/1.1 response's until its first body byte or the end of the tick (#flushHead).
+   */
   #pendingHead: HeaderList | null = null;
   #pendingMessage: string | undefined = undefined;
   #released = false;
@@ -96,6 +99,8 @@ export class Forward implements Dispatcher.DispatchHandler, Attempt {
   #pausedByClient = false;
   /** The body clock is due to start at the end of this tick (see #watchSoon); cleared when the response ends first. */
   #watchPending = false;
+  /** The held head is a streamed HTTP/1.1 response's: it goes with the first body bytes, or alone at the end of the tick. */
+  #headToFlush = false;
   /** Body bytes still due on a sized HTTP/1.1 response (its content-length); -1 for any other response. */
   #bodyLeft = -1;
 
@@ -196,8 +201,17 @@ export class Forward implements Dispatcher.DispatchHandler, Attempt {
       this.#sse = new SseEventCounter();
       this.backend.stats.streams.open++;
     }
+    // The head of a streamed (chunked) response goes out in this tick, whatever comes next: a token stream's first
+    // event must not wait for the second. HTTP/1.1: held to the end of the tick (#armBodyTimer's microtask, already
+    // queued), so body bytes and the end that arrived in the same read take it along in one write(2) instead of two;
+    // no time passes before a microtask, so a head alone still leaves at once.
+    if (!owner.http2) {
+      this.#pendingHead = head;
+      this.#pendingMessage = statusMessage || undefined;
+      this.#headToFlush = true;
+      return;
+    }
     owner.res.writeHead(statusCode, statusMessage || undefined, head);
-    // Flush headers now: a token stream's first event must not wait for the second.
     owner.res.flushHeaders();
   }
 
@@ -292,6 +306,7 @@ export class Forward implements Dispatcher.DispatchHandler, Attempt {
 
   /** Still going at the end of the tick it started in: the first-byte (or, once data came, the idle) clock runs. */
   #armBodyTimer(): void {
+    if (this.#headToFlush) this.#flushHead();
     if (!this.#watchPending) return;
     this.#watchPending = false;
     const cfg = this.#owner.cluster.config.timeouts;
@@ -351,6 +366,15 @@ export class Forward implements Dispatcher.DispatchHandler, Attempt {
       else stats.sseEventGapSeconds.observe((now - this.#lastEventAt) / 1000);
       this.#lastEventAt = now;
     }
+  }
+
+  /** A streamed response's head that no body byte took along in its first tick goes out alone. */
+  #flushHead(): void {
+    this.#headToFlush = false;
+    if (this.#pendingHead === null) return; // sent with body bytes or the end, or the attempt failed
+    this.#writePendingHead();
+    const res = this.#owner.res;
+    if (!this.#owner.gone && !res.destroyed) res.flushHeaders();
   }
 
   #writePendingHead(): void {
