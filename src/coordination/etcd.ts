@@ -6,7 +6,7 @@
 // Keys, under the fleet prefix:  ejections/<backend id>   {reason, detector, durationMs, by, at} (a lease of the ejection's length)
 //                                replicas/<replica>       the replica's lease (its reports hang on it)
 import { hostname } from 'node:os';
-import { Etcd3, type Lease, type Watcher } from 'etcd3';
+import type { Etcd3, Lease, Watcher } from 'etcd3';
 import type { CoordinationConfig } from '../config/types.js';
 import type { Logger } from '../observe/log.js';
 import { snapshotFromJSON } from '../rollout/snapshot.js';
@@ -40,7 +40,8 @@ export class EtcdCoordination implements Coordination {
   readonly replica: string;
   readonly #config: CoordinationConfig['etcd'];
   readonly #deps: EtcdCoordinationDeps;
-  readonly #client: Etcd3;
+  /** Made at load() (#connect). */
+  #client: Etcd3 | undefined;
   readonly #leaseSeconds: number;
   /** How often the heartbeat runs and reports are sent: a third of the lease, at most 1 s (decisions reach all within 1 s). */
   readonly #beatMs: number;
@@ -68,14 +69,30 @@ export class EtcdCoordination implements Coordination {
     this.replica = deps.replica ?? `${hostname()}-${process.pid}-${Math.random().toString(36).slice(2, 6)}`;
     this.#leaseSeconds = Math.max(1, Math.round(config.etcd.leaseMs / 1000));
     this.#beatMs = Math.min(1000, Math.floor(config.etcd.leaseMs / 3));
+    deps.stats.connected(false);
+  }
+
+  /**
+   * The client is made at load(): etcd3 (with its gRPC stack and protos) is imported only by a replica configured to
+   * use it — loaded at start, it made every infergate process heavier and its garbage collection lazier (idle
+   * connection floods left ~3 KB per connection behind until much later).
+   */
+  /** The client; only used once load() has made it. */
+  get #etcd(): Etcd3 {
+    if (this.#client === undefined) throw new Error('etcd client used before load()');
+    return this.#client;
+  }
+
+  async #connect(): Promise<void> {
+    if (this.#client !== undefined) return;
+    const { Etcd3: Client } = await import('etcd3');
     // Short call deadlines: a replica must notice an unreachable store within a heartbeat or two, not at gRPC's default.
-    this.#client = new Etcd3({
-      hosts: config.etcd.endpoints,
+    this.#client = new Client({
+      hosts: this.#config.endpoints,
       dialTimeout: this.#beatMs * 2,
       defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + Math.max(2000, this.#beatMs * 2) }),
     });
     this.#link = this.#makeLink();
-    deps.stats.connected(false);
   }
 
   /**
@@ -83,6 +100,7 @@ export class EtcdCoordination implements Coordination {
    * nothing for any rollout (no leader is elected from here) until the heartbeat has read it.
    */
   async load(): Promise<Map<string, SharedRollout>> {
+    await this.#connect();
     this.#timer ??= setInterval(() => void this.#beat(), this.#beatMs);
     this.#timer.unref();
     try {
@@ -97,7 +115,7 @@ export class EtcdCoordination implements Coordination {
   /** Everything under the prefix, then a watch from the next revision: no change is missed between the two. */
   async #sync(): Promise<Map<string, SharedRollout>> {
     const prefix = this.#config.prefix;
-    const res = await this.#client.getAll().prefix(prefix).exec();
+    const res = await this.#etcd.getAll().prefix(prefix).exec();
     const out = new Map<string, SharedRollout>();
     const pendingEjections: Array<{ value: string }> = [];
     for (const kv of res.kvs) {
@@ -122,7 +140,7 @@ export class EtcdCoordination implements Coordination {
     const old = this.#watcher;
     this.#watcher = null;
     void old?.cancel().catch(() => undefined);
-    const watcher = await withDeadline(this.#client.watch().prefix(prefix).startRevision(String(BigInt(res.header.revision) + 1n)).create(), WATCH_START_MS, 'watch start', (late) => void late.cancel().catch(() => undefined));
+    const watcher = await withDeadline(this.#etcd.watch().prefix(prefix).startRevision(String(BigInt(res.header.revision) + 1n)).create(), WATCH_START_MS, 'watch start', (late) => void late.cancel().catch(() => undefined));
     if (this.#stopped) {
       void watcher.cancel().catch(() => undefined);
       return out;
@@ -208,7 +226,7 @@ export class EtcdCoordination implements Coordination {
   ejected(e: Omit<SharedEjection, 'by'>): void {
     if (!this.#connected || !(e.durationMs > 0)) return;
     const value = JSON.stringify({ ...e, by: this.replica, at: Date.now() });
-    const lease = this.#client.lease(Math.max(1, Math.ceil(e.durationMs / 1000)), { autoKeepAlive: false });
+    const lease = this.#etcd.lease(Math.max(1, Math.ceil(e.durationMs / 1000)), { autoKeepAlive: false });
     lease
       .put(`${this.#config.prefix}ejections/${e.backend}`)
       .value(value)
@@ -246,10 +264,10 @@ export class EtcdCoordination implements Coordination {
     await Promise.race([handOver, new Promise((r) => (timer = setTimeout(r, Math.min(3000, this.#config.leaseMs))))]);
     clearTimeout(timer);
     void this.#watcher?.cancel().catch(() => undefined);
-    this.#client.close();
+    this.#client?.close();
   }
 
-  readonly #link: SeatLink;
+  #link!: SeatLink;
   /** What load() read, handed to the seats as they are made. */
   #loadedRevisions = new Map<string, { value: string; revision: string }>();
   #loadedReports: Array<{ rollout: string; replica: string; value: string }> = [];
@@ -257,7 +275,7 @@ export class EtcdCoordination implements Coordination {
 
   #makeLink(): SeatLink {
     return {
-      client: this.#client,
+      client: this.#etcd,
       replica: this.replica,
       leaseSeconds: this.#leaseSeconds,
       connected: () => this.#connected && this.#synced,
@@ -278,7 +296,7 @@ export class EtcdCoordination implements Coordination {
   }
 
   #newLease(): Lease {
-    const lease = this.#client.lease(this.#leaseSeconds, { autoKeepAlive: false });
+    const lease = this.#etcd.lease(this.#leaseSeconds, { autoKeepAlive: false });
     lease.on('lost', () => {
       if (this.#lease === lease) this.#lease = null;
     });
