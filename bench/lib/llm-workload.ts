@@ -8,17 +8,10 @@
  * request sequence and arrival times for a given load level and round.
  */
 
-/** mulberry32: small, fast, seeded; plenty for a workload. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// The tests' seeded generator (mulberry32), one copy for both: a workload and a test seeded alike draw alike.
+import { seededRandom } from '../../test/helpers/manual-clock.ts';
+
+export { seededRandom };
 
 export type RequestKind = 'chat' | 'document' | 'long-prompt' | 'long-answer';
 

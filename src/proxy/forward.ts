@@ -179,7 +179,8 @@ export class Forward implements Dispatcher.DispatchHandler, Attempt {
     // HTTP/2 has no reason phrase (node:http2 warns on one); an HTTP/2 backend sends none either.
     const statusMessage = owner.http2 ? undefined : upstreamMessage;
     this.latencyMs = owner.ctx.clock.now() - this.#startedAt;
-    this.latencyAtFirstByte = statusCode < 400 && isEventStream(headers['content-type']);
+    const eventStream = isEventStream(headers['content-type']);
+    this.latencyAtFirstByte = statusCode < 400 && eventStream;
     owner.cluster.report('response', this);
     if (!owner.forwardHead(this)) {
       controller.abort(new ProxyAbort(Failures.upstreamUnavailable));
@@ -200,7 +201,7 @@ export class Forward implements Dispatcher.DispatchHandler, Attempt {
       if (!owner.http2) this.#bodyLeft = sizeOf(contentLength);
       return;
     }
-    if (isEventStream(headers['content-type'])) {
+    if (eventStream) {
       this.#sse = new SseEventCounter();
       this.backend.stats.streams.open++;
     }

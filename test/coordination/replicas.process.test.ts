@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { Agent, request } from 'undici';
 import { afterAll, afterEach, beforeAll, expect, test } from 'vitest';
 import { ETCD_MISSING, startEtcd, type Etcd } from '../helpers/etcd.js';
-import { runCli, startedPorts, tempConfig, type Proc } from '../lifecycle/process.js';
+import { killProc, runCli, startedPorts, tempConfig, type Proc } from '../lifecycle/process.js';
 
 const LEASE_MS = 2000;
 let etcd: Etcd | null = null;
@@ -26,15 +26,10 @@ afterAll(async () => {
   await agent.close();
 });
 afterEach(async () => {
-  for (const p of procs.splice(0)) await kill(p);
+  for (const p of procs.splice(0)) await killProc(p);
   await Promise.all(servers.splice(0).map((s) => new Promise((r) => s.close(r))));
 });
 
-async function kill(p: Proc): Promise<void> {
-  if (p.child.exitCode !== null || p.child.signalCode !== null) return;
-  p.child.kill('SIGKILL');
-  await p.exited;
-}
 
 /** A backend stamping its name; `fail` makes it answer 500 to user requests (health stays 200). */
 async function backend(name: string): Promise<{ url: string; fail: boolean; served(): number }> {
@@ -155,7 +150,7 @@ test.skipIf(skip)(`one leader decides over every replica's traffic, all apply it
 
   // Kill the leader at 30 %: another is elected within the lease (+ a heartbeat of slack) and the rollout continues there.
   const killedAt = Date.now();
-  await kill(leader.proc);
+  await killProc(leader.proc);
   const next = await oneLeader(followers, LEASE_MS + 3000);
   const takeoverMs = Date.now() - killedAt;
   console.log(`leader replaced ${takeoverMs} ms after SIGKILL (lease ${LEASE_MS} ms)`);
@@ -167,7 +162,7 @@ test.skipIf(skip)(`one leader decides over every replica's traffic, all apply it
   for (const f of followers) await expect.poll(async () => (await rollouts(f)).rollouts[0]!.weight, { timeout: 1000, interval: 20 }).toBe(60);
 
   // Every replica goes (no traffic: the rollout holds at 60 %); three new ones carry on from etcd, not from the first step.
-  for (const r of followers) await kill(r.proc);
+  for (const r of followers) await killProc(r.proc);
   const again = await Promise.all([replica(yaml), replica(yaml), replica(yaml)]);
   for (const r of again) expect((await rollouts(r)).rollouts[0]).toMatchObject({ state: 'progressing', weight: 60, step: 2 });
   const newLeader = await oneLeader(again);

@@ -75,6 +75,13 @@ export function runCli(args: string[], opts: { fdLimit?: number } = {}): Proc {
   };
 }
 
+/** SIGKILL a child that is still running and wait for its exit (test teardown; a process that already ended is left). */
+export async function killProc(p: Proc | null): Promise<void> {
+  if (p === null || p.child.exitCode !== null || p.child.signalCode !== null) return;
+  p.child.kill('SIGKILL');
+  await p.exited;
+}
+
 /** The proxy and admin ports, from the "infergate started" line. */
 export async function startedPorts(p: Proc): Promise<{ port: number; adminPort: number }> {
   const l = await p.waitForLog((x) => x.msg === 'infergate started');

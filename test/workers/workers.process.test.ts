@@ -5,16 +5,13 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Agent, request } from 'undici';
 import { afterEach, expect, test } from 'vitest';
-import { runCli, tempConfig, type Proc } from '../lifecycle/process.js';
+import { killProc, runCli, tempConfig, type Proc } from '../lifecycle/process.js';
 
 let proc: Proc | null = null;
 const servers: http.Server[] = [];
 
 afterEach(async () => {
-  if (proc && proc.child.exitCode === null && proc.child.signalCode === null) {
-    proc.child.kill('SIGKILL');
-    await proc.exited;
-  }
+  await killProc(proc);
   proc = null;
   await Promise.all(servers.splice(0).map((s) => new Promise((r) => s.close(r))));
 });
