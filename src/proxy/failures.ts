@@ -39,6 +39,13 @@ export const Failures = {
    * connection for every method, as browsers do; a reset on a fresh connection stays `upstreamReset`.
    */
   keepAliveRace: kind('upstream-reset', 502, 'upstream', true, GW, 'backend closed a kept-alive connection as the request arrived', true),
+  /**
+   * An HTTP/1.1 backend answered the request with a TCP reset before any response byte: its kernel discarded what we
+   * sent unread (a socket closed with received data unread is reset, RFC 1122 4.2.2.13; one that read the request and
+   * then died closes with FIN). Seen when a server stops listening with connections still in its accept queue, or
+   * destroys an idle connection as the request lands. Retried like the keep-alive race, for every method.
+   */
+  resetUnread: kind('upstream-reset', 502, 'upstream', true, GW, 'backend reset the connection without reading the request', true),
   invalidResponse: kind('invalid-response', 502, 'upstream', false, GW, 'backend sent an invalid HTTP response'),
   firstByteTimeout: kind('first-byte-timeout', 504, 'upstream', false, GW, 'backend did not answer within the first-byte timeout'),
   idleTimeout: kind('idle-timeout', 504, 'upstream', false, GW, 'backend stalled longer than the idle timeout'),
@@ -142,10 +149,18 @@ export class ProxyAbort extends Error {
   }
 }
 
-/** undici's socket errors carry the socket's counters: bytes read before means responses came on it, so it was reused. */
-export function onReusedConnection(err: unknown): boolean {
-  const bytesRead = (err as { socket?: { bytesRead?: unknown } } | null)?.socket?.bytesRead;
-  return typeof bytesRead === 'number' && bytesRead > 0;
+/**
+ * What an upstream reset before any response byte says about an HTTP/1.1 request (HTTP/2 multiplexes: a reset of the
+ * connection says nothing about one stream): `keepAliveRace` when undici saw the connection closed and the socket had
+ * carried responses before (so it was reused), `resetUnread` when the backend's kernel reset it (ECONNRESET or EPIPE
+ * raised by the socket itself, `syscall` set: undici passes the socket's error through), else null.
+ */
+export function resetBeforeReading(err: unknown): FailureKind | null {
+  const e = err as { code?: unknown; syscall?: unknown; socket?: { bytesRead?: unknown } } | null;
+  if (e === null || typeof e !== 'object') return null;
+  if ((e.code === 'ECONNRESET' || e.code === 'EPIPE') && typeof e.syscall === 'string') return Failures.resetUnread;
+  const bytesRead = e.socket?.bytesRead;
+  return typeof bytesRead === 'number' && bytesRead > 0 ? Failures.keepAliveRace : null;
 }
 
 /** Classify an error raised while talking to a backend (undici, or http-proxy for WebSocket upgrades). */

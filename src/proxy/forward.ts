@@ -7,7 +7,7 @@ import type { Attempt, Cluster } from '../cluster/cluster.js';
 import type { Timer } from '../clock.js';
 import type { ExchangeContext } from './accounting.js';
 import { tookNewConnection } from './connect-timing.js';
-import { Failures, ProxyAbort, classifyUpstreamError, onReusedConnection, type FailureKind } from './failures.js';
+import { Failures, ProxyAbort, classifyUpstreamError, resetBeforeReading, type FailureKind } from './failures.js';
 import { responseHeaderList, type HeaderList } from './headers.js';
 import { SseEventCounter, isEventStream } from './sse.js';
 
@@ -278,7 +278,7 @@ export class Forward implements Dispatcher.DispatchHandler, Attempt {
   onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
     this.#stopBodyTimer();
     let failure = classifyUpstreamError(error);
-    if (failure === Failures.upstreamReset && this.status === 0 && onReusedConnection(error)) failure = Failures.keepAliveRace;
+    if (failure === Failures.upstreamReset && this.status === 0 && this.#owner.cluster.config.protocol === 'http1') failure = resetBeforeReading(error) ?? failure;
     this.#controller = null;
     // The exchange answered already (413, 408 for a slow body) and aborted this attempt: only the slot is left to free.
     if (failure === Failures.bodyTooLarge || failure === Failures.clientBodyTimeout) {

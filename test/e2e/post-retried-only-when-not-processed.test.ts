@@ -1,5 +1,7 @@
-// A POST is retried when it provably never reached the model (refused connection); after a reset (it may have been
-// processed) only when the pool lists POST in retry.methods or sets retry.nonIdempotent — with its body intact.
+// A POST is retried when it provably never reached the model (refused connection, a TCP reset of a request the server
+// never read); after a close (it may have been processed) only when the pool lists POST in retry.methods or sets
+// retry.nonIdempotent — with its body intact.
+import net from 'node:net';
 import { afterEach, expect, test } from 'vitest';
 import { startBackend, type TestBackend } from '../helpers/backend.js';
 import { startStack, type Stack } from '../helpers/stack.js';
@@ -33,7 +35,7 @@ test('by default a POST that meets a refused connection is retried on another ba
   expect(alive.requests.map((r) => [r.method, r.body.toString()])).toEqual([['POST', '{"x":1}']]);
 });
 
-test('by default a POST whose connection is reset (it may have been processed) is answered 502, not retried', async () => {
+test('by default a POST whose connection is closed after it was read (it may have been processed) is answered 502, not retried', async () => {
   const { stack, alive } = await pool('{}', 'resets');
   const reply = await post(stack, 'post-2', '{"x":2}');
   expect(reply.status).toBe(502);
@@ -54,4 +56,39 @@ test('retry.nonIdempotent: a pool of pure inference retries a reset POST too', a
   const reply = await post(stack, 'post-4', '{"x":4}');
   expect(reply.status).toBe(200);
   expect(alive.requests.map((r) => [r.method, r.body.toString()])).toEqual([['POST', '{"x":4}']]);
+});
+
+/**
+ * A server whose new connections, once `unread` is set, are accepted but never read and closed after 20 ms: the
+ * kernel resets a socket closed with data unread — what a model server's accept queue gets when it stops listening.
+ */
+async function unreadingServer(): Promise<{ url: string; unread: boolean; close(): Promise<void> }> {
+  const state = { url: '', unread: false, close: async () => {} };
+  const server = net.createServer({ pauseOnConnect: true }, (socket) => {
+    socket.on('error', () => socket.destroy());
+    if (state.unread) {
+          setTimeout(() => socket.destroy(), 20);
+      return;
+    }
+    socket.resume();
+    socket.once('data', () => socket.end('HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok'));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  state.url = `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
+  state.close = () => new Promise<void>((r) => server.close(() => r()));
+  return state;
+}
+
+test('by default a POST reset before the server read it (its kernel discarded it) is retried on another backend', async () => {
+  const bad = await unreadingServer();
+  const alive = await startBackend();
+  const stack = await startStack(`pools:\n  p: { balance: random, health: ${QUIET_HEALTH}, backends: [${bad.url}, ${alive.url}] }\n`, { deps: { random: () => 0 } });
+  open.push(stack, alive, bad);
+  await waitAllReady(stack);
+  bad.unread = true;
+  const reply = await post(stack, 'post-5', '{"x":5}');
+  expect(reply.status).toBe(200);
+  // The reset also holds the backend for re-verification, so the retry goes to the other one at once.
+  expect(await accessLine(stack, 'post-5')).toMatchObject({ attempts: 2, status: 200, backend: `p.default.${alive.url.slice('http://'.length)}` });
+  expect(alive.requests.map((r) => [r.method, r.body.toString()])).toEqual([['POST', '{"x":5}']]);
 });

@@ -1,7 +1,7 @@
 // failures.ts: one table of failure kinds, and the classification of undici errors into it.
 import { expect, test } from 'vitest';
 import { errorBody } from '../../src/proxy/error-body.js';
-import { Failures, classifyUpstreamError } from '../../src/proxy/failures.js';
+import { Failures, classifyUpstreamError, resetBeforeReading } from '../../src/proxy/failures.js';
 
 test.each([
   ['ECONNREFUSED', 'connect-refused', 502],
@@ -22,6 +22,20 @@ test.each([
   expect(failure.status).toBe(status);
 });
 
+test('a reset before any response byte: what it proves about the request', () => {
+  // A TCP reset raised by the socket (undici passes it through): the backend's kernel discarded the request unread.
+  expect(resetBeforeReading(Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET', syscall: 'read' }))).toBe(Failures.resetUnread);
+  expect(resetBeforeReading(Object.assign(new Error('write EPIPE'), { code: 'EPIPE', syscall: 'write' }))).toBe(Failures.resetUnread);
+  // undici's "other side closed" (a FIN): on a socket that carried responses before, the keep-alive race ...
+  const closed = (bytesRead: number) => Object.assign(new Error('other side closed'), { code: 'UND_ERR_SOCKET', socket: { bytesRead } });
+  expect(resetBeforeReading(closed(512))).toBe(Failures.keepAliveRace);
+  // ... on a fresh one, nothing is proven: the server may have read the request and died.
+  expect(resetBeforeReading(closed(0))).toBeNull();
+  // An ECONNRESET code without the socket's syscall is not the kernel's word.
+  expect(resetBeforeReading(Object.assign(new Error('x'), { code: 'ECONNRESET' }))).toBeNull();
+  expect(resetBeforeReading(null)).toBeNull();
+});
+
 test('errors without a code fall back to upstream-error; parser errors by name are invalid responses', () => {
   expect(classifyUpstreamError(new Error('x'))).toBe(Failures.upstreamError);
   expect(classifyUpstreamError(null)).toBe(Failures.upstreamError);
@@ -31,14 +45,15 @@ test('errors without a code fall back to upstream-error; parser errors by name a
 test('only failures before any response byte that the backend may not have acted on are retryable', () => {
   const retryable = Object.values(Failures).filter((f) => f.retryable).map((f) => f.code).sort();
   // upstream-unavailable: the backend answered a retry.onStatus status (503 while reloading), so it did not act on the request.
-  // upstream-reset twice: a reset on a fresh connection, and the keep-alive race on a reused one.
-  expect(retryable).toEqual(['connect-refused', 'connect-timeout', 'upstream-reset', 'upstream-reset', 'upstream-unavailable']);
+  // upstream-reset three times: a close before any answer, the keep-alive race on a reused connection, and a TCP reset
+  // of a request the backend never read.
+  expect(retryable).toEqual(['connect-refused', 'connect-timeout', 'upstream-reset', 'upstream-reset', 'upstream-reset', 'upstream-unavailable']);
 });
 
 test('only failures that provably never reached the model are retried whatever the method', () => {
   const safe = Object.entries(Failures).filter(([, f]) => f.notProcessed).map(([k]) => k).sort();
   // localResources: our own connect() failed (EMFILE ...), the backend was never asked.
-  expect(safe).toEqual(['connectRefused', 'connectTimeout', 'keepAliveRace', 'localResources', 'upstreamUnavailable']);
+  expect(safe).toEqual(['connectRefused', 'connectTimeout', 'keepAliveRace', 'localResources', 'resetUnread', 'upstreamUnavailable']);
 });
 
 test('downstream and internal failures are never held against a backend', () => {

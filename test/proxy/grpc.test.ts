@@ -61,6 +61,7 @@ describe('grpcStatusFor', () => {
     [Failures.connectTimeout, GrpcStatus.UNAVAILABLE],
     [Failures.upstreamReset, GrpcStatus.UNAVAILABLE],
     [Failures.keepAliveRace, GrpcStatus.UNAVAILABLE],
+    [Failures.resetUnread, GrpcStatus.UNAVAILABLE],
     [Failures.upstreamUnavailable, GrpcStatus.UNAVAILABLE],
     [Failures.noReadyBackend, GrpcStatus.UNAVAILABLE],
     [Failures.queueFull, GrpcStatus.UNAVAILABLE],
