@@ -40,10 +40,10 @@ export const Failures = {
    */
   keepAliveRace: kind('upstream-reset', 502, 'upstream', true, GW, 'backend closed a kept-alive connection as the request arrived', true),
   /**
-   * An HTTP/1.1 backend answered the request with a TCP reset before any response byte: its kernel discarded what we
-   * sent unread (a socket closed with received data unread is reset, RFC 1122 4.2.2.13; one that read the request and
-   * then died closes with FIN). Seen when a server stops listening with connections still in its accept queue, or
-   * destroys an idle connection as the request lands. Retried like the keep-alive race, for every method.
+   * An HTTP/1.1 backend reset the connection before any response byte and nobody listens at its address any more
+   * (forward.ts asks with one connect): a server that stops listening resets the connections still in its accept
+   * queue, unread; one that read the request and then died closes with FIN instead (RFC 1122 4.2.2.13: only a close
+   * with data unread is a reset). Retried on another backend for every method, within `attempts` and the budget.
    */
   resetUnread: kind('upstream-reset', 502, 'upstream', true, GW, 'backend reset the connection without reading the request', true),
   invalidResponse: kind('invalid-response', 502, 'upstream', false, GW, 'backend sent an invalid HTTP response'),
@@ -151,16 +151,21 @@ export class ProxyAbort extends Error {
 
 /**
  * What an upstream reset before any response byte says about an HTTP/1.1 request (HTTP/2 multiplexes: a reset of the
- * connection says nothing about one stream): `keepAliveRace` when undici saw the connection closed and the socket had
- * carried responses before (so it was reused), `resetUnread` when the backend's kernel reset it (ECONNRESET or EPIPE
- * raised by the socket itself, `syscall` set: undici passes the socket's error through), else null.
+ * connection says nothing about one stream), given whether the request went on a reused connection (`reused`, known
+ * from connect-timing.ts; undici's "other side closed" also carries the socket's counters):
+ * - on a reused connection, a close or a TCP reset is the keep-alive race (`keepAliveRace`) — the rule browsers apply;
+ * - on a fresh one, a TCP reset (ECONNRESET or EPIPE raised by the socket itself, `syscall` set: undici passes the
+ *   socket's error through) is `resetUnread` — a candidate, proven only if the listener is gone too (forward.ts);
+ * - else null: a close on a fresh connection may come from a server that read the request and died.
  */
-export function resetBeforeReading(err: unknown): FailureKind | null {
+export function resetBeforeReading(err: unknown, reused: boolean): FailureKind | null {
   const e = err as { code?: unknown; syscall?: unknown; socket?: { bytesRead?: unknown } } | null;
   if (e === null || typeof e !== 'object') return null;
-  if ((e.code === 'ECONNRESET' || e.code === 'EPIPE') && typeof e.syscall === 'string') return Failures.resetUnread;
   const bytesRead = e.socket?.bytesRead;
-  return typeof bytesRead === 'number' && bytesRead > 0 ? Failures.keepAliveRace : null;
+  if (typeof bytesRead === 'number' && bytesRead > 0) return Failures.keepAliveRace;
+  const tcpReset = (e.code === 'ECONNRESET' || e.code === 'EPIPE') && typeof e.syscall === 'string';
+  if (!tcpReset) return null;
+  return reused ? Failures.keepAliveRace : Failures.resetUnread;
 }
 
 /** Classify an error raised while talking to a backend (undici, or http-proxy for WebSocket upgrades). */

@@ -9,6 +9,7 @@ import type { ExchangeContext } from './accounting.js';
 import { tookNewConnection } from './connect-timing.js';
 import { Failures, ProxyAbort, classifyUpstreamError, resetBeforeReading, type FailureKind } from './failures.js';
 import { responseHeaderList, type HeaderList } from './headers.js';
+import { listenerGone } from './listener-gone.js';
 import { SseEventCounter, isEventStream } from './sse.js';
 
 /** The exchange an attempt works for. */
@@ -105,6 +106,8 @@ export class Forward implements Dispatcher.DispatchHandler, Attempt {
   #headToFlush = false;
   /** Body bytes still due on a sized HTTP/1.1 response (its content-length); -1 for any other response. */
   #bodyLeft = -1;
+  /** An informational (1xx) answer came: the backend read the request. */
+  #interim = false;
 
   /**
    * Attempts whose body clock starts once the current I/O callback is over. A small response usually arrives whole in
@@ -173,7 +176,11 @@ export class Forward implements Dispatcher.DispatchHandler, Attempt {
   }
 
   onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>, upstreamMessage?: string): void {
-    if (statusCode < 200) return; // 1xx: undici handles 100-continue; informational responses are not forwarded
+    if (statusCode < 200) {
+      // 1xx: undici handles 100-continue; informational responses are not forwarded, but the backend has the request.
+      this.#interim = true;
+      return;
+    }
     const owner = this.#owner;
     this.status = statusCode;
     // HTTP/2 has no reason phrase (node:http2 warns on one); an HTTP/2 backend sends none either.
@@ -278,7 +285,14 @@ export class Forward implements Dispatcher.DispatchHandler, Attempt {
   onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
     this.#stopBodyTimer();
     let failure = classifyUpstreamError(error);
-    if (failure === Failures.upstreamReset && this.status === 0 && this.#owner.cluster.config.protocol === 'http1') failure = resetBeforeReading(error) ?? failure;
+    if (failure === Failures.upstreamReset && this.status === 0 && !this.#interim && this.#owner.cluster.config.protocol === 'http1') {
+      const proven = resetBeforeReading(error, this.connectMs < 0);
+      if (proven === Failures.resetUnread && !this.#owner.gone) {
+        this.#resetUnread(error);
+        return;
+      }
+      if (proven !== null) failure = proven;
+    }
     this.#controller = null;
     // The exchange answered already (413, 408 for a slow body) and aborted this attempt: only the slot is left to free.
     if (failure === Failures.bodyTooLarge || failure === Failures.clientBodyTimeout) {
@@ -294,6 +308,24 @@ export class Forward implements Dispatcher.DispatchHandler, Attempt {
     // The head was held back: nothing reached the client, an honest JSON error is still possible.
     this.#pendingHead = null;
     this.#owner.failed(this, error);
+  }
+
+  /**
+   * A TCP reset before any response byte: the request was never read if nobody listens at the address any more (a
+   * stopping server's accept queue), so it may go to another backend whatever its method; else it stays a reset the
+   * backend may have acted on. The slot is freed now; the exchange hears the verdict after one connect (≤ 250 ms).
+   */
+  #resetUnread(error: Error): void {
+    this.#controller = null;
+    this.#pendingHead = null;
+    this.#release(Failures.upstreamReset);
+    const owner = this.#owner;
+    void listenerGone(this.backend.url, owner.ctx.clock).then((gone) => {
+      // Answered meanwhile (client gone, total timeout): the exchange has accounted already.
+      if (owner.done || owner.gone) return;
+      this.failure = gone ? Failures.resetUnread : Failures.upstreamReset;
+      owner.failed(this, error);
+    });
   }
 
   /** The attempt is over: its backend slot is free, and the cluster hears what it did. */

@@ -30,7 +30,7 @@ export function decideRetry(failure: FailureKind, method: string, replayable: bo
   if (!failure.retryable || !replayable) return 'no';
   // What never reached the model is retried whatever the method; what may have been processed, by retry.methods.
   if (!failure.notProcessed && !policy.nonIdempotent && !policy.methods.has(method)) return 'no';
-  if ((failure === Failures.upstreamReset || failure === Failures.keepAliveRace || failure === Failures.resetUnread) && !history.freshConnectionRetryUsed) return 'retry-fresh-connection';
+  if ((failure === Failures.upstreamReset || failure === Failures.keepAliveRace) && !history.freshConnectionRetryUsed) return 'retry-fresh-connection';
   if (history.attempts - history.freeAttempts >= policy.attempts) return 'no';
   return budgetAllows ? 'retry' : 'budget-exhausted';
 }

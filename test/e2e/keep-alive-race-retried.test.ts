@@ -12,7 +12,8 @@ interface RacyBackend {
   close(): Promise<void>;
 }
 
-async function startRacyBackend(): Promise<RacyBackend> {
+/** `drop`: close the socket (FIN), or reset it (RST, what a kernel sends for a socket closed with data unread). */
+async function startRacyBackend(drop: 'close' | 'reset' = 'close'): Promise<RacyBackend> {
   const seen: RacyBackend['seen'] = [];
   const sockets = new Set<net.Socket>();
   let connections = 0;
@@ -38,7 +39,8 @@ async function startRacyBackend(): Promise<RacyBackend> {
         if (connection === 0) connection = ++connections;
         if (++served === 2) {
           seen.push({ line, connection, answered: false });
-          socket.destroy();
+          if (drop === 'reset') socket.resetAndDestroy();
+          else socket.destroy();
           return;
         }
         seen.push({ line, connection, answered: true });
@@ -98,4 +100,20 @@ test('a POST on a dropped reused socket is replayed once on a fresh connection t
   ]);
   expect(await accessLine(stack, 'race-2')).toMatchObject({ status: 200, attempts: 2 });
   expect(await metric(stack, 'infergate_retries_total', { pool: 'p', reason: 'reused-connection' })).toBe(1);
+});
+
+test('a POST on a reused socket that the backend resets (TCP RST, not FIN) is the keep-alive race too: replayed once', async () => {
+  await stack.close();
+  await backend.close();
+  backend = await startRacyBackend('reset');
+  stack = await startStack(onePool([backend.url], '    upstream: { connections: 1 }'));
+  expect((await request(`${stack.url}/one`)).status).toBe(200);
+  const reply = await request(`${stack.url}/four`, { method: 'POST', body: '{}', headers: { 'x-request-id': 'race-3' } });
+  expect(reply.status).toBe(200);
+  expect(backend.seen).toEqual([
+    { line: 'GET /one HTTP/1.1', connection: 1, answered: true },
+    { line: 'POST /four HTTP/1.1', connection: 1, answered: false },
+    { line: 'POST /four HTTP/1.1', connection: 2, answered: true },
+  ]);
+  expect(await accessLine(stack, 'race-3')).toMatchObject({ status: 200, attempts: 2 });
 });

@@ -59,15 +59,17 @@ test('retry.nonIdempotent: a pool of pure inference retries a reset POST too', a
 });
 
 /**
- * A server whose new connections, once `unread` is set, are accepted but never read and closed after 20 ms: the
- * kernel resets a socket closed with data unread — what a model server's accept queue gets when it stops listening.
+ * A model server going away as a request lands: once `stopping` is set, the next connection is accepted but never
+ * read, the server stops listening and 20 ms later closes it — the kernel resets a socket closed with data unread, as
+ * it resets the connections left in a stopping server's accept queue.
  */
-async function unreadingServer(): Promise<{ url: string; unread: boolean; close(): Promise<void> }> {
-  const state = { url: '', unread: false, close: async () => {} };
+async function stoppingServer(): Promise<{ url: string; stopping: boolean; close(): Promise<void> }> {
+  const state = { url: '', stopping: false, close: async () => {} };
   const server = net.createServer({ pauseOnConnect: true }, (socket) => {
     socket.on('error', () => socket.destroy());
-    if (state.unread) {
-          setTimeout(() => socket.destroy(), 20);
+    if (state.stopping) {
+      server.close();
+      setTimeout(() => socket.destroy(), 20);
       return;
     }
     socket.resume();
@@ -75,20 +77,54 @@ async function unreadingServer(): Promise<{ url: string; unread: boolean; close(
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   state.url = `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
-  state.close = () => new Promise<void>((r) => server.close(() => r()));
+  state.close = () => new Promise<void>((r) => (server.listening ? server.close(() => r()) : r()));
   return state;
 }
 
-test('by default a POST reset before the server read it (its kernel discarded it) is retried on another backend', async () => {
-  const bad = await unreadingServer();
+async function resetPool(first: { url: string; close(): Promise<void> }): Promise<{ stack: Stack; alive: TestBackend }> {
   const alive = await startBackend();
-  const stack = await startStack(`pools:\n  p: { balance: random, health: ${QUIET_HEALTH}, backends: [${bad.url}, ${alive.url}] }\n`, { deps: { random: () => 0 } });
-  open.push(stack, alive, bad);
+  const stack = await startStack(`pools:\n  p: { balance: random, health: ${QUIET_HEALTH}, backends: [${first.url}, ${alive.url}] }\n`, { deps: { random: () => 0 } });
+  open.push(stack, alive, first);
   await waitAllReady(stack);
-  bad.unread = true;
+  return { stack, alive };
+}
+
+test('by default a POST reset unread by a server that stopped listening is retried on another backend', async () => {
+  const bad = await stoppingServer();
+  const { stack, alive } = await resetPool(bad);
+  bad.stopping = true;
   const reply = await post(stack, 'post-5', '{"x":5}');
   expect(reply.status).toBe(200);
-  // The reset also holds the backend for re-verification, so the retry goes to the other one at once.
   expect(await accessLine(stack, 'post-5')).toMatchObject({ attempts: 2, status: 200, backend: `p.default.${alive.url.slice('http://'.length)}` });
   expect(alive.requests.map((r) => [r.method, r.body.toString()])).toEqual([['POST', '{"x":5}']]);
+});
+
+test('a POST reset by a server that read it and still listens (SO_LINGER 0) is answered 502, not retried', async () => {
+  let read = 0;
+  const bad = await startBackend((req, res) => {
+    if (req.url === '/health') return void res.end('ok');
+    read++;
+    setTimeout(() => req.socket.resetAndDestroy(), 10);
+  });
+  const { stack, alive } = await resetPool(bad);
+  const reply = await post(stack, 'post-6', '{"x":6}');
+  expect(reply.status).toBe(502);
+  expect(json(reply)).toMatchObject({ error: 'upstream-reset' });
+  expect(read).toBe(1);
+  expect(alive.requests).toEqual([]);
+});
+
+test('a POST answered 103 Early Hints and then reset is not retried, even if the server stops listening', async () => {
+  const bad = await startBackend((req, res) => {
+    if (req.url === '/health') return void res.end('ok');
+    res.writeEarlyHints({ link: '</x>; rel=preload' });
+    setTimeout(() => {
+      bad.server.close();
+      req.socket.resetAndDestroy();
+    }, 10);
+  });
+  const { stack, alive } = await resetPool(bad);
+  const reply = await post(stack, 'post-7', '{"x":7}');
+  expect(reply.status).toBe(502);
+  expect(alive.requests).toEqual([]);
 });

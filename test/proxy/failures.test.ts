@@ -23,17 +23,21 @@ test.each([
 });
 
 test('a reset before any response byte: what it proves about the request', () => {
-  // A TCP reset raised by the socket (undici passes it through): the backend's kernel discarded the request unread.
-  expect(resetBeforeReading(Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET', syscall: 'read' }))).toBe(Failures.resetUnread);
-  expect(resetBeforeReading(Object.assign(new Error('write EPIPE'), { code: 'EPIPE', syscall: 'write' }))).toBe(Failures.resetUnread);
+  const reset = Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET', syscall: 'read' });
+  const pipe = Object.assign(new Error('write EPIPE'), { code: 'EPIPE', syscall: 'write' });
+  // A TCP reset raised by the socket (undici passes it through) on a fresh connection: a candidate, proven by a refused
+  // connect (forward.ts); on a reused one, the keep-alive race.
+  expect(resetBeforeReading(reset, false)).toBe(Failures.resetUnread);
+  expect(resetBeforeReading(pipe, false)).toBe(Failures.resetUnread);
+  expect(resetBeforeReading(reset, true)).toBe(Failures.keepAliveRace);
   // undici's "other side closed" (a FIN): on a socket that carried responses before, the keep-alive race ...
   const closed = (bytesRead: number) => Object.assign(new Error('other side closed'), { code: 'UND_ERR_SOCKET', socket: { bytesRead } });
-  expect(resetBeforeReading(closed(512))).toBe(Failures.keepAliveRace);
+  expect(resetBeforeReading(closed(512), false)).toBe(Failures.keepAliveRace);
   // ... on a fresh one, nothing is proven: the server may have read the request and died.
-  expect(resetBeforeReading(closed(0))).toBeNull();
+  expect(resetBeforeReading(closed(0), false)).toBeNull();
   // An ECONNRESET code without the socket's syscall is not the kernel's word.
-  expect(resetBeforeReading(Object.assign(new Error('x'), { code: 'ECONNRESET' }))).toBeNull();
-  expect(resetBeforeReading(null)).toBeNull();
+  expect(resetBeforeReading(Object.assign(new Error('x'), { code: 'ECONNRESET' }), false)).toBeNull();
+  expect(resetBeforeReading(null, true)).toBeNull();
 });
 
 test('errors without a code fall back to upstream-error; parser errors by name are invalid responses', () => {

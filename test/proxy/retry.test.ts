@@ -22,8 +22,9 @@ it.each([
   ['keep-alive race: once, outside attempts and budget', Failures.upstreamReset, 'GET', true, { ...fresh, attempts: 2 }, false, 'retry-fresh-connection'],
   ['keep-alive race already used', Failures.upstreamReset, 'GET', true, { ...fresh, freshConnectionRetryUsed: true }, true, 'retry'],
   ['keep-alive race on a reused connection, POST: never read', Failures.keepAliveRace, 'POST', true, fresh, true, 'retry-fresh-connection'],
-  ['reset of a request never read, POST: once on a new connection', Failures.resetUnread, 'POST', true, fresh, true, 'retry-fresh-connection'],
-  ['reset of a request never read again, POST: another backend', Failures.resetUnread, 'POST', true, { attempts: 2, freeAttempts: 1, freshConnectionRetryUsed: true }, true, 'retry'],
+  ['reset of a request never read (listener gone), POST: another backend, counted', Failures.resetUnread, 'POST', true, fresh, true, 'retry'],
+  ['reset of a request never read, attempts used up', Failures.resetUnread, 'POST', true, { ...fresh, attempts: 2 }, true, 'no'],
+  ['reset of a request never read, budget spent', Failures.resetUnread, 'POST', true, fresh, false, 'budget-exhausted'],
   ['retry.onStatus answer', Failures.upstreamUnavailable, 'GET', true, fresh, true, 'retry'],
 ] as const)('%s', (_name, failure, method, replayable, history, budget, verdict) => {
   expect(decideRetry(failure, method, replayable, history, policy, budget)).toBe(verdict);
