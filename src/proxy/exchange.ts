@@ -230,6 +230,10 @@ export class Exchange implements AttemptOwner, PickRequest, ReadAheadOwner {
     return decideRetry(failure, this.req.method ?? '', replayable, this.history, this.cluster.config.retry, this.#budget.allows());
   }
 
+  retriedOnlyIfUnread(): boolean {
+    return this.#verdict(Failures.resetUnread) === 'retry' && this.#verdict(Failures.upstreamReset) === 'no';
+  }
+
   #retry(failure: FailureKind, backend: Backend): boolean {
     const verdict = this.#verdict(failure);
     if (verdict === 'budget-exhausted') this.ctx.stats.retryBudgetExhausted(this.cluster.name);

@@ -152,20 +152,18 @@ export class ProxyAbort extends Error {
 /**
  * What an upstream reset before any response byte says about an HTTP/1.1 request (HTTP/2 multiplexes: a reset of the
  * connection says nothing about one stream), given whether the request went on a reused connection (`reused`, known
- * from connect-timing.ts; undici's "other side closed" also carries the socket's counters):
+ * from connect-timing.ts):
  * - on a reused connection, a close or a TCP reset is the keep-alive race (`keepAliveRace`) — the rule browsers apply;
  * - on a fresh one, a TCP reset (ECONNRESET or EPIPE raised by the socket itself, `syscall` set: undici passes the
  *   socket's error through) is `resetUnread` — a candidate, proven only if the listener is gone too (forward.ts);
  * - else null: a close on a fresh connection may come from a server that read the request and died.
  */
 export function resetBeforeReading(err: unknown, reused: boolean): FailureKind | null {
-  const e = err as { code?: unknown; syscall?: unknown; socket?: { bytesRead?: unknown } } | null;
+  const e = err as { code?: unknown; syscall?: unknown } | null;
   if (e === null || typeof e !== 'object') return null;
-  const bytesRead = e.socket?.bytesRead;
-  if (typeof bytesRead === 'number' && bytesRead > 0) return Failures.keepAliveRace;
   const tcpReset = (e.code === 'ECONNRESET' || e.code === 'EPIPE') && typeof e.syscall === 'string';
-  if (!tcpReset) return null;
-  return reused ? Failures.keepAliveRace : Failures.resetUnread;
+  if (reused) return tcpReset || e.code === 'UND_ERR_SOCKET' ? Failures.keepAliveRace : null;
+  return tcpReset ? Failures.resetUnread : null;
 }
 
 /** Classify an error raised while talking to a backend (undici, or http-proxy for WebSocket upgrades). */

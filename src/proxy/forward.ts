@@ -6,7 +6,7 @@ import type { Backend } from '../backends/backend.js';
 import type { Attempt, Cluster } from '../cluster/cluster.js';
 import type { Timer } from '../clock.js';
 import type { ExchangeContext } from './accounting.js';
-import { tookNewConnection } from './connect-timing.js';
+import { tookNewConnection, type Peer } from './connect-timing.js';
 import { Failures, ProxyAbort, classifyUpstreamError, resetBeforeReading, type FailureKind } from './failures.js';
 import { responseHeaderList, type HeaderList } from './headers.js';
 import { listenerGone } from './listener-gone.js';
@@ -31,6 +31,8 @@ export interface AttemptOwner {
   firstByteMs: number;
   /** The head arrived: false when this status is to be retried elsewhere (the attempt is then aborted). */
   forwardHead(a: Forward): boolean;
+  /** A reset request would be retried if it was never read, and not otherwise (forward.ts then checks which). */
+  retriedOnlyIfUnread(): boolean;
   /** Answer with a JSON error (only possible before any response byte was sent). */
   fail(failure: FailureKind, closeConnection: boolean): void;
   /** The response went out whole: account. */
@@ -108,6 +110,8 @@ export class Forward implements Dispatcher.DispatchHandler, Attempt {
   #bodyLeft = -1;
   /** An informational (1xx) answer came: the backend read the request. */
   #interim = false;
+  /** The address this attempt's new connection reached; null on a reused connection. */
+  #peer: Peer | null = null;
 
   /**
    * Attempts whose body clock starts once the current I/O callback is over. A small response usually arrives whole in
@@ -153,7 +157,11 @@ export class Forward implements Dispatcher.DispatchHandler, Attempt {
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.#controller = controller;
-    if (tookNewConnection()) this.connectMs = this.#owner.ctx.clock.now() - this.#startedAt;
+    const peer = tookNewConnection();
+    if (peer !== null) {
+      this.connectMs = this.#owner.ctx.clock.now() - this.#startedAt;
+      this.#peer = peer;
+    }
     // The client left, or a total timeout already answered, while the request waited for a connection.
     if (this.#owner.gone || this.#owner.done) controller.abort(new ProxyAbort(Failures.clientClosed));
     else this.#owner.requestStarted();
@@ -286,8 +294,9 @@ export class Forward implements Dispatcher.DispatchHandler, Attempt {
     this.#stopBodyTimer();
     let failure = classifyUpstreamError(error);
     if (failure === Failures.upstreamReset && this.status === 0 && !this.#interim && this.#owner.cluster.config.protocol === 'http1') {
-      const proven = resetBeforeReading(error, this.connectMs < 0);
-      if (proven === Failures.resetUnread && !this.#owner.gone) {
+      const proven = resetBeforeReading(error, this.#peer === null);
+      // Asked only when the answer matters: a request retried after a reset anyway, or never, needs no check.
+      if (proven === Failures.resetUnread && !this.#owner.gone && this.#owner.retriedOnlyIfUnread()) {
         this.#resetUnread(error);
         return;
       }
@@ -320,7 +329,7 @@ export class Forward implements Dispatcher.DispatchHandler, Attempt {
     this.#pendingHead = null;
     this.#release(Failures.upstreamReset);
     const owner = this.#owner;
-    void listenerGone(this.backend.url, owner.ctx.clock).then((gone) => {
+    void listenerGone(this.#peer, this.backend.url, owner.ctx.clock).then((gone) => {
       // Answered meanwhile (client gone, total timeout): the exchange has accounted already.
       if (owner.done || owner.gone) return;
       this.failure = gone ? Failures.resetUnread : Failures.upstreamReset;

@@ -4,12 +4,17 @@
 // may have acted on the request. A plain TCP connect (no TLS, no HTTP): node:net does exactly this, nothing to add.
 import net from 'node:net';
 import type { Clock } from '../clock.js';
+import type { Peer } from './connect-timing.js';
 
-/** Resolves true only when a connect to `url`'s host and port is refused within `timeoutMs`; anything else is false. */
-export function listenerGone(url: URL, clock: Clock, timeoutMs = 250): Promise<boolean> {
+/**
+ * Resolves true only when a connect to `peer` (the address the reset came from; `url`'s host and port when unknown)
+ * is refused within `timeoutMs`; anything else is false.
+ */
+export function listenerGone(peer: Peer | null, url: URL, clock: Clock, timeoutMs = 250): Promise<boolean> {
   return new Promise((resolve) => {
-    const port = Number(url.port) || (url.protocol === 'https:' ? 443 : 80);
-    const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
+    const known = peer !== null && peer.address !== '';
+    const port = known ? peer.port : Number(url.port) || (url.protocol === 'https:' ? 443 : 80);
+    const host = known ? peer.address : url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
     const socket = net.connect({ host, port });
     const done = (gone: boolean): void => {
       timer.cancel();

@@ -28,6 +28,8 @@ export type RetryVerdict = 'retry' | 'retry-fresh-connection' | 'budget-exhauste
  */
 export function decideRetry(failure: FailureKind, method: string, replayable: boolean, history: RetryHistory, policy: RetryConfig, budgetAllows: boolean): RetryVerdict {
   if (!failure.retryable || !replayable) return 'no';
+  // The race is given one new connection; a second close or reset before any byte is a plain reset (the method decides).
+  if (failure === Failures.keepAliveRace && history.freshConnectionRetryUsed) failure = Failures.upstreamReset;
   // What never reached the model is retried whatever the method; what may have been processed, by retry.methods.
   if (!failure.notProcessed && !policy.nonIdempotent && !policy.methods.has(method)) return 'no';
   if ((failure === Failures.upstreamReset || failure === Failures.keepAliveRace) && !history.freshConnectionRetryUsed) return 'retry-fresh-connection';

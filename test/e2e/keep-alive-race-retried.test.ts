@@ -2,7 +2,8 @@
 import net from 'node:net';
 import { afterEach, beforeEach, expect, test } from 'vitest';
 import { startStack, type Stack } from '../helpers/stack.js';
-import { accessLine, metric, onePool, request } from './support.js';
+import { startBackend } from '../helpers/backend.js';
+import { QUIET_HEALTH, accessLine, metric, onePool, request, waitAllReady } from './support.js';
 
 /** Answers the first request of a connection with keep-alive and destroys the socket when a second one arrives on it. */
 interface RacyBackend {
@@ -116,4 +117,26 @@ test('a POST on a reused socket that the backend resets (TCP RST, not FIN) is th
     { line: 'POST /four HTTP/1.1', connection: 2, answered: true },
   ]);
   expect(await accessLine(stack, 'race-3')).toMatchObject({ status: 200, attempts: 2 });
+});
+
+test.each([[''], ['retry: { attempts: 1 },']])('the race is given one more connection, not more: a POST every warm backend resets is sent twice at most (%s)', async (extra) => {
+  const processed = [0, 0, 0];
+  const backends = await Promise.all([0, 1, 2].map((i) => startBackend((req, res) => {
+    if (req.method === 'GET') return void res.end('warm');
+    processed[i]!++;
+    req.socket.resetAndDestroy();
+  })));
+  const three = await startStack(`pools:\n  p: { balance: round-robin, health: ${QUIET_HEALTH}, ${extra} backends: [${backends.map((b) => b.url).join(', ')}] }\n`);
+  try {
+    await waitAllReady(three);
+    // One GET each: every backend has a pooled connection that carried a response.
+    for (let i = 0; i < 3; i++) expect((await request(`${three.url}/warm${i}`)).status).toBe(200);
+    const reply = await request(`${three.url}/predict`, { method: 'POST', body: '{}', headers: { 'x-request-id': 'race-4' } });
+    expect(reply.status).toBe(502);
+    expect(processed.reduce((a, b) => a + b, 0)).toBe(2);
+    expect(await accessLine(three, 'race-4')).toMatchObject({ attempts: 2, error: 'upstream-reset' });
+  } finally {
+    await three.close();
+    await Promise.all(backends.map((b) => b.close()));
+  }
 });

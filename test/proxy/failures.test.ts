@@ -30,11 +30,15 @@ test('a reset before any response byte: what it proves about the request', () =>
   expect(resetBeforeReading(reset, false)).toBe(Failures.resetUnread);
   expect(resetBeforeReading(pipe, false)).toBe(Failures.resetUnread);
   expect(resetBeforeReading(reset, true)).toBe(Failures.keepAliveRace);
-  // undici's "other side closed" (a FIN): on a socket that carried responses before, the keep-alive race ...
+  // undici's "other side closed" (a FIN): on a reused connection, the keep-alive race ...
   const closed = (bytesRead: number) => Object.assign(new Error('other side closed'), { code: 'UND_ERR_SOCKET', socket: { bytesRead } });
-  expect(resetBeforeReading(closed(512), false)).toBe(Failures.keepAliveRace);
-  // ... on a fresh one, nothing is proven: the server may have read the request and died.
+  expect(resetBeforeReading(closed(0), true)).toBe(Failures.keepAliveRace);
+  // ... on a fresh one, nothing is proven: the server may have read the request and died — even after part of a
+  // response head (bytes read on a fresh connection are this response's).
   expect(resetBeforeReading(closed(0), false)).toBeNull();
+  expect(resetBeforeReading(closed(12), false)).toBeNull();
+  // Other errors on a reused connection (a parser error, a timeout) are not the race.
+  expect(resetBeforeReading(Object.assign(new Error('x'), { code: 'UND_ERR_HEADERS_TIMEOUT' }), true)).toBeNull();
   // An ECONNRESET code without the socket's syscall is not the kernel's word.
   expect(resetBeforeReading(Object.assign(new Error('x'), { code: 'ECONNRESET' }), false)).toBeNull();
   expect(resetBeforeReading(null, true)).toBeNull();

@@ -22,6 +22,8 @@ it.each([
   ['keep-alive race: once, outside attempts and budget', Failures.upstreamReset, 'GET', true, { ...fresh, attempts: 2 }, false, 'retry-fresh-connection'],
   ['keep-alive race already used', Failures.upstreamReset, 'GET', true, { ...fresh, freshConnectionRetryUsed: true }, true, 'retry'],
   ['keep-alive race on a reused connection, POST: never read', Failures.keepAliveRace, 'POST', true, fresh, true, 'retry-fresh-connection'],
+  ['the race again after its new connection, POST: a plain reset, the method decides', Failures.keepAliveRace, 'POST', true, { attempts: 2, freeAttempts: 1, freshConnectionRetryUsed: true }, true, 'no'],
+  ['the race again after its new connection, GET: a counted retry', Failures.keepAliveRace, 'GET', true, { attempts: 2, freeAttempts: 1, freshConnectionRetryUsed: true }, true, 'retry'],
   ['reset of a request never read (listener gone), POST: another backend, counted', Failures.resetUnread, 'POST', true, fresh, true, 'retry'],
   ['reset of a request never read, attempts used up', Failures.resetUnread, 'POST', true, { ...fresh, attempts: 2 }, true, 'no'],
   ['reset of a request never read, budget spent', Failures.resetUnread, 'POST', true, fresh, false, 'budget-exhausted'],
