@@ -27,25 +27,43 @@ export class PromParseError extends Error {
 }
 
 export interface PromParserOptions {
-  /** Parse only samples whose metric name passes (the others are skipped unread); default: every sample. */
-  want?: (name: string) => boolean;
+  /**
+   * Parse only samples whose metric name passes (the others are skipped unread); default: every sample. A set of names
+   * is matched on the bytes (length first, then bytes): an unwanted line costs no string at all.
+   */
+  want?: ((name: string) => boolean) | ReadonlySet<string>;
   /** Bytes of body accepted in all; past it write() throws. */
   maxBytes: number;
 }
 
-const NAME_START = /[A-Za-z_:]/;
-/** Longest line accepted (characters): label sets of real servers stay far below; a body without newlines fails fast. */
+/** Longest line accepted (bytes): label sets of real servers stay far below; a body without newlines fails fast. */
 const MAX_LINE = 65_536;
-const NAME_CHAR = /[A-Za-z0-9_:]/;
 const LABEL_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const NL = 0x0a;
+const CR = 0x0d;
+const SPACE = 0x20;
+const TAB = 0x09;
+const HASH = 0x23;
+
+/** Metric name bytes: 1 may start a name ([A-Za-z_:]), 2 may only continue one ([0-9]). */
+const NAME_BYTE = new Uint8Array(256);
+for (let c = 0; c < 256; c++) {
+  const ch = String.fromCharCode(c);
+  if (/[A-Za-z_:]/.test(ch)) NAME_BYTE[c] = 1;
+  else if (/[0-9]/.test(ch)) NAME_BYTE[c] = 2;
+}
+
+/** `TYPE` after `#`. */
+const TYPE = Buffer.from('TYPE');
 
 export class PromTextParser {
-  readonly #want: (name: string) => boolean;
+  readonly #want: ((name: string) => boolean) | null;
+  /** The wanted names' bytes by byte length, when `want` is a set. */
+  readonly #wantBytes: Map<number, Buffer[]> | null;
   readonly #maxBytes: number;
   readonly #onSample: (s: PromSample) => void;
-  readonly #decoder = new TextDecoder('utf-8', { fatal: false });
-  /** The parts of a line not yet ended by a newline (joined once it ends: a long line split in many chunks costs no more). */
-  #pending: string[] = [];
+  /** The bytes of a line not yet ended by a newline (joined once it ends: a long line split in many chunks costs no more). */
+  #pending: Buffer[] = [];
   #pendingLength = 0;
   #bytes = 0;
   #line = 0;
@@ -54,65 +72,95 @@ export class PromTextParser {
 
   constructor(onSample: (s: PromSample) => void, options: PromParserOptions) {
     this.#onSample = onSample;
-    this.#want = options.want ?? (() => true);
+    const want = options.want;
+    if (want === undefined || typeof want === 'function') {
+      this.#want = want ?? null;
+      this.#wantBytes = null;
+    } else {
+      this.#want = null;
+      this.#wantBytes = new Map();
+      for (const name of want) {
+        const bytes = Buffer.from(name, 'latin1');
+        const same = this.#wantBytes.get(bytes.length);
+        if (same === undefined) this.#wantBytes.set(bytes.length, [bytes]);
+        else same.push(bytes);
+      }
+    }
     this.#maxBytes = options.maxBytes;
   }
 
-  /** Feed the next chunk, split anywhere. Throws PromParseError on a malformed wanted line or past maxBytes. */
+  /**
+   * Feed the next chunk, split anywhere. Throws PromParseError on a malformed wanted line or past maxBytes.
+   * Lines are found and judged as bytes: only a wanted sample's line (a few in hundreds) is decoded to text, so a split
+   * UTF-8 sequence can only be inside a line, which is kept whole until its newline.
+   */
   write(chunk: Uint8Array | string): void {
-    const size = typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.byteLength;
-    this.#bytes += size;
+    const buf = typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    this.#bytes += buf.length;
     if (this.#bytes > this.#maxBytes) throw new PromParseError(`body larger than ${this.#maxBytes} bytes`, this.#line + 1);
-    let text = typeof chunk === 'string' ? chunk : this.#decoder.decode(chunk, { stream: true });
-    // A byte order mark at the very start is not part of the first metric name.
-    if (this.#line === 0 && this.#pendingLength === 0 && text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-    // Only the new text is searched for newlines: what is pending has none.
-    let nl = text.indexOf('\n');
+    let nl = buf.indexOf(NL);
     if (nl === -1) {
-      this.#hold(text);
+      this.#hold(buf, 0);
       return;
     }
-    this.#parseLine(this.#pending.length === 0 ? text.slice(0, nl) : this.#pending.join('') + text.slice(0, nl));
-    this.#pending = [];
-    this.#pendingLength = 0;
+    if (this.#pending.length === 0) this.#parseLine(buf, 0, nl);
+    else {
+      this.#pending.push(buf.subarray(0, nl));
+      const line = Buffer.concat(this.#pending);
+      this.#pending = [];
+      this.#pendingLength = 0;
+      this.#parseLine(line, 0, line.length);
+    }
     let start = nl + 1;
-    for (nl = text.indexOf('\n', start); nl !== -1; nl = text.indexOf('\n', start)) {
-      this.#parseLine(text.slice(start, nl));
+    for (nl = buf.indexOf(NL, start); nl !== -1; nl = buf.indexOf(NL, start)) {
+      this.#parseLine(buf, start, nl);
       start = nl + 1;
     }
-    if (start < text.length) this.#hold(text.slice(start));
+    if (start < buf.length) this.#hold(buf, start);
   }
 
-  /** Keeps an unfinished line; one longer than MAX_LINE is an error (no real metrics line comes near it). */
-  #hold(part: string): void {
-    this.#pending.push(part);
-    this.#pendingLength += part.length;
-    if (this.#pendingLength > MAX_LINE) throw new PromParseError(`a line longer than ${MAX_LINE} characters`, this.#line + 1);
+  /** Keeps (a copy of) an unfinished line's bytes; one longer than MAX_LINE is an error (no real metrics line comes near it). */
+  #hold(buf: Buffer, from: number): void {
+    this.#pending.push(Buffer.from(buf.subarray(from)));
+    this.#pendingLength += buf.length - from;
+    if (this.#pendingLength > MAX_LINE) throw new PromParseError(`a line longer than ${MAX_LINE} bytes`, this.#line + 1);
   }
 
   /** The body has ended: parse its last line (the format ends with a newline, but a missing one is forgiven). */
   end(): void {
-    const rest = this.#pending.join('') + this.#decoder.decode();
+    const rest = Buffer.concat(this.#pending);
     this.#pending = [];
     this.#pendingLength = 0;
-    if (rest.length > 0) this.#parseLine(rest);
+    if (rest.length > 0) this.#parseLine(rest, 0, rest.length);
   }
 
-  #parseLine(raw: string): void {
+  /** One line, bytes [from, to) of `buf` without its newline. */
+  #parseLine(buf: Buffer, from: number, to: number): void {
     this.#line++;
-    const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
-    let i = skipSpaces(line, 0);
-    if (i === line.length) return;
-    if (line[i] === '#') {
-      this.#comment(line, i + 1);
+    // A byte order mark at the very start is not part of the first metric name.
+    if (this.#line === 1 && buf[from] === 0xef && buf[from + 1] === 0xbb && buf[from + 2] === 0xbf) from += 3;
+    if (to > from && buf[to - 1] === CR) to--;
+    let i = from;
+    while (i < to && (buf[i] === SPACE || buf[i] === TAB)) i++;
+    if (i === to) return;
+    if (buf[i] === HASH) {
+      this.#comment(buf, i + 1, to);
       return;
     }
-    if (!NAME_START.test(line[i]!)) throw new PromParseError(`expected a metric name, got ${JSON.stringify(line.slice(i, i + 20))}`, this.#line);
+    if (NAME_BYTE[buf[i]!] !== 1) throw new PromParseError(`expected a metric name, got ${JSON.stringify(buf.toString('utf8', i, to).slice(0, 20))}`, this.#line);
     const nameStart = i;
-    while (i < line.length && NAME_CHAR.test(line[i]!)) i++;
-    const name = line.slice(nameStart, i);
-    if (!this.#want(name)) return;
-    i = skipSpaces(line, i);
+    while (i < to && NAME_BYTE[buf[i]!] !== 0) i++;
+    if (this.#wantBytes !== null && !wantedBytes(this.#wantBytes, buf, nameStart, i)) return;
+    // Name bytes are ASCII: latin1 is their exact text.
+    const name = buf.toString('latin1', nameStart, i);
+    if (this.#want !== null && !this.#want(name)) return;
+    // Everything before `i` was ASCII, so byte and character offsets agree up to there.
+    this.#sample(buf.toString('utf8', from, to), i - from, name);
+  }
+
+  /** The rest of a wanted sample's line, from just past its name. */
+  #sample(line: string, from: number, name: string): void {
+    let i = skipSpaces(line, from);
     let labels: Record<string, string> = {};
     if (line[i] === '{') {
       const r = this.#labels(line, i + 1);
@@ -138,10 +186,13 @@ export class PromTextParser {
     this.#onSample(timestampMs === undefined ? { name, labels, value } : { name, labels, value, timestampMs });
   }
 
-  /** `# TYPE name type` is remembered; HELP and free comments are skipped. */
-  #comment(line: string, from: number): void {
-    const words = line.slice(from).trim().split(/\s+/);
-    if (words[0] === 'TYPE' && words.length >= 3) this.types.set(words[1]!, words[2]!.toLowerCase());
+  /** `# TYPE name type` is remembered; HELP and free comments are skipped without being decoded. */
+  #comment(buf: Buffer, from: number, to: number): void {
+    let i = from;
+    while (i < to && (buf[i] === SPACE || buf[i] === TAB)) i++;
+    if (to - i < 5 || buf.compare(TYPE, 0, 4, i, i + 4) !== 0 || (buf[i + 4] !== SPACE && buf[i + 4] !== TAB)) return;
+    const words = buf.toString('utf8', i, to).trim().split(/\s+/);
+    if (words.length >= 3) this.types.set(words[1]!, words[2]!.toLowerCase());
   }
 
   /** Parses `a="x",b="y\"z"}` from `from` (just past `{`); returns the labels and the index just past `}`. */
@@ -179,6 +230,14 @@ export class PromTextParser {
       else if (line[i] !== '}') throw new PromParseError(`expected , or } after label ${key}`, this.#line);
     }
   }
+}
+
+/** Is bytes [from, to) of `buf` one of the names in `byLength`? */
+function wantedBytes(byLength: Map<number, Buffer[]>, buf: Buffer, from: number, to: number): boolean {
+  const candidates = byLength.get(to - from);
+  if (candidates === undefined) return false;
+  for (const c of candidates) if (buf.compare(c, 0, c.length, from, to) === 0) return true;
+  return false;
 }
 
 function skipSpaces(line: string, i: number): number {

@@ -48,7 +48,7 @@ export async function scrapeLoad(req: ScrapeRequest, deps: ScrapeDeps): Promise<
     }
     const wanted = wantedMetrics(req.spec);
     const reader = new LoadReader(req.spec);
-    const parser = new PromTextParser((s) => reader.add(s), { want: (n) => wanted.has(n), maxBytes: req.maxBytes });
+    const parser = new PromTextParser((s) => reader.add(s), { want: wanted, maxBytes: req.maxBytes });
     try {
       for await (const chunk of res.body) parser.write(chunk as Buffer);
       parser.end();

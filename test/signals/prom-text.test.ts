@@ -97,6 +97,38 @@ describe('PromTextParser', () => {
     expect(parseInChunks(text, () => (seed = (seed * 1103515245 + 12345) % 97))).toEqual(whole);
   });
 
+  it.each(['vllm.prom', 'vllm-legacy.prom', 'tgi.prom', 'triton.prom', 'sglang.prom'])('a set of names, matched on bytes, picks what the same test as a function picks in %s, whatever the chunks', (name) => {
+    const text = fixture(name);
+    const all = parsePromText(text);
+    // Every other family, plus a name no line has and one of a length no line has.
+    const names = new Set([...new Set(all.map((x) => x.name))].filter((_, i) => i % 2 === 0));
+    names.add(`${all[0]!.name}_nope`);
+    names.add('x');
+    const byFunction = parsePromText(text, { maxBytes: Infinity, want: (n) => names.has(n) });
+    expect(byFunction.length).toBeGreaterThan(0);
+    expect(byFunction.length).toBeLessThan(all.length);
+    expect(parsePromText(text, { maxBytes: Infinity, want: names })).toEqual(byFunction);
+    const out: PromSample[] = [];
+    const p = new PromTextParser((s) => out.push(s), { maxBytes: Infinity, want: names });
+    const bytes = Buffer.from(text);
+    for (let at = 0; at < bytes.length; at += 5) p.write(bytes.subarray(at, at + 5));
+    p.end();
+    expect(out).toEqual(byFunction);
+  });
+
+  it('a name that only starts like a wanted one, or contains it, is not wanted', () => {
+    const want = new Set(['vllm:num_requests_waiting']);
+    const text = 'vllm:num_requests_waiting_total 9\nvllm:num_requests_waitin 8\nxvllm:num_requests_waiting 7\nvllm:num_requests_waiting{a="b"} 3\n';
+    expect(parsePromText(text, { maxBytes: Infinity, want }).map((x) => x.value)).toEqual([3]);
+  });
+
+  it('# TYPE is remembered with tabs or several spaces; # HELP, #TYPEX and a short TYPE line are not', () => {
+    const p = new PromTextParser(() => {}, { maxBytes: Infinity });
+    p.write('#\tTYPE  a\tgauge\n#TYPE b counter\n# TYPEX c gauge\n# TYPE d\n# HELP TYPE e gauge\n');
+    p.end();
+    expect([...p.types]).toEqual([['a', 'gauge'], ['b', 'counter']]);
+  });
+
   it('decodes a UTF-8 character split between two chunks', () => {
     const out: PromSample[] = [];
     const p = new PromTextParser((s) => out.push(s), { maxBytes: Infinity });
