@@ -65,6 +65,8 @@ export class PromTextParser {
   /** The bytes of a line not yet ended by a newline (joined once it ends: a long line split in many chunks costs no more). */
   #pending: Buffer[] = [];
   #pendingLength = 0;
+  /** The first half of a surrogate pair that ended a text chunk. */
+  #highSurrogate = '';
   #bytes = 0;
   #line = 0;
   /** `# TYPE` of each metric family seen (counter, gauge, histogram, summary, untyped). */
@@ -80,6 +82,8 @@ export class PromTextParser {
       this.#want = null;
       this.#wantBytes = new Map();
       for (const name of want) {
+        // Metric names are ASCII by the format (and by the config's check); latin1 would fold anything else.
+        if (!/^[\x21-\x7e]+$/.test(name)) throw new Error(`not a metric name: ${JSON.stringify(name)}`);
         const bytes = Buffer.from(name, 'latin1');
         const same = this.#wantBytes.get(bytes.length);
         if (same === undefined) this.#wantBytes.set(bytes.length, [bytes]);
@@ -95,7 +99,7 @@ export class PromTextParser {
    * UTF-8 sequence can only be inside a line, which is kept whole until its newline.
    */
   write(chunk: Uint8Array | string): void {
-    const buf = typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    const buf = typeof chunk === 'string' ? this.#encode(chunk) : Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     this.#bytes += buf.length;
     if (this.#bytes > this.#maxBytes) throw new PromParseError(`body larger than ${this.#maxBytes} bytes`, this.#line + 1);
     let nl = buf.indexOf(NL);
@@ -119,6 +123,20 @@ export class PromTextParser {
     if (start < buf.length) this.#hold(buf, start);
   }
 
+  /** Text chunks become UTF-8; a chunk ending inside a surrogate pair keeps its first half for the next one. */
+  #encode(text: string): Buffer {
+    if (this.#highSurrogate !== '') {
+      text = this.#highSurrogate + text;
+      this.#highSurrogate = '';
+    }
+    const last = text.charCodeAt(text.length - 1);
+    if (last >= 0xd800 && last <= 0xdbff) {
+      this.#highSurrogate = text.slice(-1);
+      text = text.slice(0, -1);
+    }
+    return Buffer.from(text);
+  }
+
   /** Keeps (a copy of) an unfinished line's bytes; one longer than MAX_LINE is an error (no real metrics line comes near it). */
   #hold(buf: Buffer, from: number): void {
     this.#pending.push(Buffer.from(buf.subarray(from)));
@@ -128,6 +146,8 @@ export class PromTextParser {
 
   /** The body has ended: parse its last line (the format ends with a newline, but a missing one is forgiven). */
   end(): void {
+    if (this.#highSurrogate !== '') this.#pending.push(Buffer.from(this.#highSurrogate));
+    this.#highSurrogate = '';
     const rest = Buffer.concat(this.#pending);
     this.#pending = [];
     this.#pendingLength = 0;

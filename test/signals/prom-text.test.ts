@@ -129,6 +129,16 @@ describe('PromTextParser', () => {
     expect([...p.types]).toEqual([['a', 'gauge'], ['b', 'counter']]);
   });
 
+  it('text chunks may split a surrogate pair; a set of names must be metric names', () => {
+    const out: PromSample[] = [];
+    const p = new PromTextParser((s) => out.push(s), { maxBytes: Infinity });
+    p.write('a{l="\uD83D');
+    p.write('\uDE00"} 1\n');
+    p.end();
+    expect(out[0]!.labels.l).toBe('\u{1F600}');
+    expect(() => new PromTextParser(() => {}, { maxBytes: 1, want: new Set(['\u0161']) })).toThrow(/not a metric name/);
+  });
+
   it('decodes a UTF-8 character split between two chunks', () => {
     const out: PromSample[] = [];
     const p = new PromTextParser((s) => out.push(s), { maxBytes: Infinity });
