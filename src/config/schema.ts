@@ -411,7 +411,7 @@ const upstream = z
 const retry = z
   .strictObject({
     attempts: count(1).default(2).describe('Total tries including the first (1 = no retry).'),
-    methods: z.array(httpMethod).default(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE']).describe('Methods that may be retried after a failure the backend may have acted on (reset, timeout). A failure that provably never reached the model (connection refused, connect timeout, a retry.onStatus answer) is retried for every method.'),
+    methods: z.array(httpMethod).default(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE']).describe('Methods that may be retried after a failure the backend may have acted on (a close or reset on a fresh connection from a server still listening, a timeout). A failure that never reached the model (connection refused, connect timeout, a retry.onStatus answer, the keep-alive race, a reset from a server that stopped listening) is retried for every method.'),
     nonIdempotent: z.boolean().default(false).describe('Every method may be retried after any retryable failure, as nginx\'s proxy_next_upstream non_idempotent: for pools of pure inference, where running a request twice does no harm.'),
     budget: z.number().min(0).max(100).default(20).describe('Retries allowed as a percent of active requests.'),
     minRetryConcurrency: z.int().min(0).default(3).describe('Retries in flight always allowed, whatever the budget (Envoy min_retry_concurrency).'),
