@@ -30,7 +30,7 @@ export interface UpstreamDispatcher {
   on(event: 'disconnect', listener: (origin: unknown, targets: unknown, err: Error | null) => void): unknown;
 }
 
-const { NGHTTP2_CANCEL } = http2.constants;
+const { NGHTTP2_CANCEL, NGHTTP2_REFUSED_STREAM } = http2.constants;
 
 function codedError(message: string, code: string): Error {
   return Object.assign(new Error(message), { code });
@@ -130,6 +130,8 @@ class H2Exchange implements Dispatcher.DispatchController {
   #trailers: Record<string, string | string[] | undefined> = {};
   #aborted = false;
   #reason: Error | null = null;
+  /** A response head came: the server has the request. */
+  #responded = false;
 
   constructor(stream: http2.ClientHttp2Stream, body: Buffer | Readable | null, handler: Dispatcher.DispatchHandler) {
     this.#stream = stream;
@@ -138,6 +140,7 @@ class H2Exchange implements Dispatcher.DispatchController {
     if (this.#done) return;
     this.#sendBody(body);
     stream.on('response', (h) => {
+      this.#responded = true;
       const status = Number(h[':status']);
       const out: Record<string, string | string[] | undefined> = {};
       for (const k in h) if (k.charCodeAt(0) !== 0x3a) out[k] = h[k] as string | string[] | undefined;
@@ -154,11 +157,21 @@ class H2Exchange implements Dispatcher.DispatchController {
       this.#done = true;
       handler.onResponseEnd?.(this, this.#trailers as never);
     });
-    stream.on('error', (err) => this.#fail(err));
+    stream.on('error', (err) => this.#fail(this.#refused() ?? err));
     stream.on('close', () => {
       // Closed without 'end': reset by the backend, or its session went away.
-      if (!this.#done) this.#fail(codedError(`the backend reset the stream (code ${stream.rstCode})`, 'UND_ERR_SOCKET'));
+      if (!this.#done) this.#fail(this.#refused() ?? codedError(`the backend reset the stream (code ${stream.rstCode})`, 'UND_ERR_SOCKET'));
     });
+  }
+
+  /**
+   * RST_STREAM REFUSED_STREAM before any answer: the server closed the stream "prior to any processing having occurred"
+   * and the request "can be safely retried" (RFC 9113 8.7) — also what the client's HTTP/2 stack gives streams above
+   * the last one a GOAWAY says was processed. Any other reset may come after the server acted on the request.
+   */
+  #refused(): Error | null {
+    if (this.#responded || this.#stream.rstCode !== NGHTTP2_REFUSED_STREAM) return null;
+    return codedError('the backend refused the stream before processing it (REFUSED_STREAM)', 'INFERGATE_H2_REFUSED_STREAM');
   }
 
   #sendBody(body: Buffer | Readable | null): void {

@@ -46,6 +46,11 @@ export const Failures = {
    * with data unread is a reset). Retried on another backend for every method, within `attempts` and the budget.
    */
   resetUnread: kind('upstream-reset', 502, 'upstream', true, GW, 'backend reset the connection without reading the request', true),
+  /**
+   * An HTTP/2 backend reset the stream with REFUSED_STREAM before answering: not processed (RFC 9113 8.7; also streams
+   * above a GOAWAY's last one). A server at its stream limit or going away, not a broken one: nothing counts against it.
+   */
+  streamRefused: kind('stream-refused', 503, 'upstream', true, null, 'backend refused the HTTP/2 stream before processing it', true),
   invalidResponse: kind('invalid-response', 502, 'upstream', false, GW, 'backend sent an invalid HTTP response'),
   firstByteTimeout: kind('first-byte-timeout', 504, 'upstream', false, GW, 'backend did not answer within the first-byte timeout'),
   idleTimeout: kind('idle-timeout', 504, 'upstream', false, GW, 'backend stalled longer than the idle timeout'),
@@ -126,6 +131,7 @@ const byUndiciCode: Record<string, FailureKind> = {
   UND_ERR_HEADERS_TIMEOUT: Failures.firstByteTimeout,
   UND_ERR_BODY_TIMEOUT: Failures.idleTimeout,
   UND_ERR_SOCKET: Failures.upstreamReset,
+  INFERGATE_H2_REFUSED_STREAM: Failures.streamRefused,
   ECONNRESET: Failures.upstreamReset,
   EPIPE: Failures.upstreamReset,
   UND_ERR_CLOSED: Failures.upstreamReset,

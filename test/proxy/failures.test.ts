@@ -9,6 +9,7 @@ test.each([
   ['UND_ERR_HEADERS_TIMEOUT', 'first-byte-timeout', 504],
   ['UND_ERR_BODY_TIMEOUT', 'idle-timeout', 504],
   ['UND_ERR_SOCKET', 'upstream-reset', 502],
+  ['INFERGATE_H2_REFUSED_STREAM', 'stream-refused', 503],
   ['ECONNRESET', 'upstream-reset', 502],
   ['HPE_INVALID_CONSTANT', 'invalid-response', 502],
   ['UND_ERR_RES_CONTENT_LENGTH_MISMATCH', 'invalid-response', 502],
@@ -55,13 +56,14 @@ test('only failures before any response byte that the backend may not have acted
   // upstream-unavailable: the backend answered a retry.onStatus status (503 while reloading), so it did not act on the request.
   // upstream-reset three times: a close before any answer, the keep-alive race on a reused connection, and a TCP reset
   // of a request the backend never read.
-  expect(retryable).toEqual(['connect-refused', 'connect-timeout', 'upstream-reset', 'upstream-reset', 'upstream-reset', 'upstream-unavailable']);
+  // stream-refused: an HTTP/2 REFUSED_STREAM, not processed by definition (RFC 9113 8.7).
+  expect(retryable).toEqual(['connect-refused', 'connect-timeout', 'stream-refused', 'upstream-reset', 'upstream-reset', 'upstream-reset', 'upstream-unavailable']);
 });
 
 test('only failures that provably never reached the model are retried whatever the method', () => {
   const safe = Object.entries(Failures).filter(([, f]) => f.notProcessed).map(([k]) => k).sort();
   // localResources: our own connect() failed (EMFILE ...), the backend was never asked.
-  expect(safe).toEqual(['connectRefused', 'connectTimeout', 'keepAliveRace', 'localResources', 'resetUnread', 'upstreamUnavailable']);
+  expect(safe).toEqual(['connectRefused', 'connectTimeout', 'keepAliveRace', 'localResources', 'resetUnread', 'streamRefused', 'upstreamUnavailable']);
 });
 
 test('downstream and internal failures are never held against a backend', () => {

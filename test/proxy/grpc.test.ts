@@ -62,6 +62,7 @@ describe('grpcStatusFor', () => {
     [Failures.upstreamReset, GrpcStatus.UNAVAILABLE],
     [Failures.keepAliveRace, GrpcStatus.UNAVAILABLE],
     [Failures.resetUnread, GrpcStatus.UNAVAILABLE],
+    [Failures.streamRefused, GrpcStatus.UNAVAILABLE],
     [Failures.upstreamUnavailable, GrpcStatus.UNAVAILABLE],
     [Failures.noReadyBackend, GrpcStatus.UNAVAILABLE],
     [Failures.queueFull, GrpcStatus.UNAVAILABLE],
