@@ -154,13 +154,18 @@ class H2Exchange implements Dispatcher.DispatchController {
     });
     stream.on('end', () => {
       if (this.#done) return;
+      // A stream can end without any answer when the backend's session goes away: a reset, never an empty 200.
+      if (!this.#responded) {
+        this.#fail(codedError('the backend closed the stream without answering', 'UND_ERR_SOCKET'));
+        return;
+      }
       this.#done = true;
       handler.onResponseEnd?.(this, this.#trailers as never);
     });
-    stream.on('error', (err) => this.#fail(this.#refused() ?? err));
+    stream.on('error', (err) => this.#fail(this.#refused(err) ?? err));
     stream.on('close', () => {
       // Closed without 'end': reset by the backend, or its session went away.
-      if (!this.#done) this.#fail(this.#refused() ?? codedError(`the backend reset the stream (code ${stream.rstCode})`, 'UND_ERR_SOCKET'));
+      if (!this.#done) this.#fail(codedError(`the backend reset the stream (code ${stream.rstCode})`, 'UND_ERR_SOCKET'));
     });
   }
 
@@ -169,8 +174,10 @@ class H2Exchange implements Dispatcher.DispatchController {
    * and the request "can be safely retried" (RFC 9113 8.7) — also what the client's HTTP/2 stack gives streams above
    * the last one a GOAWAY says was processed. Any other reset may come after the server acted on the request.
    */
-  #refused(): Error | null {
-    if (this.#responded || this.#stream.rstCode !== NGHTTP2_REFUSED_STREAM) return null;
+  #refused(err: Error): Error | null {
+    // A stream-level reset only (ERR_HTTP2_STREAM_ERROR): a GOAWAY carrying the same code (ERR_HTTP2_SESSION_ERROR) is
+    // copied by Node onto every open stream, also those at or below its last stream id, which the server processed.
+    if (this.#responded || (err as { code?: unknown }).code !== 'ERR_HTTP2_STREAM_ERROR' || this.#stream.rstCode !== NGHTTP2_REFUSED_STREAM) return null;
     return codedError('the backend refused the stream before processing it (REFUSED_STREAM)', 'INFERGATE_H2_REFUSED_STREAM');
   }
 

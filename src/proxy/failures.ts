@@ -48,9 +48,10 @@ export const Failures = {
   resetUnread: kind('upstream-reset', 502, 'upstream', true, GW, 'backend reset the connection without reading the request', true),
   /**
    * An HTTP/2 backend reset the stream with REFUSED_STREAM before answering: not processed (RFC 9113 8.7; also streams
-   * above a GOAWAY's last one). A server at its stream limit or going away, not a broken one: nothing counts against it.
+   * above a GOAWAY's last one). Counted against the backend as a 503 is: an instant refusal must not look like the
+   * fastest backend to least-request (a black hole) nor escape ejection.
    */
-  streamRefused: kind('stream-refused', 503, 'upstream', true, null, 'backend refused the HTTP/2 stream before processing it', true),
+  streamRefused: kind('stream-refused', 503, 'upstream', true, GW, 'backend refused the HTTP/2 stream before processing it', true),
   invalidResponse: kind('invalid-response', 502, 'upstream', false, GW, 'backend sent an invalid HTTP response'),
   firstByteTimeout: kind('first-byte-timeout', 504, 'upstream', false, GW, 'backend did not answer within the first-byte timeout'),
   idleTimeout: kind('idle-timeout', 504, 'upstream', false, GW, 'backend stalled longer than the idle timeout'),

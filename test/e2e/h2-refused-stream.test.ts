@@ -94,3 +94,74 @@ test('when every backend refuses the stream, the answer is 503 stream-refused', 
   expect(reply.status).toBe(503);
   expect(json(reply)).toMatchObject({ error: 'stream-refused' });
 });
+
+test('a backend that refuses every stream does not become a black hole under least-request (the default)', async () => {
+  const refusing = await h2Backend('refuse');
+  const alive = await h2Backend('serve');
+  const stack = await startStack(`pools:\n  p: { protocol: h2, health: { readiness: { path: /health, interval: 1h, healthyThreshold: 1 } }, backends: [${refusing.url}, ${alive.url}] }\n`);
+  open.push(stack, refusing, alive);
+  await waitAllReady(stack);
+  const attempts: number[] = [];
+  for (let i = 0; i < 30; i++) {
+    expect((await post(stack, `seq-${i}`, '{}')).status).toBe(200);
+    attempts.push((await accessLine(stack, `seq-${i}`)).attempts as number);
+  }
+  // Refusals count against the backend (latency score, outlier detection): it soon stops being tried first.
+  expect(attempts.filter((a) => a > 1).length).toBeLessThan(10);
+  const burst = await Promise.all(Array.from({ length: 40 }, (_, i) => post(stack, `burst-${i}`, '{}')));
+  expect(burst.filter((r) => r.status !== 200)).toEqual([]);
+});
+
+test('a GOAWAY carrying REFUSED_STREAM that covers a stream the server processed is not a refusal: not replayed', async () => {
+  const read: string[] = [];
+  const server = http2.createServer();
+  server.on('stream', (stream, headers) => {
+    stream.on('error', () => {});
+    if (headers[':path'] === '/health') {
+      stream.respond({ ':status': 200 });
+      stream.end('ok');
+      return;
+    }
+    const chunks: Buffer[] = [];
+    stream.on('data', (c: Buffer) => chunks.push(c));
+    // Its last stream id includes this one: processed, by the server's own word.
+    stream.on('end', () => {
+      read.push(Buffer.concat(chunks).toString());
+      stream.session!.goaway(http2.constants.NGHTTP2_REFUSED_STREAM, stream.id!);
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const goingAway = { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, read, close: () => new Promise<void>((r) => server.close(() => r())) };
+  const alive = await h2Backend('serve');
+  const stack = await pool(goingAway, alive);
+  const reply = await post(stack, 'h2-goaway', '{"x":4}');
+  expect(reply.status).toBe(502);
+  expect(goingAway.read).toEqual(['{"x":4}']);
+  expect(alive.read).toEqual([]);
+});
+
+test('a stream that ends without any answer (the backend\'s session destroyed) is a 502, never an empty 200', async () => {
+  const read: string[] = [];
+  const server = http2.createServer();
+  server.on('stream', (stream, headers) => {
+    stream.on('error', () => {});
+    if (headers[':path'] === '/health') {
+      stream.respond({ ':status': 200 });
+      stream.end('ok');
+      return;
+    }
+    stream.resume();
+    stream.on('end', () => {
+      read.push('read');
+      stream.session!.destroy();
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const dying = { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, read, close: () => new Promise<void>((r) => server.close(() => r())) };
+  const alive = await h2Backend('serve');
+  const stack = await pool(dying, alive);
+  const reply = await post(stack, 'h2-destroyed', '{"x":5}');
+  expect(reply.status).toBe(502);
+  expect(json(reply)).toMatchObject({ error: 'upstream-reset', requestId: 'h2-destroyed' });
+  expect(alive.read).toEqual([]);
+});
