@@ -9,6 +9,7 @@
 // avalanche (FNV's low bits depend only on the inputs' low bits), folded into 53 bits (a Map key that is a plain
 // number): no allocation per block, a few ns per character, and at 53 bits collisions among a pool's few million
 // remembered blocks are rare — a collision only ever costs a wrong preference, never a wrong answer.
+import { avalanche } from '../hash.js';
 
 const FNV_PRIME = 0x01000193;
 const LANE_A = 0x811c9dc5;
@@ -50,12 +51,3 @@ export function fnv(s: string, from: number, to: number, seed: number): number {
   return h;
 }
 
-/** murmur3's finaliser: every output bit depends on every input bit. */
-export function avalanche(x: number): number {
-  let h = x ^ (x >>> 16);
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
-}

@@ -1,7 +1,8 @@
 // Rendezvous (highest random weight) hashing of a prompt's first block over the backends: on a miss, every infergate
 // process — each worker of `workers: N`, each replica behind a TCP balancer — sends a new prefix to the same backend
 // without sharing any state, so the memory each keeps of what went where agrees (Thaler and Ravishankar, 1996).
-import { avalanche, fnv } from './blocks.js';
+import { avalanche } from '../hash.js';
+import { fnv } from './blocks.js';
 
 const LANE = 0x9747b28c;
 const TWO_32 = 0x1_0000_0000;

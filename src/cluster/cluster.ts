@@ -233,10 +233,7 @@ export class Cluster {
       backend.inflight++;
       backend.requests++;
       if (r.prefix) this.affinity?.record(backend.id, r.prefix);
-      if (guard !== null && r.overloadedSince !== undefined && r.overloadedSince >= 0) {
-        guard.waited(guard.now() - r.overloadedSince);
-        r.overloadedSince = -1;
-      }
+      guard?.endHold(r);
       return backend;
     }
     const queue = this.queue;

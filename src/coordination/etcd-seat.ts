@@ -9,7 +9,7 @@ import type { Campaign, Election, Etcd3 } from 'etcd3';
 import type { Logger } from '../observe/log.js';
 import { snapshotFromJSON } from '../rollout/snapshot.js';
 import type { WindowReport } from '../rollout/window.js';
-import type { RolloutReport, RolloutSeat, SeatHandlers, SharedRollout, WriteResult } from './types.js';
+import { rolloutKey, type RolloutReport, type RolloutSeat, type SeatHandlers, type SharedRollout, type WriteResult } from './types.js';
 
 /** What a seat needs from the connection it lives on (etcd.ts). */
 export interface SeatLink {
@@ -41,6 +41,8 @@ export class EtcdRolloutSeat implements RolloutSeat {
   readonly #link: SeatLink;
   readonly #base: string;
   readonly name: string;
+  readonly pool: string;
+  readonly group: string;
   #handlers: SeatHandlers;
   readonly #election: Election;
   #campaign: Campaign | null = null;
@@ -67,7 +69,9 @@ export class EtcdRolloutSeat implements RolloutSeat {
 
   constructor(link: SeatLink, prefix: string, pool: string, group: string, handlers: SeatHandlers) {
     this.#link = link;
-    this.name = `${pool}/${group}`;
+    this.name = rolloutKey(pool, group);
+    this.pool = pool;
+    this.group = group;
     this.#base = `${prefix}rollouts/${pool}/${group}/`;
     this.#handlers = handlers;
     this.#election = link.client.election(`${this.#base}leader`, link.leaseSeconds);
@@ -247,7 +251,7 @@ export class EtcdRolloutSeat implements RolloutSeat {
   }
 
   /** Publish this replica's window report when it changed. The leader reports nothing: it judges its own window. */
-  async report(maxSamples: number): Promise<void> {
+  async report(): Promise<void> {
     if (this.#closed || !this.#link.connected()) return;
     const r = this.#leading ? null : this.#handlers.report();
     const key = `${this.reportsPrefix}${this.#link.replica}`;
@@ -255,10 +259,8 @@ export class EtcdRolloutSeat implements RolloutSeat {
     if (mark === this.#lastReport) return;
     try {
       if (r === null) await this.#link.client.delete().key(key);
-      else {
-        const trimmed: RolloutReport = { epoch: r.epoch, canary: trim(r.canary, maxSamples), stable: trim(r.stable, maxSamples) };
-        await this.#link.putLeased(key, JSON.stringify(trimmed));
-      }
+      // Latencies are capped where the report is taken (rollout/manager.ts REPORT_SAMPLES).
+      else await this.#link.putLeased(key, JSON.stringify(r));
       this.#lastReport = mark;
     } catch (err) {
       this.#link.failed('report', err);
@@ -349,8 +351,4 @@ function parseShared(value: string): { shared: SharedRollout; by: string; seq: n
 function isReport(r: unknown): r is WindowReport {
   const x = r as WindowReport | null;
   return typeof x === 'object' && x !== null && typeof x.requests === 'number' && typeof x.errors === 'number' && typeof x.successes === 'number' && Array.isArray(x.latencies);
-}
-
-function trim(r: WindowReport, max: number): WindowReport {
-  return r.latencies.length <= max ? r : { ...r, latencies: r.latencies.slice(0, max) };
 }

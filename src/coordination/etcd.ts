@@ -14,12 +14,6 @@ import { EtcdRolloutSeat, type SeatLink } from './etcd-seat.js';
 import type { Coordination, CoordinationStatus, SeatHandlers, SharedEjection, SharedRollout } from './types.js';
 import { rolloutKey } from './types.js';
 
-/**
- * Latencies per side in a replica's report: 500 keep the median test and p95 sound and a report near 7 KB. Every
- * write stays in etcd's history until compaction: reports are sent at most every tenth of a rollout's interval (at
- * least one heartbeat, at most 5 s) and only when they changed; the leader sends none.
- */
-const REPORT_SAMPLES = 500;
 /** Longest wait for etcd to start a watch; past it the next heartbeat tries again. */
 const WATCH_START_MS = 5000;
 
@@ -213,8 +207,7 @@ export class EtcdCoordination implements Coordination {
     for (const [key, seat] of this.#seats) {
       if (keys.has(key)) continue;
       this.#seats.delete(key);
-      const [pool, group] = key.split('/') as [string, string];
-      this.#deps.stats.leader(pool, group, false);
+      this.#deps.stats.leader(seat.pool, seat.group, false);
       void seat.close();
     }
     // A seat made by a later build (a reload that adds a rollout) reads the state key itself: what load() read is old.
@@ -282,10 +275,7 @@ export class EtcdCoordination implements Coordination {
       disconnectedReason: () => `etcd unreachable since ${this.#since}${this.#lastError === null ? '' : `: ${this.#lastError}`}`,
       failed: (op, err) => this.#noteError(op, err),
       leadershipChanged: () => {
-        for (const [key, s] of this.#seats) {
-          const [pool, group] = key.split('/') as [string, string];
-          this.#deps.stats.leader(pool, group, s.leading);
-        }
+        for (const s of this.#seats.values()) this.#deps.stats.leader(s.pool, s.group, s.leading);
       },
       putLeased: async (key, value) => {
         const lease = this.#lease ?? this.#newLease();
@@ -332,7 +322,7 @@ export class EtcdCoordination implements Coordination {
         await s.poll();
         if (now - (this.#reportedAt.get(s) ?? 0) < (this.#reportGaps.get(s) ?? 0) - 50) return;
         this.#reportedAt.set(s, now);
-        await s.report(REPORT_SAMPLES);
+        await s.report();
       }));
     } finally {
       this.#beating = false;

@@ -464,12 +464,18 @@ export class Metrics {
   }
 
   bindPool(pool: string): PoolStats {
+    // Each result's child bound on its first use (a pool without affinity shows no series), then reused per request.
+    const affinity = new Map<string, { inc(): void }>();
     return {
       requestSeconds: this.#byRoute(pool, ''),
       requestsNoBackend: CODE_CLASSES.map((code) => this.#requestCounters.child(this.requests, { pool, group: '', backend: '', code })),
       bytesIn: this.#requestByteCounters.child(this.requestBytes, { pool, group: '' }),
       bytesOut: this.#responseByteCounters.child(this.responseBytes, { pool, group: '' }),
-      prefixAffinity: (result) => this.prefixAffinity.inc({ pool, result }),
+      prefixAffinity: (result) => {
+        let child = affinity.get(result);
+        if (child === undefined) affinity.set(result, (child = this.prefixAffinity.labels({ pool, result })));
+        child.inc();
+      },
     };
   }
 

@@ -211,21 +211,27 @@ export class OutlierDetector<H extends OutlierHost = OutlierHost> {
       r.skipReported = detector !== 'failure-rate';
       return false;
     }
-    r.ejections++;
     r.multiplier = Math.min(r.multiplier + 1, this.#maxMultiplier);
-    const durationMs = ejectionDurationMs(this.#config.baseEjectionTimeMs, this.#config.maxEjectionTimeMs, r.multiplier);
+    this.#eject(r, detector, reason, ejectionDurationMs(this.#config.baseEjectionTimeMs, this.#config.maxEjectionTimeMs, r.multiplier), now);
+    return true;
+  }
+
+  /** Takes `r` out for `durationMs` — decided here, or by replica `by` — and says so. */
+  #eject(r: HostRecord<H>, detector: Detector, reason: string, durationMs: number, now: number, by?: string): void {
+    this.#cancelTimer(r);
+    r.ejections++;
     r.ejectedUntil = now + durationMs;
     r.lastDurationMs = durationMs;
-    r.lastReason = reason;
+    r.lastReason = by === undefined ? reason : `${reason} (decided by replica ${by})`;
     // A returning backend starts with a clean slate, so old failures cannot eject it again at once.
     r.consecutive5xx = 0;
     r.consecutiveGateway = 0;
     r.skipReported = false;
     r.window.clear();
     r.timer = this.#clock.setTimer(durationMs, () => this.#uneject(r));
-    r.host.eject(`ejected for ${Math.round(durationMs / 1000)} s: ${reason}`);
-    this.#deps.onEvent({ type: 'ejected', host: r.host, reason, detector, durationMs, ejections: r.ejections, multiplier: r.multiplier });
-    return true;
+    r.host.eject(`ejected for ${Math.round(durationMs / 1000)} s${by === undefined ? '' : ` by replica ${by}`}: ${reason}`);
+    const event = { type: 'ejected', host: r.host, reason, detector, durationMs, ejections: r.ejections, multiplier: r.multiplier } as const;
+    this.#deps.onEvent(by === undefined ? event : { ...event, by });
   }
 
   /**
@@ -242,19 +248,7 @@ export class OutlierDetector<H extends OutlierHost = OutlierHost> {
       this.#deps.onEvent({ type: 'ejection-skipped', host: r.host, reason: `${reason} (decided by replica ${by}); not ejected here: ${refusal}`, detector });
       return false;
     }
-    const now = this.#clock.now();
-    this.#cancelTimer(r);
-    r.ejections++;
-    r.ejectedUntil = now + durationMs;
-    r.lastDurationMs = durationMs;
-    r.lastReason = `${reason} (decided by replica ${by})`;
-    r.consecutive5xx = 0;
-    r.consecutiveGateway = 0;
-    r.skipReported = false;
-    r.window.clear();
-    r.timer = this.#clock.setTimer(durationMs, () => this.#uneject(r));
-    r.host.eject(`ejected for ${Math.round(durationMs / 1000)} s by replica ${by}: ${reason}`);
-    this.#deps.onEvent({ type: 'ejected', host: r.host, reason, detector, durationMs, ejections: r.ejections, multiplier: r.multiplier, by });
+    this.#eject(r, detector, reason, durationMs, this.#clock.now(), by);
     return true;
   }
 

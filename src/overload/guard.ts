@@ -79,7 +79,10 @@ export class OverloadGuard {
     this.#stats?.held();
   }
 
-  waited(ms: number): void {
-    this.#stats?.waited(ms / 1000);
+  /** A held request's wait is over (it got a backend, or it ended without one): counted once. */
+  endHold(r: { overloadedSince?: number }): void {
+    if (r.overloadedSince === undefined || r.overloadedSince < 0) return;
+    this.#stats?.waited((this.#now() - r.overloadedSince) / 1000);
+    r.overloadedSince = -1;
   }
 }

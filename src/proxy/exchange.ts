@@ -303,11 +303,7 @@ export class Exchange implements AttemptOwner, PickRequest, ReadAheadOwner {
     this.#queued?.cancel();
     this.#queued = null;
     // Held for overload and never given a backend (queue timeout, client gone, total timeout): its wait counts too.
-    const guard = this.cluster.overload;
-    if (guard !== null && this.overloadedSince >= 0) {
-      guard.waited(guard.now() - this.overloadedSince);
-      this.overloadedSince = -1;
-    }
+    this.cluster.overload?.endHold(this);
     this.#budget.requestEnded(this.history.retrying);
     account(this);
   }

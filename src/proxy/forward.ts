@@ -10,6 +10,7 @@ import { tookNewConnection, type Peer } from './connect-timing.js';
 import { Failures, ProxyAbort, classifyUpstreamError, resetBeforeReading, type FailureKind } from './failures.js';
 import { responseHeaderList, type HeaderList } from './headers.js';
 import { listenerGone } from './listener-gone.js';
+import { isDigits } from './strict.js';
 import { SseEventCounter, isEventStream } from './sse.js';
 
 /** The exchange an attempt works for. */
@@ -54,12 +55,7 @@ const SMALL_CHUNK = 16 * 1024;
 
 /** A content-length header's value as a number; -1 when it is not one plain decimal number. */
 function sizeOf(value: string | string[]): number {
-  if (typeof value !== 'string' || value.length === 0 || value.length > 15) return -1;
-  for (let i = 0; i < value.length; i++) {
-    const c = value.charCodeAt(i);
-    if (c < 0x30 || c > 0x39) return -1;
-  }
-  return Number(value);
+  return typeof value === 'string' && value.length <= 15 && isDigits(value) ? Number(value) : -1;
 }
 
 export class Forward implements Dispatcher.DispatchHandler, Attempt {

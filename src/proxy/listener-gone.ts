@@ -4,6 +4,7 @@
 // may have acted on the request. A plain TCP connect (no TLS, no HTTP): node:net does exactly this, nothing to add.
 import net from 'node:net';
 import type { Clock } from '../clock.js';
+import { effectivePort } from '../config/units.js';
 import type { Peer } from './connect-timing.js';
 
 /**
@@ -13,7 +14,7 @@ import type { Peer } from './connect-timing.js';
 export function listenerGone(peer: Peer | null, url: URL, clock: Clock, timeoutMs = 250): Promise<boolean> {
   return new Promise((resolve) => {
     const known = peer !== null && peer.address !== '';
-    const port = known ? peer.port : Number(url.port) || (url.protocol === 'https:' ? 443 : 80);
+    const port = known ? peer.port : effectivePort(url);
     const host = known ? peer.address : url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
     const socket = net.connect({ host, port });
     const done = (gone: boolean): void => {

@@ -220,7 +220,8 @@ function isHostChar(c: number): boolean {
   }
 }
 
-function isDigits(s: string): boolean {
+/** One or more ASCII digits, nothing else. */
+export function isDigits(s: string): boolean {
   if (s.length === 0) return false;
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);

@@ -76,15 +76,7 @@ export class RequestWindow {
    */
   report(max: number): WindowReport {
     const n = Math.min(this.#successes, this.#sample.length);
-    const kept = Array.from(this.#sample.subarray(0, n));
-    // Partial Fisher–Yates: the first `max` of a random permutation.
-    for (let i = 0; i < Math.min(max, n); i++) {
-      const j = i + Math.floor(this.#random() * (n - i));
-      const t = kept[i]!;
-      kept[i] = kept[j]!;
-      kept[j] = t;
-    }
-    kept.length = Math.min(max, n);
+    const kept = sampleWithoutReplacement(Array.from(this.#sample.subarray(0, n)), max, this.#random);
     return { requests: this.#requests, errors: this.#errors, successes: this.#successes, latencies: kept.map((x) => Math.round(x * 1000) / 1000) };
   }
 
@@ -92,6 +84,19 @@ export class RequestWindow {
   quantile(q: number): number | null {
     return quantileOf(this.sample().latencies, q);
   }
+}
+
+/** The first `k` of a random permutation of `items` (a partial Fisher–Yates, in place): `items`, cut to `k`. */
+function sampleWithoutReplacement(items: number[], k: number, random: () => number): number[] {
+  const m = Math.min(k, items.length);
+  for (let i = 0; i < m; i++) {
+    const j = i + Math.floor(random() * (items.length - i));
+    const t = items[i]!;
+    items[i] = items[j]!;
+    items[j] = t;
+  }
+  items.length = m;
+  return items;
 }
 
 /**
@@ -118,15 +123,7 @@ export function mergeReports(reports: readonly WindowReport[], random: () => num
   for (const r of reports) {
     if (r.latencies.length === 0 || successes === 0) continue;
     const want = Math.min(r.latencies.length, Math.round((total * r.successes) / successes));
-    // Sampling without replacement from this report: a partial Fisher–Yates on a copy.
-    const pool = r.latencies.slice();
-    for (let i = 0; i < want; i++) {
-      const j = i + Math.floor(random() * (pool.length - i));
-      const t = pool[i]!;
-      pool[i] = pool[j]!;
-      pool[j] = t;
-      out.push(pool[i]!);
-    }
+    for (const x of sampleWithoutReplacement(r.latencies.slice(), want, random)) out.push(x);
   }
   return { requests, errors, latencies: Float64Array.from(out).sort() };
 }

@@ -1,5 +1,6 @@
 // Which group (stable, canary, ...) a request is meant for: pin header, else sticky hash, else weighted random.
 import type { PinConfig, StickyConfig } from '../config/types.js';
+import { avalanche } from '../hash.js';
 
 /** A group of a pool as routing sees it: a name and a share of the traffic (a rollout changes it live). */
 export interface Group {
@@ -139,10 +140,5 @@ export function hashUnit(key: string): number {
     h = Math.imul(h, 0x01000193);
   }
   // A final avalanche so that similar keys (user-1, user-2) spread over the whole range.
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return (h >>> 0) / 4294967296;
+  return avalanche(h) / 4294967296;
 }

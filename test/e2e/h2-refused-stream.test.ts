@@ -13,8 +13,12 @@ interface H2Backend {
   close(): Promise<void>;
 }
 
-/** An h2c server: /health answers 200; other streams get `onStream` (default: read the body, answer 200 "ok"). */
-async function h2Backend(mode: 'serve' | 'refuse' | 'reset-after-reading'): Promise<H2Backend> {
+/**
+ * An h2c server: /health answers 200; a user stream is refused unread (`refuse`), or its body is read and then it is
+ * answered 200 "ok" (`serve`), reset with INTERNAL_ERROR, covered by a GOAWAY(REFUSED_STREAM) whose last stream id
+ * includes it (processed, by the server's own word), or its session destroyed.
+ */
+async function h2Backend(mode: 'serve' | 'refuse' | 'reset-after-reading' | 'goaway-after-reading' | 'destroy-after-reading'): Promise<H2Backend> {
   const read: string[] = [];
   const server = http2.createServer();
   server.on('stream', (stream, headers) => {
@@ -33,6 +37,8 @@ async function h2Backend(mode: 'serve' | 'refuse' | 'reset-after-reading'): Prom
     stream.on('end', () => {
       read.push(Buffer.concat(chunks).toString());
       if (mode === 'reset-after-reading') stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
+      else if (mode === 'goaway-after-reading') stream.session!.goaway(http2.constants.NGHTTP2_REFUSED_STREAM, stream.id!);
+      else if (mode === 'destroy-after-reading') stream.session!.destroy();
       else {
         stream.respond({ ':status': 200 });
         stream.end('ok');
@@ -113,25 +119,7 @@ test('a backend that refuses every stream does not become a black hole under lea
 });
 
 test('a GOAWAY carrying REFUSED_STREAM that covers a stream the server processed is not a refusal: not replayed', async () => {
-  const read: string[] = [];
-  const server = http2.createServer();
-  server.on('stream', (stream, headers) => {
-    stream.on('error', () => {});
-    if (headers[':path'] === '/health') {
-      stream.respond({ ':status': 200 });
-      stream.end('ok');
-      return;
-    }
-    const chunks: Buffer[] = [];
-    stream.on('data', (c: Buffer) => chunks.push(c));
-    // Its last stream id includes this one: processed, by the server's own word.
-    stream.on('end', () => {
-      read.push(Buffer.concat(chunks).toString());
-      stream.session!.goaway(http2.constants.NGHTTP2_REFUSED_STREAM, stream.id!);
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  const goingAway = { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, read, close: () => new Promise<void>((r) => server.close(() => r())) };
+  const goingAway = await h2Backend('goaway-after-reading');
   const alive = await h2Backend('serve');
   const stack = await pool(goingAway, alive);
   const reply = await post(stack, 'h2-goaway', '{"x":4}');
@@ -141,23 +129,7 @@ test('a GOAWAY carrying REFUSED_STREAM that covers a stream the server processed
 });
 
 test('a stream that ends without any answer (the backend\'s session destroyed) is a 502, never an empty 200', async () => {
-  const read: string[] = [];
-  const server = http2.createServer();
-  server.on('stream', (stream, headers) => {
-    stream.on('error', () => {});
-    if (headers[':path'] === '/health') {
-      stream.respond({ ':status': 200 });
-      stream.end('ok');
-      return;
-    }
-    stream.resume();
-    stream.on('end', () => {
-      read.push('read');
-      stream.session!.destroy();
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  const dying = { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, read, close: () => new Promise<void>((r) => server.close(() => r())) };
+  const dying = await h2Backend('destroy-after-reading');
   const alive = await h2Backend('serve');
   const stack = await pool(dying, alive);
   const reply = await post(stack, 'h2-destroyed', '{"x":5}');

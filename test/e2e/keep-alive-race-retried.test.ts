@@ -89,34 +89,27 @@ test('a GET on a reused socket that the backend drops is retried once on a fresh
   expect(await metric(stack, 'infergate_retries_total', { pool: 'p', reason: 'reused-connection' })).toBe(1);
 });
 
-test('a POST on a dropped reused socket is replayed once on a fresh connection too: the keep-alive race never reached the model', async () => {
+test.each([
+  ['closes (FIN)', 'close', 'race-2'],
+  ['resets (TCP RST, not FIN)', 'reset', 'race-3'],
+] as const)('a POST on a reused socket the backend %s is the keep-alive race, replayed once on a fresh connection: it never reached the model', async (_how, drop, id) => {
+  if (drop === 'reset') {
+    await stack.close();
+    await backend.close();
+    backend = await startRacyBackend('reset');
+    stack = await startStack(onePool([backend.url], '    upstream: { connections: 1 }'));
+  }
   expect((await request(`${stack.url}/one`)).status).toBe(200);
   // Connection 1 has served one request; the POST reuses it and is dropped before any response byte.
-  const reply = await request(`${stack.url}/three`, { method: 'POST', body: '{}', headers: { 'x-request-id': 'race-2' } });
+  const reply = await request(`${stack.url}/three`, { method: 'POST', body: '{}', headers: { 'x-request-id': id } });
   expect(reply.status).toBe(200);
   expect(backend.seen).toEqual([
     { line: 'GET /one HTTP/1.1', connection: 1, answered: true },
     { line: 'POST /three HTTP/1.1', connection: 1, answered: false },
     { line: 'POST /three HTTP/1.1', connection: 2, answered: true },
   ]);
-  expect(await accessLine(stack, 'race-2')).toMatchObject({ status: 200, attempts: 2 });
+  expect(await accessLine(stack, id)).toMatchObject({ status: 200, attempts: 2 });
   expect(await metric(stack, 'infergate_retries_total', { pool: 'p', reason: 'reused-connection' })).toBe(1);
-});
-
-test('a POST on a reused socket that the backend resets (TCP RST, not FIN) is the keep-alive race too: replayed once', async () => {
-  await stack.close();
-  await backend.close();
-  backend = await startRacyBackend('reset');
-  stack = await startStack(onePool([backend.url], '    upstream: { connections: 1 }'));
-  expect((await request(`${stack.url}/one`)).status).toBe(200);
-  const reply = await request(`${stack.url}/four`, { method: 'POST', body: '{}', headers: { 'x-request-id': 'race-3' } });
-  expect(reply.status).toBe(200);
-  expect(backend.seen).toEqual([
-    { line: 'GET /one HTTP/1.1', connection: 1, answered: true },
-    { line: 'POST /four HTTP/1.1', connection: 1, answered: false },
-    { line: 'POST /four HTTP/1.1', connection: 2, answered: true },
-  ]);
-  expect(await accessLine(stack, 'race-3')).toMatchObject({ status: 200, attempts: 2 });
 });
 
 test.each([[''], ['retry: { attempts: 1 },']])('the race is given one more connection, not more: a POST every warm backend resets is sent twice at most (%s)', async (extra) => {

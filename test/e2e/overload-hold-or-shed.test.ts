@@ -1,30 +1,26 @@
 // Overload seen from clients: every server at its threshold (here infergate's in-flight fallback, overload.inflight: 1),
 // a low-priority request gets 503 overloaded with Retry-After at once, another waits in the queue and is served when a
 // server frees up; the access log says held / shed, the metrics count both and the wait.
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { startBackend, type TestBackend } from '../helpers/backend.js';
+import { startHeldBackends, type HeldBackends } from '../helpers/held-backends.js';
 import { startStack, type Stack } from '../helpers/stack.js';
-import { accessLine, metric, onePool, request, waitAllReady, within } from './support.js';
+import { accessLine, metric, request, waitAllReady, within } from './support.js';
 
-let servers: TestBackend[];
+let held: HeldBackends;
 let stack: Stack;
-const release: Array<() => void> = [];
+let release: Array<() => void>;
 
 beforeAll(async () => {
   // Each server holds its answer until the test releases it.
-  const held = (req: IncomingMessage, res: ServerResponse): void => {
-    release.push(() => res.end(`done ${req.url}`));
-  };
-  servers = await Promise.all([startBackend(held), startBackend(held)]);
-  stack = await startStack(onePool(servers.map((s) => s.url), `    queue: { max: 10, timeout: 10s }
-    overload: { inflight: 1 }`));
+  held = await startHeldBackends(2);
+  release = held.release;
+  stack = await startStack(held.config);
   await waitAllReady(stack);
 });
 afterAll(async () => {
   for (const r of release.splice(0)) r();
   await stack.close();
-  await Promise.all(servers.map((s) => s.close()));
+  await held.close();
 });
 
 async function until(cond: () => boolean, what: string): Promise<void> {

@@ -57,10 +57,13 @@ describe('OverloadGuard', () => {
     expect(g.shedPriority({ 'x-infergate-priority': ['low', 'low'] })).toBeNull();
   });
 
-  it('reports wait in seconds', () => {
+  it('reports wait in seconds, once per hold', () => {
     const waited: number[] = [];
-    const g = new OverloadGuard(cfg, () => 0, { shed() {}, held() {}, waited: (s) => waited.push(s) });
-    g.waited(1500);
+    const g = new OverloadGuard(cfg, () => 2000, { shed() {}, held() {}, waited: (s) => waited.push(s) });
+    const r = { overloadedSince: 500 };
+    g.endHold(r);
+    g.endHold(r);
+    g.endHold({});
     expect(waited).toEqual([1.5]);
   });
 });

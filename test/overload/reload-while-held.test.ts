@@ -1,27 +1,26 @@
 // A configuration reload while requests wait (held for overload here; the same path serves requests waiting for a
 // READY backend): they pick again in the new configuration — and wait in its queue if need be — instead of all getting
 // 503 because the configuration changed.
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { metric, onePool, request, waitAllReady, within } from '../e2e/support.js';
-import { startBackend, type TestBackend } from '../helpers/backend.js';
+import { metric, request, waitAllReady, within } from '../e2e/support.js';
+import { startHeldBackends, type HeldBackends } from '../helpers/held-backends.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 
-let servers: TestBackend[];
+let held: HeldBackends;
 let stack: Stack;
-const release: Array<() => void> = [];
+let release: Array<() => void>;
+
 beforeAll(async () => {
-  const held = (req: IncomingMessage, res: ServerResponse): void => {
-    release.push(() => res.end(`done ${req.url}`));
-  };
-  servers = await Promise.all([startBackend(held), startBackend(held)]);
-  stack = await startStack(onePool(servers.map((s) => s.url), '    queue: { max: 10, timeout: 10s }\n    overload: { inflight: 1 }'));
+  // Each server holds its answer until the test releases it.
+  held = await startHeldBackends(2);
+  release = held.release;
+  stack = await startStack(held.config);
   await waitAllReady(stack);
 });
 afterAll(async () => {
   for (const r of release.splice(0)) r();
   await stack.close();
-  await Promise.all(servers.map((s) => s.close()));
+  await held.close();
 });
 
 it('a request held for overload survives a reload and is served by the new configuration', async () => {
